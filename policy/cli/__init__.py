@@ -1,0 +1,114 @@
+"""The ``pmempolicy`` command: a lazy command registry and the one exit-code boundary.
+
+Each command lives in its own module and is imported only when it runs, so ``pmempolicy
+validate`` does not pay for kconfiglib and ``--help`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any, Optional, Sequence
+
+import click
+
+from ..errors import ExitCode, PolicyError
+
+# command name -> "module:attribute" below policy.cli
+COMMANDS: dict[str, str] = {
+    # the kernel config workflow (policy/cli/config_cmds.py)
+    "menuconfig": "config_cmds:menuconfig",
+    "olddefconfig": "config_cmds:olddefconfig",
+    "alldefconfig": "config_cmds:alldefconfig",
+    "allnoconfig": "config_cmds:allnoconfig",
+    "allyesconfig": "config_cmds:allyesconfig",
+    "savedefconfig": "config_cmds:savedefconfig",
+    "defconfig": "config_cmds:defconfig",
+    "listnewconfig": "config_cmds:listnewconfig",
+    "set": "config_cmds:set_cmd",
+    "get": "config_cmds:get_cmd",
+    "import-config": "config_cmds:import_config",
+    # device profiles (policy/cli/profile_cmds.py)
+    "validate": "profile_cmds:validate",
+    "schema": "profile_cmds:schema",
+    # the policy and the feature matrix (policy/cli/eval_cmds.py)
+    "evaluate": "eval_cmds:evaluate",
+    "matrix": "eval_cmds:matrix",
+    "explain": "eval_cmds:explain",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> Optional[click.Command]:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"{__name__}.{module_name}":
+                return None
+            raise
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pmempolicy", prog_name="pmempolicy")
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.")
+def cli(show_traceback: bool) -> None:
+    """Decide and explain how Linux gives persistent memory its struct pages.
+
+    Exit codes: 0 ok; 1 findings (invalid profile, unmet requirement or budget, a value that
+    did not take); 2 usage error or unreadable/malformed input; 3 internal error.
+    """
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: run one command and map its outcome to an :class:`ExitCode`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    code: int
+    try:
+        result: Any = cli.main(args=args, prog_name="pmempolicy", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else ExitCode.OK
+    except PolicyError as err:
+        click.echo(err.render(), err=True)
+        code = err.exit_code
+    except click.exceptions.Exit as err:
+        code = err.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        code = ExitCode.USAGE
+    except click.ClickException as err:
+        err.show()
+        code = ExitCode.USAGE
+    except BrokenPipeError:
+        code = ExitCode.OK
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 130
+    except Exception:  # the boundary: anything unexpected is a bug, exit 3
+        if show_traceback:
+            traceback.print_exc()
+        else:
+            exc = sys.exc_info()[1]
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --traceback for details)",
+                err=True,
+            )
+        code = ExitCode.INTERNAL
+    if argv is None:
+        sys.exit(code)
+    return code
