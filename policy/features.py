@@ -1,22 +1,258 @@
-"""The feature catalog: names, build conditions, run-time conditions, reasons and kernel sources."""
+"""The feature catalog: names, build conditions, run-time conditions, reasons and kernel sources.
+
+All rules live in ``policy/data/features.yaml`` (validated by ``features.schema.json``): the modes
+and their build requirements, the aligns, the device types and the features. This module loads
+them into frozen records and answers "does this candidate give this feature" as data lookups.
+"""
 from __future__ import annotations
 
 import functools
-from typing import Any
+import json
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol
 
+import jsonschema
 import yaml
 
+from .errors import UsageError
 from .resources import data_file
+
+
+class Evaluates(Protocol):
+    """What the catalog needs of a build: :class:`policy.kconfig.BuildConfig` fits."""
+
+    def eval(self, expr: str) -> str: ...
+
+
+def build_holds(build: Evaluates, expr: str) -> bool:
+    """True when the Kconfig expression is y or m in ``build``."""
+    if expr == "y":
+        return True
+    try:
+        return build.eval(expr) in ("y", "m")
+    except UsageError as err:
+        # a symbol the tree does not define is off: the catalog may outlive a tree edit
+        if "undefined symbol" in err.message:
+            return False
+        raise
+
+
+@dataclass(frozen=True)
+class ModeRule:
+    name: str
+    build: str
+    layout: str  # raw | btt | pfn | kmem
+    maps: tuple[str, ...]
+    aligns: bool
+    proposal: bool
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
+class AlignRule:
+    bytes: int
+    build: str
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DeviceTypeRule:
+    name: str
+    build: str
+    modes: tuple[str, ...]
+    mode_build: tuple[tuple[str, str], ...]
+    pagemap: bool
+    async_: bool
+    whole_device: bool
+    reason: str
+    source: str
+
+    def build_for(self, mode: str, mode_rule: ModeRule) -> str:
+        """The build expression for ``mode`` on this device type (overrides replace the mode's)."""
+        override = dict(self.mode_build).get(mode)
+        return f"({self.build}) && ({override or mode_rule.build})"
+
+
+@dataclass(frozen=True)
+class RuntimeCond:
+    modes: tuple[str, ...]
+    maps: Optional[tuple[str, ...]] = None
+    min_align: int = 0
+    device_types: Optional[tuple[str, ...]] = None
+    pagemap: bool = False
+    sync_only: bool = False
+    build: str = "y"
+
+    def describe(self) -> str:
+        """``fsdax|devdax, align>=2097152, synchronous region`` — for reasons."""
+        parts = ["|".join(self.modes)]
+        if self.maps:
+            parts.append("map=" + "|".join(self.maps))
+        if self.min_align:
+            parts.append(f"align>={_size(self.min_align)}")
+        if self.device_types:
+            parts.append("on " + "|".join(self.device_types))
+        if self.pagemap:
+            parts.append("PAGEMAP region")
+        if self.sync_only:
+            parts.append("synchronous region")
+        if self.build != "y":
+            parts.append(f"built with {self.build}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    summary: str
+    build: str
+    runtime: tuple[RuntimeCond, ...]
+    proposal: bool
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    modes: tuple[ModeRule, ...]
+    aligns: tuple[AlignRule, ...]
+    device_types: tuple[DeviceTypeRule, ...]
+    features: tuple[Feature, ...]
+
+    def mode(self, name: str) -> ModeRule:
+        return next(m for m in self.modes if m.name == name)
+
+    def device_type(self, name: str) -> DeviceTypeRule:
+        for dt in self.device_types:
+            if dt.name == name:
+                return dt
+        raise UsageError(f"unknown device type {name!r}")
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise UsageError(f"unknown feature {name!r}; known: {', '.join(sorted(feature_names()))}")
+
+    def mode_order(self, name: str) -> int:
+        return [m.name for m in self.modes].index(name)
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
 
 
 @functools.lru_cache(maxsize=1)
 def _raw_catalog() -> dict[str, Any]:
     with open(data_file("features.yaml"), encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
+    with open(data_file("features.schema.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    jsonschema.validate(doc, schema)
     assert isinstance(doc, dict)
     return doc
+
+
+def _cond(raw: dict[str, Any]) -> RuntimeCond:
+    maps = raw.get("maps")
+    dts = raw.get("device_types")
+    return RuntimeCond(
+        modes=tuple(raw["modes"]),
+        maps=tuple(maps) if maps else None,
+        min_align=int(raw.get("min_align", 0)),
+        device_types=tuple(dts) if dts else None,
+        pagemap=bool(raw.get("pagemap", False)),
+        sync_only=bool(raw.get("sync_only", False)),
+        build=str(raw.get("build", "y")),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    """The validated catalog (cached; the file is package data)."""
+    doc = _raw_catalog()
+    modes = tuple(
+        ModeRule(m["name"], m["build"], m["layout"], tuple(m.get("maps", ())), bool(m.get("aligns")),
+                 bool(m.get("proposal")), m["reason"], m["source"])
+        for m in doc["modes"]
+    )
+    aligns = tuple(AlignRule(a["bytes"], a["build"], a["reason"], a["source"]) for a in doc["aligns"])
+    dts = tuple(
+        DeviceTypeRule(d["name"], d["build"], tuple(d["modes"]), tuple(sorted(d.get("mode_build", {}).items())),
+                       bool(d.get("pagemap")), bool(d.get("async")), bool(d.get("whole_device")),
+                       d["reason"], d["source"])
+        for d in doc["device_types"]
+    )
+    features = tuple(
+        Feature(f["name"], f["summary"], f["build"], tuple(_cond(c) for c in f["runtime"]),
+                bool(f.get("proposal")), f["reason"], f["source"])
+        for f in doc["features"]
+    )
+    return Catalog(modes, aligns, dts, features)
 
 
 def feature_names() -> frozenset[str]:
     """Every feature name the catalog defines (profiles may require or want only these)."""
     return frozenset(str(f["name"]) for f in _raw_catalog()["features"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one feature is on for one candidate, and why."""
+
+    feature: str
+    enabled: bool
+    why: str
+    source: str
+    blocker: Optional[str] = None  # the unmet Kconfig expression, when the build is the reason
+
+
+def feature_verdict(
+    feature: Feature,
+    build: Evaluates,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+) -> Verdict:
+    """Does ``mode``/``map_``/``align`` on ``device_type`` give ``feature`` under ``build``?
+
+    ``pagemap`` is the effective ND_REGION_PAGEMAP (the region has it and ZONE_DEVICE is built).
+    """
+    matched: list[RuntimeCond] = []
+    for cond in feature.runtime:
+        if mode not in cond.modes:
+            continue
+        if cond.maps and map_ not in cond.maps:
+            continue
+        if cond.device_types and device_type.name not in cond.device_types:
+            continue
+        if cond.pagemap and not pagemap:
+            continue
+        matched.append(cond)
+    if not matched:
+        runtime = "; ".join(c.describe() for c in feature.runtime)
+        return Verdict(feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source)
+    sync_ok = [c for c in matched if not (c.sync_only and device_type.async_)]
+    if not sync_ok:
+        return Verdict(feature.name, False,
+                       f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): {feature.reason}",
+                       feature.source)
+    align_ok = [c for c in sync_ok if align >= c.min_align]
+    if not align_ok:
+        need = min(c.min_align for c in sync_ok)
+        return Verdict(feature.name, False, f"align {_size(align)} is below {_size(need)}: {feature.reason}",
+                       feature.source)
+    if not build_holds(build, feature.build):
+        return Verdict(feature.name, False, f"build lacks {feature.build}", feature.source, feature.build)
+    built = [c for c in align_ok if build_holds(build, c.build)]
+    if not built:
+        expr = align_ok[0].build
+        return Verdict(feature.name, False, f"build lacks {expr}", feature.source, expr)
+    return Verdict(feature.name, True, f"{mode} gives it: {feature.reason}", feature.source)
