@@ -1,0 +1,63 @@
+"""``pmempolicy validate`` and ``pmempolicy schema``: device profiles for CI and editors."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import click
+
+from ..errors import ExitCode, InputError, UsageError
+from ..report.diagnostics import REPORTERS
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """The options of one ``validate`` run."""
+
+    paths: tuple[str, ...]
+    fmt: str
+    strict: bool
+
+
+def run_validate(settings: ValidateSettings) -> ExitCode:
+    """Load and check every profile, report to stdout, and map the outcome to an exit code."""
+    from ..profiles import load_profiles
+
+    if not settings.paths:
+        raise UsageError("give at least one PATH: a profile file, a directory, or - for stdin")
+    stdin = None
+    if "-" in settings.paths:
+        try:
+            stdin = sys.stdin.buffer.read()
+        except OSError as err:
+            raise InputError(f"cannot read stdin: {err}") from err
+    result = load_profiles(settings.paths, stdin=stdin)
+    out = click.get_text_stream("stdout")
+    REPORTERS[settings.fmt](strict=settings.strict).report(result, out)
+    out.flush()
+    if result.unreadable:
+        return ExitCode.USAGE
+    return ExitCode.OK if result.passed(settings.strict) else ExitCode.FINDINGS
+
+
+@click.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True,
+              help="Output format: text lines, JSON, GitHub annotations, JUnit XML or SARIF 2.1.0.")
+@click.option("--strict", is_flag=True, help="Warnings are findings too (exit 1).")
+def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
+    """Check device profiles: files, directories (*.yaml, *.yml, recursively) or - for stdin.
+
+    Reports every problem as path:line:col: error: message [code]. Exit 0 all valid, 1
+    findings, 2 usage error or unreadable input.
+    """
+    return int(run_validate(ValidateSettings(paths, fmt, strict)))
+
+
+@click.command()
+def schema() -> int:
+    """Print the profile JSON Schema (Draft 2020-12) for editors and other validators."""
+    from ..profiles import schema_text
+
+    click.echo(schema_text(), nl=False)
+    return int(ExitCode.OK)
