@@ -1,0 +1,101 @@
+/* daxprobe: feature probes on a DAX mapping, run inside the oracle guest.
+ * Built static with the host gcc.  Prints one JSON object on stdout.
+ *
+ *   daxprobe devdax /dev/daxX.Y MAPLEN ODIRECT_SRC
+ *   daxprobe file   /mnt/file   MAPLEN ODIRECT_SRC
+ *
+ * Verdict values: "ok", or "err:<errno name>", or "skip:<why>".
+ *   dax_attr          (file only) statx STATX_ATTR_DAX on the file: "yes"/"no"
+ *   mmap              mmap(MAP_SHARED) and touch every 4K page
+ *   map_sync          mmap(MAP_SHARED_VALIDATE|MAP_SYNC)
+ *   gup_dax_mapping   O_DIRECT read() from ODIRECT_SRC *into* the DAX mapping
+ *                     (short-term get_user_pages on devmap pages)
+ *   o_direct_dax_file (file only) open(O_DIRECT) + read() *of* the DAX file
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+static const char *ename(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL"; case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EFAULT: return "EFAULT"; case ENOMEM: return "ENOMEM";
+	case ENXIO: return "ENXIO"; case ENODEV: return "ENODEV";
+	case EPERM: return "EPERM"; case EACCES: return "EACCES";
+	case EIO: return "EIO"; case ENOENT: return "ENOENT";
+	case EBUSY: return "EBUSY"; case EAGAIN: return "EAGAIN";
+	default: { static char b[32]; snprintf(b, sizeof b, "E%d", e); return b; }
+	}
+}
+static void verdict(const char *k, int ok, int e, int last)
+{
+	if (ok) printf("\"%s\":\"ok\"%s", k, last ? "" : ",");
+	else printf("\"%s\":\"err:%s\"%s", k, ename(e), last ? "" : ",");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 5) { fprintf(stderr, "usage\n"); return 2; }
+	int isfile = !strcmp(argv[1], "file");
+	const char *path = argv[2];
+	size_t len = strtoull(argv[3], 0, 0);
+	const char *src = argv[4];
+	int fd = open(path, O_RDWR);
+	printf("{\"target\":\"%s\",", path);
+	if (fd < 0) { verdict("open", 0, errno, 1); printf("}\n"); return 1; }
+	if (isfile) {
+		struct statx sx;
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0)
+			printf("\"dax_attr\":\"%s\",", (sx.stx_attributes & STATX_ATTR_DAX) ? "yes" : "no");
+		else printf("\"dax_attr\":\"err:%s\",", ename(errno));
+	}
+	/* plain shared mapping */
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int ok = p != MAP_FAILED, e = errno;
+	if (ok) {
+		for (size_t i = 0; i < len; i += 4096) p[i] = (char)i;
+		ok = 1;
+	}
+	verdict("mmap", ok, e, 0);
+	/* MAP_SYNC */
+	char *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	verdict("map_sync", q != MAP_FAILED, errno, 0);
+	if (q != MAP_FAILED) { q[0] = 1; munmap(q, len); }
+	/* short-term GUP: O_DIRECT read from a block device into the DAX mapping */
+	if (ok) {
+		int sfd = open(src, O_RDONLY | O_DIRECT);
+		if (sfd < 0) printf("\"gup_dax_mapping\":\"skip:open %s %s\",", src, ename(errno));
+		else {
+			size_t n = len < (1 << 20) ? len : (1 << 20);
+			ssize_t r = read(sfd, p, n);
+			verdict("gup_dax_mapping", r == (ssize_t)n, r < 0 ? errno : EIO, 0);
+			close(sfd);
+		}
+	} else printf("\"gup_dax_mapping\":\"skip:no mapping\",");
+	/* O_DIRECT of the DAX file itself */
+	if (isfile) {
+		int dfd = open(path, O_RDONLY | O_DIRECT);
+		void *buf = NULL;
+		if (dfd < 0 || posix_memalign(&buf, 4096, 65536)) verdict("o_direct_dax_file", 0, errno, 0);
+		else { ssize_t r = read(dfd, buf, 65536); verdict("o_direct_dax_file", r == 65536, r < 0 ? errno : EIO, 0); close(dfd); }
+	}
+	printf("\"len\":%zu}\n", len);
+	return 0;
+}

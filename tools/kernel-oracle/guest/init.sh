@@ -1,0 +1,131 @@
+#!/bin/sh
+# /init of the kernel-oracle initramfs.  Runs the generated cases (/cases.sh) and powers off.
+# Test output goes to the second serial port (/dev/ttyS1), kernel messages stay on ttyS0.
+# Record format (parsed by tools/kernel-oracle/results.py):
+#   @@KEY value                  one-line field of the current case (or of the boot if before any case)
+#   @@BEGIN name / ... / @@END name   multi-line block
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp /mnt /run && mount -t tmpfs tmpfs /tmp
+OUT=/dev/ttyS1
+stty -F $OUT raw -echo 115200 2>/dev/null
+exec 3>$OUT
+emit() { echo "@@$*" >&3; }
+block() { # name file
+	echo "@@BEGIN $1" >&3; cat "$2" >&3; echo "" >&3; echo "@@END $1" >&3; }
+T() { timeout "${TMO:-600}" "$@"; }
+
+# free pages of every zone plus the pages sitting on the per-CPU lists
+freepages() {
+	echo 1 > /proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^ *pages free/ {s+=$3} /^ *count:/ {s+=$2} END {print s}' /proc/zoneinfo
+}
+settle() {
+	sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
+	sleep 1; sync; echo 3 > /proc/sys/vm/drop_caches
+}
+sysfs_dump() { # dir -> @@SYSFS dir/attr value
+	d=$1
+	[ -d "$d" ] || return
+	for a in mode size resource align holder nstype sector_size supported_alignments uuid force_raw namespace; do
+		[ -r "$d/$a" ] && emit "SYSFS $d/$a $(cat $d/$a 2>/dev/null | tr '\n' ' ')"
+	done
+}
+
+emit "BOOT_START $(cat /proc/uptime | cut -d' ' -f1)"
+emit "UNAME $(uname -r)"
+for m in nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax kmem loop ext4 crc32c_generic e1000 rdma_rxe ib_uverbs; do
+	modprobe $m 2>/tmp/mp || { emit "MODPROBE_FAIL $m $(cat /tmp/mp | tr '\n' ' ')"; }
+done
+# a block device for O_DIRECT reads *into* a DAX mapping (short-term GUP probe)
+dd if=/dev/zero of=/tmp/src.img bs=1M count=4 2>/dev/null
+losetup /dev/loop0 /tmp/src.img 2>/dev/null || emit "LOOP_FAIL"
+# soft-RoCE on the QEMU NIC for the FOLL_LONGTERM (ibv_reg_mr) probe
+ip link set lo up
+ip link set eth0 up 2>/dev/null
+if rdma link add rxe0 type rxe netdev eth0 2>/tmp/rdma; then emit "RXE ok"; else emit "RXE fail $(cat /tmp/rdma | tr '\n' ' ')"; fi
+{ rdma link show; ls /sys/class/net /sys/class/infiniband /dev/infiniband; lsmod; dmesg | grep -iE 'rxe|rdma|e1000|ib_'; } >/tmp/rl 2>&1; block rdma_diag /tmp/rl
+
+# wait for the NFIT region(s)
+i=0; while [ ! -e /sys/bus/nd/devices/region0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done
+T ndctl disable-region all >/dev/null 2>&1
+T ndctl init-labels -f all >/tmp/o 2>&1; emit "INIT_LABELS $?"
+T ndctl enable-region all >/dev/null 2>&1
+T ndctl destroy-namespace -f all >/dev/null 2>&1
+T ndctl list -R -C -v >/tmp/o 2>&1; block regions /tmp/o
+for r in /sys/bus/nd/devices/region*; do sysfs_dump $r; done
+settle
+emit "FREE_BOOT $(freepages)"
+emit "MEMTOTAL $(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+emit "CASES_START $(cut -d' ' -f1 /proc/uptime)"
+
+probe_devdax() { # ns-json-file maplen
+	chr=$(sed -n 's/.*"chardev":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
+	[ -n "$chr" ] || { emit "PROBE_NOTE no chardev"; return; }
+	T /usr/bin/daxprobe devdax /dev/$chr $1 /dev/loop0 >/tmp/p 2>&1; block probe /tmp/p
+	T /usr/bin/ibvprobe /dev/$chr $1 >/tmp/p 2>&1; block ibv /tmp/p
+}
+probe_blockfs() { # blockdev maplen
+	bd=$1
+	T mkfs.ext4 -q -F -b 4096 /dev/$bd >/tmp/p 2>&1; emit "MKFS $?"
+	if mount -t ext4 -o dax /dev/$bd /mnt 2>/tmp/p; then
+		emit "DAX_MOUNT ok"
+		fallocate -l $2 /mnt/f 2>/dev/null || dd if=/dev/zero of=/mnt/f bs=1M count=$(( $2 / 1048576 )) 2>/dev/null
+		T /usr/bin/daxprobe file /mnt/f $2 /dev/loop0 >/tmp/p 2>&1; block probe /tmp/p
+		T /usr/bin/ibvprobe /mnt/f $2 >/tmp/p 2>&1; block ibv /tmp/p
+		umount /mnt
+	else
+		emit "DAX_MOUNT fail $(tr '\n' ' ' </tmp/p)"
+		dmesg | tail -3 >/tmp/d; block dax_mount_dmesg /tmp/d
+	fi
+}
+
+run_case() { # id region probe maplen -- ndctl create-namespace args...
+	id=$1; region=$2; probe=$3; maplen=$4; shift 5
+	emit "CASE $id"
+	emit "T0 $(cut -d' ' -f1 /proc/uptime)"
+	T ndctl destroy-namespace -f -r $region all >/dev/null 2>&1
+	settle; f0=$(freepages)
+	emit "CMD ndctl create-namespace -r $region $*"
+	T ndctl create-namespace -r $region "$@" >/tmp/out 2>/tmp/err; rc=$?
+	settle; f1=$(freepages)
+	emit "RC $rc"
+	emit "FREE_BEFORE $f0"
+	emit "FREE_AFTER $f1"
+	block stdout /tmp/out; block stderr /tmp/err
+	dmesg -c >/tmp/d 2>/dev/null; grep -iE 'nd_|pfn|dax|btt|namespace|align|pmem|memmap|BUG|WARN' /tmp/d > /tmp/d2; block dmesg /tmp/d2
+	T ndctl list -N -v -r $region >/tmp/list 2>&1; block list /tmp/list
+	ns=$(sed -n 's/.*"dev":"\(namespace[^"]*\)".*/\1/p' /tmp/list | head -1)
+	if [ -n "$ns" ]; then
+		D=/sys/bus/nd/devices
+		sysfs_dump $D/$ns
+		h=$(cat $D/$ns/holder 2>/dev/null)
+		[ -n "$h" ] && sysfs_dump $D/$h
+		for b in /sys/block/pmem*; do [ -e "$b" ] && emit "SYSFS $b/size $(cat $b/size)" && emit "SYSFS $b/queue/dax $(cat $b/queue/dax 2>/dev/null)"; done
+		for x in /sys/bus/dax/devices/dax*; do [ -e "$x" ] && for a in size align target_node; do emit "SYSFS $x/$a $(cat $x/$a 2>/dev/null)"; done; done
+		grep -E 'MemTotal|MemFree|DirectMap' /proc/meminfo > /tmp/mi; block meminfo /tmp/mi
+		if [ "$rc" = 0 ] && [ "$probe" = 1 ]; then
+			mode=$(sed -n 's/.*"mode":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
+			bd=$(sed -n 's/.*"blockdev":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
+			case "$mode" in
+			devdax) probe_devdax $maplen ;;
+			*) [ -n "$bd" ] && probe_blockfs $bd $maplen ;;
+			esac
+		fi
+	fi
+	T ndctl destroy-namespace -f -r $region all >/dev/null 2>&1
+	settle; f2=$(freepages)
+	emit "FREE_DESTROYED $f2"
+	emit "T1 $(cut -d' ' -f1 /proc/uptime)"
+	emit "ENDCASE $id"
+}
+
+. /cases.sh
+
+emit "CASES_END $(cut -d' ' -f1 /proc/uptime)"
+emit "DONE"
+sync
+poweroff -f
