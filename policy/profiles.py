@@ -474,7 +474,9 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
             where = err.path
             line, col = doc.mark(err.path)
         flagged.add(where)
-        diags.append(Diagnostic("error", f"schema-{err.keyword}", err.message, path, line, col, json_path(where)))
+        diag = Diagnostic("error", f"schema-{err.keyword}", err.message, path, line, col, json_path(where))
+        if diag not in diags:  # the same rule reached through two subschemas
+            diags.append(diag)
     value = doc.value
     checker = _Checker(doc, path, flagged)
     devices: list[DeviceProfile] = []
