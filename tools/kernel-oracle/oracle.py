@@ -32,7 +32,7 @@ KERNEL_PKG_RE = r"^linux-image-6\.1\.0-(\d+)-amd64-unsigned$"
 APT_PKGS = ["qemu-system-x86", "busybox-static", "ndctl", "kmod", "rdma-core", "ibverbs-providers",
             "libibverbs-dev", "iproute2", "e2fsprogs", "gcc", "libc6-dev"]
 MODULES = ["nfit", "libnvdimm", "nd_pmem", "nd_btt", "dax_pmem", "device_dax", "kmem", "loop", "ext4",
-           "crc32c_generic", "e1000", "rdma_rxe", "ib_uverbs"]
+           "crc32c_generic", "crc32_generic", "e1000", "rdma_rxe", "ib_uverbs"]
 GUEST_BINARIES = ["/usr/bin/ndctl", "/usr/sbin/mkfs.ext4", "/usr/bin/rdma", "/usr/sbin/ip"]
 PROVIDER_LIB = "/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so"
 
@@ -307,10 +307,11 @@ def boot(info: dict, initrd: Path, workdir: Path, region_bytes: int, ncases: int
             "console_tail": console.read_text(errors="replace")[-6000:] if console.exists() else ""}
 
 
-def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: bool = False) -> dict:
+def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: bool = False,
+        cases_file: str | None = None) -> dict:
     kdir = fetch(update=not no_update)
     info = kernel_info(kdir)
-    all_cases = cases_mod.subset(subset)
+    all_cases = json.loads(Path(cases_file).read_text()) if cases_file else cases_mod.subset(subset)
     boots: dict[str, list[dict]] = {}
     for c in all_cases:
         boots.setdefault(c["boot"], []).append(c)
@@ -355,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path)
     r.add_argument("--boot", action="append", help="only these boots (case groups)")
     r.add_argument("--no-update", action="store_true", help="skip apt-get update")
+    r.add_argument("--cases", help="a JSON case list instead of --subset (see cases.py)")
     cs = sub.add_parser("cases")
     cs.add_argument("--subset", default="ci")
     a = ap.parse_args(argv)
@@ -364,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(cases_mod.subset(a.subset), indent=1))
     elif a.cmd == "run":
         out = a.out or (CACHE / f"results-{a.subset}.json")
-        doc = run(a.subset, out, a.boot, a.no_update)
+        doc = run(a.subset, out, a.boot, a.no_update, a.cases)
         bad = [b for b in doc["boots"] if b["missing_cases"] or b["qemu_rc"] != 0]
         return 1 if bad else 0
     return 0

@@ -37,7 +37,7 @@ sysfs_dump() { # dir -> @@SYSFS dir/attr value
 
 emit "BOOT_START $(cat /proc/uptime | cut -d' ' -f1)"
 emit "UNAME $(uname -r)"
-for m in nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax kmem loop ext4 crc32c_generic e1000 rdma_rxe ib_uverbs; do
+for m in nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax kmem loop ext4 crc32c_generic crc32_generic e1000 rdma_rxe ib_uverbs; do
 	modprobe $m 2>/tmp/mp || { emit "MODPROBE_FAIL $m $(cat /tmp/mp | tr '\n' ' ')"; }
 done
 # a block device for O_DIRECT reads *into* a DAX mapping (short-term GUP probe)
