@@ -32,7 +32,7 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
         except OSError as err:
             raise InputError(f"cannot read stdin: {err}") from err
     result = load_profiles(settings.paths, stdin=stdin)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     REPORTERS[settings.fmt](strict=settings.strict).report(result, out)
     out.flush()
     if result.unreadable:
