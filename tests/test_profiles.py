@@ -188,3 +188,10 @@ def test_budgets_and_format_size() -> None:
     assert format_size(6710886400) == "6.25 GiB"
     assert [format_size(n) for n in (2 * MiB, 512, GiB, 1 << 40, 1536)] == [
         "2 MiB", "512 B", "1 GiB", "1 TiB", "1.5 KiB"]
+
+
+def test_catalog_names_match_the_feature_module() -> None:
+    from policy.features import feature_names
+    from policy.profiles import _catalog
+
+    assert _catalog() == feature_names()
