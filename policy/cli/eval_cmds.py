@@ -1,0 +1,154 @@
+"""``evaluate``, ``matrix`` and ``explain``: decide devices under builds and report or explain."""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import click
+
+from ..errors import ExitCode, UsageError
+from ..report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
+
+FORMAT_HELP = "Output format: an 80-column table, JSON (schema_version 1) or CSV."
+QUERY_HELP = "A JMESPath expression applied to the JSON document (as the AWS and Azure CLIs do)."
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Everything ``evaluate``/``matrix`` were asked for."""
+
+    configs: tuple[str, ...]
+    profiles: tuple[str, ...]
+    fmt: str
+    query: Optional[str]
+    verbose_table: bool
+
+
+def _default_configs() -> tuple[str, ...]:
+    env = os.environ.get("KCONFIG_CONFIG")
+    if env:
+        return (env,)
+    if Path(".config").is_file():
+        return (".config",)
+    return ()
+
+
+def _load_builds(names: Sequence[str]) -> list[Any]:
+    from .. import kconfig
+
+    if not names:
+        return kconfig.shipped_builds()
+    return [kconfig.load_build(kconfig.find_defconfig(n)) for n in names]
+
+
+def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
+    from .. import profiles, resources
+
+    loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
+    return list(loaded.devices), tuple(loaded.diagnostics)
+
+
+def run(settings: EvalSettings, out: Any) -> int:
+    """Build the pieces, evaluate, report; the exit code says whether everything was met."""
+    from ..evaluate import evaluate as run_eval
+
+    builds = _load_builds(settings.configs)
+    devices, diags = _load_devices(settings.profiles)
+    result = run_eval(builds, devices, diagnostics=diags)
+    if settings.query is not None:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            found = jmespath.search(settings.query, to_document(result))
+        except JMESPathError as err:
+            raise UsageError(f"bad --query {settings.query!r}: {err}") from err
+        json.dump(found, out, indent=2)
+        out.write("\n")
+    else:
+        registry = EVALUATE_REPORTERS if settings.verbose_table else REPORTERS
+        buf = io.StringIO()
+        registry[settings.fmt]().report(result, buf)
+        out.write(buf.getvalue())
+    return int(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+
+
+class _Echo:
+    def write(self, text: str) -> None:
+        click.echo(text, nl=False)
+
+
+def _options(fn: Any) -> Any:
+    fn = click.option("--query", metavar="EXPR", help=QUERY_HELP)(fn)
+    fn = click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
+                      show_default=True, help=FORMAT_HELP)(fn)
+    return fn
+
+
+@click.command()
+@click.option("--config", "config", metavar="PATH",
+              help="The .config or shipped defconfig name to evaluate under "
+                   "(default: $KCONFIG_CONFIG, else ./.config, else every shipped defconfig).")
+@_options
+@click.argument("profiles", nargs=-1, type=click.Path())
+def evaluate(config: Optional[str], fmt: str, query: Optional[str], profiles: tuple[str, ...]) -> int:
+    """Decide per device how it gets struct pages: decision, reasons, features, costs.
+
+    PROFILE... are profile files or directories (default: the shipped profiles). Exit 1 if any
+    requirement or budget is unmet.
+    """
+    configs = (config,) if config else _default_configs()
+    return run(EvalSettings(configs, profiles, fmt, query, True), _Echo())
+
+
+@click.command()
+@click.option("--config", "configs", metavar="PATH", multiple=True,
+              help="A .config or shipped defconfig name; repeat for several "
+                   "(default: every shipped configs/*_defconfig).")
+@_options
+@click.argument("profiles", nargs=-1, type=click.Path())
+def matrix(configs: tuple[str, ...], fmt: str, query: Optional[str], profiles: tuple[str, ...]) -> int:
+    """Configurations × devices × features × costs.
+
+    With no arguments: every shipped defconfig against every shipped profile.
+    """
+    return run(EvalSettings(configs, profiles, fmt, query, False), _Echo())
+
+
+@click.command()
+@click.argument("feature")
+@click.option("--device", "device", required=True, metavar="NAME", help="The device (profile name).")
+@click.option("--config", "config", metavar="PATH",
+              help="The .config or shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
+                   "else every shipped defconfig).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format: text or JSON.")
+@click.argument("profiles", nargs=-1, type=click.Path())
+def explain(feature: str, device: str, config: Optional[str], fmt: str, profiles: tuple[str, ...]) -> int:
+    """Why FEATURE is on or off for a device, and the smallest change that turns it on.
+
+    The change (a runtime pin or one Kconfig symbol) is checked by re-evaluating.
+    """
+    from ..api import explain_feature
+    from ..features import feature_names
+
+    if feature not in feature_names():
+        raise UsageError(f"unknown feature {feature!r}; known: {', '.join(sorted(feature_names()))}")
+    configs = (config,) if config else _default_configs()
+    builds = _load_builds(configs)
+    devices, _diags = _load_devices(profiles)
+    match = [d for d in devices if d.name == device]
+    if not match:
+        known = ", ".join(sorted(d.name for d in devices))
+        raise UsageError(f"no device named {device!r}; known: {known}")
+    reports = [explain_feature(feature, match[0], b) for b in builds]
+    if fmt == "json":
+        click.echo(json.dumps({"schema_version": 1, "explanations": [r.to_dict() for r in reports]}, indent=2))
+    else:
+        for r in reports:
+            click.echo(r.render())
+    return int(ExitCode.OK)

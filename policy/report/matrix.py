@@ -1,0 +1,192 @@
+"""Reporters of ``pmempolicy evaluate`` and ``matrix``: a FeatureMatrix as table, JSON or CSV.
+
+``to_document`` is the JSON contract (``policy/data/matrix.schema.json``, ``schema_version`` 1);
+CSV flattens it to one row per configuration × device with stable column names.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+from typing import Any, Optional, TextIO
+
+from ..evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
+from ..features import catalog
+from ..runtime import Decision
+
+
+def _decision_doc(d: Decision) -> dict[str, Any]:
+    chosen = d.chosen
+    lay = chosen.layout if chosen else None
+    features: dict[str, Any] = {}
+    if chosen is not None:
+        for v in chosen.features:
+            features[v.feature] = {"enabled": v.enabled, "why": v.why, "source": v.source}
+    else:
+        for f in catalog().features:
+            features[f.name] = {"enabled": False, "why": "no runtime mode was chosen", "source": f.source}
+    return {
+        "config": d.build,
+        "device": d.device,
+        "device_type": d.device_type,
+        "ok": d.ok,
+        "verdict": d.outcome,
+        "decision": {
+            "mode": chosen.candidate.mode if chosen else None,
+            "map": chosen.candidate.map if chosen else None,
+            "align": chosen.candidate.align if chosen else None,
+            "proposal": chosen.proposal if chosen else False,
+            "reason": d.reason,
+        },
+        "features": features,
+        "costs": {
+            "size_bytes": d.size,
+            "usable_bytes": lay.usable if lay else 0,
+            "capacity_lost_bytes": lay.capacity_lost if lay else 0,
+            "dram_memmap_bytes": lay.dram_memmap if lay else 0,
+            "dram_pte_bytes": lay.dram_pte if lay else 0,
+            "memmap_bytes": lay.memmap if lay else 0,
+            "dataoff_bytes": lay.dataoff if lay else 0,
+            "end_trunc_bytes": lay.end_trunc if lay else 0,
+            "vmemmap_dedup": lay.dedup if lay else False,
+            "modelled": [
+                {"name": m.name, "value": m.value, "unit": m.unit, "assumptions": m.assumptions}
+                for m in modelled_costs(d)
+            ],
+        },
+        "findings": [
+            {"code": f.code, "message": f.message, "feature": f.feature, "chain": list(f.chain)}
+            for f in d.findings
+        ],
+        "warnings": list(d.warnings),
+        "candidates": [
+            {
+                "mode": c.candidate.mode,
+                "map": c.candidate.map,
+                "align": c.candidate.align,
+                "possible": c.possible,
+                "chosen": c is chosen,
+                "why": c.lost if c is not chosen else d.reason,
+                "chain": list(c.chain),
+            }
+            for c in d.candidates
+        ],
+    }
+
+
+def to_document(result: FeatureMatrix) -> dict[str, Any]:
+    """The JSON document (described by ``matrix.schema.json``)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "ok": result.ok,
+        "verdict": result.verdict,
+        "configs": list(result.configs),
+        "devices": list(result.devices),
+        "features": sorted(f.name for f in catalog().features),
+        "results": [_decision_doc(d) for d in result.rows],
+        "diagnostics": [
+            {"severity": x.severity, "code": x.code, "message": x.message, "path": x.path,
+             "line": x.line, "rendered": x.render()}
+            for x in result.diagnostics
+        ],
+    }
+
+
+def _size(n: Optional[int]) -> str:
+    if n is None:
+        return "-"
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.2f}{unit}"
+    return f"{n}B"
+
+
+class JsonReporter:
+    """The JSON document, indented, keys in a stable order."""
+
+    def report(self, result: FeatureMatrix, stream: TextIO) -> None:
+        json.dump(to_document(result), stream, indent=2)
+        stream.write("\n")
+
+
+CSV_FIELDS = (
+    "config", "device", "device_type", "ok", "verdict", "mode", "map", "align_bytes", "size_bytes",
+    "usable_bytes", "capacity_lost_bytes", "dram_memmap_bytes", "reason",
+)
+
+
+class CsvReporter:
+    """One row per configuration × device; one ``feature:<name>`` column (true/false) per feature."""
+
+    def report(self, result: FeatureMatrix, stream: TextIO) -> None:
+        names = sorted(f.name for f in catalog().features)
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(list(CSV_FIELDS) + [f"feature:{n}" for n in names])
+        for row in to_document(result)["results"]:
+            dec, cst = row["decision"], row["costs"]
+            writer.writerow([
+                row["config"], row["device"], row["device_type"], str(row["ok"]).lower(), row["verdict"],
+                dec["mode"] or "", dec["map"] or "", dec["align"] or "", cst["size_bytes"],
+                cst["usable_bytes"], cst["capacity_lost_bytes"], cst["dram_memmap_bytes"], dec["reason"],
+            ] + [str(row["features"][n]["enabled"]).lower() for n in names])
+
+
+class TableReporter:
+    """A compact 80-column table: one line per device, then its enabled features and findings."""
+
+    verbose = False
+
+    def report(self, result: FeatureMatrix, stream: TextIO) -> None:
+        header = f"{'CONFIG':<12} {'DEVICE':<18} {'MODE':<10} {'MAP':<3} {'ALIGN':>5} " \
+                 f"{'SIZE':>7} {'USABLE':>7} {'DRAM':>7} {'OK':>3}"
+        stream.write(header + "\n")
+        wrap = textwrap.TextWrapper(width=80, initial_indent="    ", subsequent_indent="    ",
+                                    break_on_hyphens=False)
+        for d in result.rows:
+            c = d.chosen
+            lay = c.layout if c else None
+            mode = (c.candidate.mode + ("*" if c.proposal else "")) if c else "-"
+            line = (f"{d.build[:12]:<12} {d.device[:18]:<18} {mode:<10} "
+                    f"{(c.candidate.map or '-') if c else '-':<3} "
+                    f"{_size(c.candidate.align) if c else '-':>5} {_size(d.size):>7} "
+                    f"{_size(lay.usable) if lay else '-':>7} {_size(lay.dram_memmap) if lay else '-':>7} "
+                    f"{'yes' if d.ok else 'NO':>3}")
+            stream.write(line + "\n")
+            if c is not None:
+                on = [v.feature for v in c.features if v.enabled]
+                stream.write(wrap.fill("features: " + (" ".join(on) or "none")) + "\n")
+            if self.verbose:
+                stream.write(wrap.fill("why: " + d.reason) + "\n")
+                if c is not None:
+                    for v in c.features:
+                        flag = "on " if v.enabled else "off"
+                        stream.write(wrap.fill(f"{flag} {v.feature}: {v.why}") + "\n")
+                    if lay is not None:
+                        stream.write(wrap.fill(
+                            f"costs: size {d.size} B, usable {lay.usable} B, capacity lost "
+                            f"{lay.capacity_lost} B, DRAM memmap {lay.dram_memmap} B"
+                            + (" (vmemmap dedup)" if lay.dedup else "")) + "\n")
+            for f in d.findings:
+                stream.write(wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n")
+            for w in d.warnings:
+                stream.write(wrap.fill(f"warning: {w}") + "\n")
+        for x in result.diagnostics:
+            stream.write(x.render() + "\n")
+        stream.write(f"{len(result.rows)} evaluations, {sum(not r.ok for r in result.rows)} with findings"
+                     "; * = modelled 2015 proposal, not in Linux\n")
+
+
+class VerboseTableReporter(TableReporter):
+    """The table plus reasons, every feature with its why, and the costs (``evaluate``)."""
+
+    verbose = True
+
+
+REPORTERS: dict[str, type] = {
+    "table": TableReporter,
+    "json": JsonReporter,
+    "csv": CsvReporter,
+}
+
+EVALUATE_REPORTERS: dict[str, type] = dict(REPORTERS, table=VerboseTableReporter)
