@@ -1,0 +1,237 @@
+"""What the model predicts for one oracle case: refusal, usable bytes, DRAM, feature verdicts.
+
+Two interchangeable backends behind one small interface (``predict(spec, start) -> Prediction``):
+
+* :class:`PolicyModel` asks pmempolicy itself: ``policy.runtime.candidates_for`` (the engine behind
+  ``pmempolicy evaluate``) for an ``nvdimm`` device of the case's size under Debian's amd64 build,
+  falling back to ``policy.costs`` + ``policy.features`` directly where the engine or the build
+  loader is not available. This is the default.
+* :class:`ReferenceModel` is a small independent transcription of the reference
+  (``kernel-6.1-pmem.md`` section 4 formula, section 6 feature matrix). It was the adapter used
+  before ``policy.costs`` landed and is kept as a cross-check of the model itself.
+
+Both take ``struct_page_size`` so that a deliberately wrong model (60 bytes per page) can be built.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+PAGE = 4096
+REPO = Path(__file__).resolve().parents[2]
+
+# Features the guest probes (see guest/daxprobe.c, guest/ibvprobe.c, guest/init.sh).
+PROBED_FEATURES = ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file",
+                   "block_io", "sector_atomic")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    refused: bool
+    refused_by: Optional[str] = None          # "ndctl" | "kernel" | None
+    reason: str = ""
+    usable: Optional[int] = None              # what `ndctl list` prints as size
+    dram: Optional[int] = None                # DRAM bytes spent on struct pages (+ vmemmap PTEs)
+    features: dict = field(default_factory=dict)  # name -> bool
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- reference adapter
+class ReferenceModel:
+    """Section 4 of the reference, transcribed independently of policy.costs."""
+
+    name = "reference"
+
+    def __init__(self, struct_page_size: int = 64, dedup_arch: bool = True) -> None:
+        self.sp = struct_page_size
+        self.dedup_arch = dedup_arch
+
+    def predict(self, spec: dict, start: int = 0) -> Prediction:
+        mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
+        feats = reference_features(mode, map_)
+        if mode == "raw":
+            return Prediction(False, usable=size, dram=0, features=feats, source=self.name)
+        if mode == "sector":
+            return Prediction(False, usable=_btt_usable(size, spec.get("sector_size") or 4096), dram=0,
+                              features=feats, source=self.name)
+        if align not in (4 * KiB, 2 * MiB, 1 * GiB):
+            return Prediction(True, "kernel", f"align {align} not in supported_alignments", source=self.name)
+        if size % align:
+            return Prediction(True, "ndctl", "size not a multiple of align", source=self.name)
+        if size < 16 * MiB:
+            return Prediction(True, "ndctl", "below 16 MiB", source=self.name)
+        a = max(align, 2 * MiB)
+        npfns0 = (size - 8 * KiB) // PAGE
+        end_trunc = (start + size) - (start + size) // a * a
+        if map_ == "dev":
+            dataoff = -(-(start + 8 * KiB + self.sp * npfns0) // a) * a - start
+        else:
+            dataoff = -(-(start + 8 * KiB) // a) * a - start
+        if dataoff >= size:
+            return Prediction(True, "kernel", "unable to satisfy requested alignment", source=self.name)
+        usable = size - dataoff - end_trunc
+        if map_ == "dev":
+            dram = 0 if start % (128 * MiB) == 0 and (start + size - end_trunc) % (128 * MiB) == 0 else 2 * MiB
+        elif mode == "devdax" and align > 4 * KiB and self.dedup_arch and self.sp & (self.sp - 1) == 0:
+            dram = (size // align) * 2 * PAGE + size // PAGE * self.sp // PAGE * 8
+        else:
+            dram = size // PAGE * self.sp
+        return Prediction(False, usable=usable, dram=dram, features=feats, source=self.name)
+
+
+def _btt_usable(size: int, lbasize: int) -> int:
+    remaining, nlba = size - 4 * KiB, 0
+    while remaining:
+        arena = min(512 * GiB, remaining)
+        remaining -= arena
+        if arena < 16 * MiB:
+            break
+        avail = arena // 4096 * 4096 - 2 * 4096 - 16384
+        internal = (avail - 4096) // (lbasize + 4)
+        nlba += internal - 256
+    return nlba * lbasize
+
+
+def reference_features(mode: str, map_: Optional[str]) -> dict:
+    """Section 6 feature matrix (Debian amd64, a synchronous NFIT region)."""
+    dax = mode in ("fsdax", "devdax")
+    return {
+        "dax_mmap": dax,
+        "map_sync": dax,
+        "gup_dax_mapping": dax,
+        "longterm_pin": mode == "devdax",
+        "o_direct_dax_file": mode == "fsdax",
+        "block_io": mode in ("raw", "sector", "fsdax"),
+        "sector_atomic": mode == "sector",
+    }
+
+
+# --------------------------------------------------------------------------- pmempolicy adapter
+def _import_policy():
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import policy.costs as costs  # noqa: F401
+    return costs
+
+
+@functools.lru_cache(maxsize=4)
+def _debian_build(config_path: Optional[str]):
+    """Debian's amd64 build as policy.kconfig resolves it, or None if that is not available."""
+    try:
+        _import_policy()
+        from policy import kconfig
+    except Exception:
+        return None
+    candidates = []
+    if config_path and Path(config_path).is_file():
+        candidates.append(("path", Path(config_path)))
+    candidates.append(("shipped", "debian_amd64"))
+    for kind, what in candidates:
+        try:
+            if kind == "path":
+                return kconfig.load_build(what, "debian_amd64")
+            return kconfig.load_build(kconfig.find_defconfig(what))
+        except Exception:
+            continue
+    return None
+
+
+class PolicyModel:
+    """pmempolicy's own answer (policy.runtime / policy.costs / policy.features)."""
+
+    name = "pmempolicy"
+
+    def __init__(self, struct_page_size: int = 64, config_path: Optional[str] = None,
+                 use_engine: bool = True) -> None:
+        self.costs = _import_policy()
+        self.sp = struct_page_size
+        self.config_path = config_path or os.environ.get("KORACLE_DEBIAN_CONFIG")
+        self.build = _debian_build(self.config_path)
+        self.use_engine = use_engine and self.build is not None and struct_page_size == 64
+        self.notes: list[str] = []
+        if self.build is None:
+            self.notes.append("Debian build not loadable via policy.kconfig: feature verdicts from "
+                              "the reference matrix, dedup assumed (x86_64)")
+        if not self.use_engine:
+            self.notes.append("layouts from policy.costs directly (engine bypassed)")
+
+    # -- the engine path: what `pmempolicy evaluate` computes for this device
+    def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
+        try:
+            from policy import runtime
+            from policy.profiles import DeviceProfile
+        except Exception as exc:
+            self.notes.append(f"policy.runtime unavailable ({exc.__class__.__name__})")
+            self.use_engine = False
+            return None
+        dev = DeviceProfile(name=spec["id"], host=None, type="nvdimm", size=spec["size"],
+                            start_align=start or None, numa_node=None, requires=(), wants=(),
+                            budget_dram=None, budget_capacity=None, budget_text=None, pin=None,
+                            source="kernel-oracle", line=0)
+        mode, map_ = spec["mode"], spec.get("map")
+        align = spec.get("align") or self.build.page_size
+        results = runtime.candidates_for(dev, self.build)
+        match = [r for r in results if r.candidate.mode == mode and (r.candidate.map or None) == (map_ or None)
+                 and (r.candidate.align == align or mode in ("raw", "sector"))]
+        if not match:
+            offered = sorted({r.candidate.align for r in results if r.candidate.mode == mode})
+            return Prediction(True, "kernel", f"align {align} not offered (model aligns {offered})",
+                              source="pmempolicy evaluate")
+        r = match[0]
+        if not r.possible:
+            by = "ndctl" if "ndctl refuses" in r.why_impossible else "kernel"
+            return Prediction(True, by, r.why_impossible, source="pmempolicy evaluate")
+        lay = r.layout
+        feats = {v.feature: bool(v.enabled) for v in r.features}
+        if mode == "sector" and (spec.get("sector_size") or 4096) != 4096:
+            lay = self.costs.btt_layout(spec["size"], spec["sector_size"])
+        return Prediction(False, usable=lay.usable, dram=lay.dram_memmap, features=feats,
+                          source="pmempolicy evaluate")
+
+    def _direct(self, spec: dict, start: int) -> Prediction:
+        c = self.costs
+        mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
+        feats = self._features(mode, map_, align)
+        if mode == "raw":
+            lay = c.raw_layout(size, struct_page_size=self.sp)
+        elif mode == "sector":
+            lay = c.btt_layout(size, spec.get("sector_size") or 4096)
+        else:
+            if align not in (4 * KiB, 2 * MiB, 1 * GiB):
+                return Prediction(True, "kernel", f"align {align} not supported", source="policy.costs")
+            dedup_arch = True if self.build is None else self.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+            lay = c.pfn_layout(size, map_, align, mode=mode, start=start, struct_page_size=self.sp,
+                               arch_optimize_vmemmap=dedup_arch)
+        if lay.refused is not None:
+            return Prediction(True, lay.refused.by, lay.refused.render(), source="policy.costs")
+        return Prediction(False, usable=lay.usable, dram=lay.dram_memmap, features=feats, source="policy.costs")
+
+    def _features(self, mode: str, map_: Optional[str], align: Optional[int]) -> dict:
+        if self.build is None:
+            return reference_features(mode, map_)
+        from policy import features as F
+        cat = F.catalog()
+        dt = cat.device_type("nvdimm")
+        pagemap = dt.pagemap and self.build.enabled("ZONE_DEVICE")
+        return {f.name: bool(F.feature_verdict(f, self.build, dt, mode, map_, align or PAGE, pagemap).enabled)
+                for f in cat.features}
+
+    def predict(self, spec: dict, start: int = 0) -> Prediction:
+        if self.use_engine:
+            p = self._engine(spec, start)
+            if p is not None:
+                return p
+        return self._direct(spec, start)
+
+
+def default_model(config_path: Optional[str] = None):
+    """pmempolicy's model if importable, else the reference adapter."""
+    try:
+        return PolicyModel(config_path=config_path)
+    except Exception:
+        return ReferenceModel()
