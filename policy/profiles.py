@@ -15,7 +15,6 @@ A file that fails any layer is one failed :class:`FileResult`; only a path that 
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -192,6 +191,8 @@ _ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment", "examples"
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
+    import difflib  # only on the error path: keeps start-up light
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
