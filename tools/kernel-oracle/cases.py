@@ -32,7 +32,8 @@ def human(n: int) -> str:
 
 def make_case(boot: str, size: int, mode: str, map_: str | None = None, align: int | None = None,
               sector_size: int | None = None, probe: bool = False, tag: str = "") -> dict:
-    args = ["--mode", mode, "--size", human(size)]
+    # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (kmem_probe in init.sh)
+    args = ["--mode", "devdax" if mode == "system-ram" else mode, "--size", human(size)]
     if map_:
         args += ["--map", map_]
     if align:
@@ -57,6 +58,7 @@ def ci_cases() -> list[dict]:
         make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB),
         make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),       # kernel refuses: cannot satisfy align
         make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),       # ndctl refuses: < 16 MiB
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB),  # devdax -> dax/kmem (last: it re-plugs RAM)
     ]
 
 
@@ -89,6 +91,8 @@ def full_cases() -> list[dict]:
         make_case(b, 144 * MiB, "fsdax", "dev", 2 * MiB),
         make_case(b, 64 * MiB, "raw"),
         make_case(b, 64 * MiB, "raw", tag="repeat"),             # noise baseline: repeat of the above
+        make_case(b, 1 * GiB, "system-ram", "dev", 2 * MiB),     # devdax -> dax/kmem
+        make_case(b, 2 * GiB, "system-ram", "mem", 1 * GiB),
     ]
     return out
 

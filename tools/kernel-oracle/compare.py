@@ -56,7 +56,21 @@ def measured_start(case: dict) -> int:
     return 0
 
 
+def kmem_dram(case: dict) -> Optional[int]:
+    """DRAM the dax/kmem hot-add spent: pages onlined minus the growth of free pages."""
+    k = case.get("kmem") or {}
+    try:
+        mt0, mt1 = int(k["mt0"]), int(k["mt1"])
+        f0, f1 = int(k["free0"]), int(k["free1"])
+    except (KeyError, ValueError):
+        return None
+    onlined_pages = (mt1 - mt0) * 1024 // PAGE
+    return (onlined_pages - (f1 - f0)) * PAGE
+
+
 def measured_dram(case: dict) -> Optional[int]:
+    if (case.get("spec") or {}).get("mode") == "system-ram":
+        return kmem_dram(case)
     a, b = case.get("free_before"), case.get("free_after")
     if a is None or b is None:
         return None
@@ -66,6 +80,10 @@ def measured_dram(case: dict) -> Optional[int]:
 def measured_features(case: dict) -> dict:
     """Feature verdicts observed in the guest; absent = not probed in this case."""
     spec = case.get("spec") or {}
+    if spec.get("mode") == "system-ram" and case.get("rc") == 0:
+        k = case.get("kmem") or {}
+        blocks = str(k.get("blocks", "0 0")).split()
+        return {"system_ram": k.get("driver") == "kmem" and len(blocks) > 1 and int(blocks[1]) > 0}
     if not spec.get("probe") or case.get("rc") != 0:
         return {}
     lst = case.get("list") if isinstance(case.get("list"), list) else []
@@ -145,7 +163,7 @@ def compare(doc: dict, model=None) -> dict:
             feats = measured_features(case)
             for name in model_mod.PROBED_FEATURES:
                 if name not in feats:
-                    if spec.get("probe"):
+                    if spec.get("probe") and spec["mode"] != "system-ram" and name != "system_ram":
                         not_probed.setdefault(name, []).append(case["id"])
                     continue
                 if name not in pred.features:

@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Features the guest probes (see guest/daxprobe.c, guest/ibvprobe.c, guest/init.sh).
 PROBED_FEATURES = ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file",
-                   "block_io", "sector_atomic")
+                   "block_io", "sector_atomic", "system_ram")
+MEMORY_BLOCK = 128 * MiB   # x86_64 memory_block_size_bytes() for a guest this small
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ class ReferenceModel:
         if mode == "sector":
             return Prediction(False, usable=_btt_usable(size, spec.get("sector_size") or 4096), dram=0,
                               features=feats, source=self.name)
+        if mode == "system-ram":
+            base = self.predict({**spec, "mode": "devdax"}, start)
+            if base.refused:
+                return base
+            dataoff = size - base.usable - ((start + size) % max(align, 2 * MiB))
+            # drivers/dax/kmem.c dax_kmem_range(): hot-add only whole memory blocks
+            lo = -(-(start + dataoff) // MEMORY_BLOCK) * MEMORY_BLOCK
+            hi = (start + dataoff + base.usable) // MEMORY_BLOCK * MEMORY_BLOCK
+            return Prediction(False, usable=base.usable, dram=max(hi - lo, 0) // PAGE * self.sp,
+                              features={"system_ram": True}, source=self.name)
         if align not in (4 * KiB, 2 * MiB, 1 * GiB):
             return Prediction(True, "kernel", f"align {align} not in supported_alignments", source=self.name)
         if size % align:
@@ -101,6 +112,7 @@ def reference_features(mode: str, map_: Optional[str]) -> dict:
     """Section 6 feature matrix (Debian amd64, a synchronous NFIT region)."""
     dax = mode in ("fsdax", "devdax")
     return {
+        "system_ram": mode == "system-ram",
         "dax_mmap": dax,
         "map_sync": dax,
         "gup_dax_mapping": dax,
@@ -134,8 +146,10 @@ def _debian_build(config_path: Optional[str]):
     for kind, what in candidates:
         try:
             if kind == "path":
-                return kconfig.load_build(what, "debian_amd64")
-            return kconfig.load_build(kconfig.find_defconfig(what))
+                b = kconfig.load_build(what, "debian_amd64")
+            else:
+                b = kconfig.load_build(kconfig.find_defconfig(what))
+            return b, f"{kind}: {what}"
         except Exception:
             continue
     return None
@@ -151,14 +165,19 @@ class PolicyModel:
         self.costs = _import_policy()
         self.sp = struct_page_size
         self.config_path = config_path or os.environ.get("KORACLE_DEBIAN_CONFIG")
-        self.build = _debian_build(self.config_path)
+        loaded = _debian_build(self.config_path)
+        self.build, self.build_source = loaded if loaded else (None, None)
         self.use_engine = use_engine and self.build is not None and struct_page_size == 64
         self.notes: list[str] = []
         if self.build is None:
             self.notes.append("Debian build not loadable via policy.kconfig: feature verdicts from "
                               "the reference matrix, dedup assumed (x86_64)")
+        else:
+            self.notes.append(f"build: {self.build_source}")
         if not self.use_engine:
             self.notes.append("layouts from policy.costs directly (engine bypassed)")
+        else:
+            self.notes.append("layouts and verdicts from policy.runtime.candidates_for (pmempolicy evaluate)")
 
     # -- the engine path: what `pmempolicy evaluate` computes for this device
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
@@ -201,6 +220,8 @@ class PolicyModel:
             lay = c.raw_layout(size, struct_page_size=self.sp)
         elif mode == "sector":
             lay = c.btt_layout(size, spec.get("sector_size") or 4096)
+        elif mode == "system-ram":
+            lay = c.system_ram_layout(size, map_, align, start=start, struct_page_size=self.sp)
         else:
             if align not in (4 * KiB, 2 * MiB, 1 * GiB):
                 return Prediction(True, "kernel", f"align {align} not supported", source="policy.costs")

@@ -207,7 +207,8 @@ def cases_script(cases: list[dict]) -> str:
         maplen = max(c.get("align") or 0, 2 << 20)
         if c["mode"] in ("raw", "sector", "fsdax"):
             maplen = 4 << 20
-        lines.append(f"run_case {shlex.quote(c['id'])} region0 {c['probe']} {maplen} -- "
+        probe = "k" if c["mode"] == "system-ram" else c["probe"]
+        lines.append(f"run_case {shlex.quote(c['id'])} region0 {probe} {maplen} -- "
                      + " ".join(shlex.quote(a) for a in c["args"]))
     return "\n".join(lines) + "\n"
 
@@ -338,6 +339,8 @@ def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: 
         spec = {c["id"]: c for c in cs}
         for pc in parsed["cases"]:
             pc["spec"] = spec.get(pc["id"])
+            for dup in ("list", "probe", "ibv", "stdout", "stderr"):   # parsed copies live at top level
+                pc["blocks"].pop(dup, None)
             doc["cases"].append(pc)
         (CACHE / "work" / name / "serial1.txt").write_text(r["serial"])
     doc["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -50,6 +50,8 @@ def parse_serial(text: str) -> dict:
         if key == "SYSFS":
             path, _, v = val.partition(" ")
             tgt["sysfs"][path] = v.strip()
+        elif key.startswith("KMEM_"):
+            tgt.setdefault("kmem", {})[key[5:].lower()] = val
         elif key in ("RC", "FREE_BEFORE", "FREE_AFTER", "FREE_DESTROYED", "FREE_BOOT", "MEMTOTAL", "MKFS",
                      "INIT_LABELS"):
             try:

@@ -80,7 +80,37 @@ probe_blockfs() { # blockdev maplen
 	else
 		emit "DAX_MOUNT fail $(tr '\n' ' ' </tmp/p)"
 		dmesg | tail -3 >/tmp/d; block dax_mount_dmesg /tmp/d
+		# the same probes on a plain (page-cache) mount: MAP_SYNC must be refused there
+		if mount -t ext4 /dev/$bd /mnt 2>/tmp/p; then
+			dd if=/dev/zero of=/mnt/f bs=1M count=$(( $2 / 1048576 )) 2>/dev/null
+			T /usr/bin/daxprobe file /mnt/f $2 /dev/loop0 >/tmp/p 2>&1; block probe /tmp/p
+			umount /mnt
+		fi
 	fi
+}
+
+# devdax -> System RAM through dax/kmem, like `daxctl reconfigure-device --mode=system-ram`
+kmem_probe() {
+	chr=$(sed -n 's/.*"chardev":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
+	[ -n "$chr" ] || { emit "KMEM_NOTE no chardev"; return; }
+	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb0
+	settle; emit "KMEM_MT0 $(awk '/MemTotal/ {print $2}' /proc/meminfo)"; emit "KMEM_FREE0 $(freepages)"
+	echo $chr > /sys/bus/dax/drivers/device_dax/unbind 2>/tmp/k; emit "KMEM_UNBIND $? $(tr '\n' ' ' </tmp/k)"
+	echo $chr > /sys/bus/dax/drivers/kmem/new_id 2>/tmp/k; emit "KMEM_NEWID $? $(tr '\n' ' ' </tmp/k)"
+	[ -e /sys/bus/dax/drivers/kmem/$chr ] || { echo $chr > /sys/bus/dax/drivers/kmem/bind 2>/tmp/k; emit "KMEM_BIND $? $(tr '\n' ' ' </tmp/k)"; }
+	emit "KMEM_DRIVER $(basename $(readlink /sys/bus/dax/devices/$chr/driver) 2>/dev/null)"
+	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb1
+	new=$(diff /tmp/mb0 /tmp/mb1 | sed -n 's/^+\(memory[0-9]*\)$/\1/p')
+	n=0; on=0
+	for b in $new; do n=$((n+1)); echo online_movable > /sys/devices/system/memory/$b/state 2>/dev/null && on=$((on+1)); done
+	emit "KMEM_BLOCKS $n $on $(cat /sys/devices/system/memory/block_size_bytes)"
+	for b in $new; do emit "SYSFS /sys/devices/system/memory/$b/phys_index $(cat /sys/devices/system/memory/$b/phys_index)"; done
+	settle; emit "KMEM_MT1 $(awk '/MemTotal/ {print $2}' /proc/meminfo)"; emit "KMEM_FREE1 $(freepages)"
+	cat /proc/iomem | grep -iE 'dax|System RAM|persistent|nvdimm' > /tmp/k; block iomem /tmp/k
+	# undo, so the namespace can be destroyed
+	for b in $new; do echo offline > /sys/devices/system/memory/$b/state 2>/dev/null; done
+	echo $chr > /sys/bus/dax/drivers/kmem/unbind 2>/tmp/k; emit "KMEM_UNDO $? $(tr '\n' ' ' </tmp/k)"
+	echo $chr > /sys/bus/dax/drivers/kmem/remove_id 2>/dev/null
 }
 
 run_case() { # id region probe maplen -- ndctl create-namespace args...
@@ -107,6 +137,7 @@ run_case() { # id region probe maplen -- ndctl create-namespace args...
 		for b in /sys/block/pmem*; do [ -e "$b" ] && emit "SYSFS $b/size $(cat $b/size)" && emit "SYSFS $b/queue/dax $(cat $b/queue/dax 2>/dev/null)"; done
 		for x in /sys/bus/dax/devices/dax*; do [ -e "$x" ] && for a in size align target_node; do emit "SYSFS $x/$a $(cat $x/$a 2>/dev/null)"; done; done
 		grep -E 'MemTotal|MemFree|DirectMap' /proc/meminfo > /tmp/mi; block meminfo /tmp/mi
+		if [ "$rc" = 0 ] && [ "$probe" = k ]; then kmem_probe; fi
 		if [ "$rc" = 0 ] && [ "$probe" = 1 ]; then
 			mode=$(sed -n 's/.*"mode":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
 			bd=$(sed -n 's/.*"blockdev":"\([^"]*\)".*/\1/p' /tmp/list | head -1)

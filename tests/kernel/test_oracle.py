@@ -1,0 +1,194 @@
+"""The kernel oracle: comparison of committed real-kernel results with the model, and (opt-in) a boot.
+
+(a) Always: the committed results of the last full run (tests/data/kernel-oracle/results-full.json,
+    Debian 6.1 under QEMU) agree with pmempolicy's model, and deliberately wrong models fail.
+(b) With PMEMPOLICY_KERNEL_ORACLE=1: boot the CI subset (one QEMU boot) and compare it live.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ORACLE = REPO / "tools" / "kernel-oracle"
+DATA = REPO / "tests" / "data" / "kernel-oracle"
+sys.path.insert(0, str(ORACLE))
+
+import cases as cases_mod  # noqa: E402
+import compare  # noqa: E402
+import model as model_mod  # noqa: E402
+import results as results_mod  # noqa: E402
+
+MiB, GiB = 1 << 20, 1 << 30
+
+
+@pytest.fixture(scope="module")
+def full() -> dict:
+    return json.loads((DATA / "results-full.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ci() -> dict:
+    return json.loads((DATA / "results-ci.json").read_text())
+
+
+def _kinds(rep: dict) -> set[str]:
+    return {d["kind"].split(":")[0] for d in rep["disagreements"]}
+
+
+# ----------------------------------------------------------------- what the committed run covers
+def test_full_run_records_its_provenance(full):
+    k = full["kernel"]
+    assert k["package"].startswith("linux-image-6.1.0-") and k["package"].endswith("-amd64-unsigned")
+    assert k["kernel_release"].startswith("6.1.0-")
+    assert k["qemu"].startswith("QEMU emulator version")
+    assert k["ndctl"]
+    assert all(b["qemu_rc"] == 0 and not b["missing_cases"] for b in full["boots"])
+    assert all(c["complete"] for c in full["cases"])
+
+
+def test_full_run_covers_the_matrix(full):
+    done = [c for c in full["cases"] if c.get("spec")]
+    sizes = {c["spec"]["size"] for c in done if 128 * MiB <= c["spec"]["size"] <= 80 * GiB}
+    assert len(sizes) >= 5 and min(sizes) == 128 * MiB and max(sizes) == 80 * GiB
+    # every align the kernel lists in the region capabilities
+    caps = full["boots"][0]["boot_info"]["regions"][0]["capabilities"]
+    kernel_aligns = {a for cap in caps if cap["mode"] in ("fsdax", "devdax") for a in cap["alignments"]}
+    assert kernel_aligns == {4096, 2 * MiB, GiB}
+    for size in sizes:
+        have = {(c["spec"]["mode"], c["spec"]["map"], c["spec"]["align"]) for c in done if c["spec"]["size"] == size}
+        assert ("raw", None, None) in have
+        assert any(m == "sector" for m, _, _ in have)
+        for mode in ("fsdax", "devdax"):
+            for map_ in ("mem", "dev"):
+                for align in kernel_aligns:
+                    assert (mode, map_, align) in have, (size, mode, map_, align)
+    refused = [compare.measured_refusal(c) for c in done]
+    assert ("ndctl" in {by for r, by in refused if r}) and ("kernel" in {by for r, by in refused if r})
+
+
+def test_features_were_really_probed(full):
+    rep = compare.compare(full, model_mod.PolicyModel())
+    feats = {c["kind"] for r in rep["rows"] for c in r["checks"] if c["kind"].startswith("feature:")}
+    for name in ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file"):
+        assert f"feature:{name}" in feats
+    # the long-term pin is the RDMA one: soft-RoCE registered a control MR on anonymous memory
+    ibv = [c["ibv"] for c in full["cases"] if isinstance(c.get("ibv"), dict)]
+    assert ibv and all(i.get("control_anon") == "ok" for i in ibv)
+    verdicts = {(c["spec"]["mode"], c["ibv"]["longterm_pin"]) for c in full["cases"] if isinstance(c.get("ibv"), dict)}
+    assert ("fsdax", "err:EOPNOTSUPP") in verdicts and ("devdax", "ok") in verdicts
+
+
+# ----------------------------------------------------------------- agreement
+@pytest.mark.parametrize("fixture", ["full", "ci"])
+def test_model_agrees_with_the_kernel(fixture, request):
+    doc = request.getfixturevalue(fixture)
+    rep = compare.compare(doc, model_mod.PolicyModel())
+    assert rep["disagreements"] == [], compare.render(rep)
+    assert rep["checks"]["usable"]["total"] > 0 and rep["checks"]["dram"]["total"] > 0
+
+
+def test_reference_adapter_agrees_with_the_kernel(full):
+    rep = compare.compare(full, model_mod.ReferenceModel())
+    assert rep["disagreements"] == [], compare.render(rep)
+
+
+def test_dram_noise_is_within_the_stated_tolerance(full):
+    noise = compare.dram_noise(full)["zero_model_pages"]
+    assert noise["n"] >= 20
+    assert -compare.DRAM_TOL_PAGES <= noise["min"] and noise["max"] <= compare.DRAM_TOL_PAGES
+
+
+# ----------------------------------------------------------------- the harness catches wrong models
+def test_memmap_of_60_bytes_per_page_fails(full):
+    rep = compare.compare(full, model_mod.PolicyModel(struct_page_size=60))
+    assert "dram" in _kinds(rep), compare.render(rep)
+
+
+def test_reference_with_60_bytes_per_page_fails_on_usable_bytes(full):
+    rep = compare.compare(full, model_mod.ReferenceModel(struct_page_size=60))
+    assert {"usable", "dram"} <= _kinds(rep)
+
+
+class _Twisted:
+    """Wrap a model and corrupt one aspect of its predictions."""
+
+    def __init__(self, base, **what):
+        self.base, self.what = base, what
+        self.name = "twisted"
+
+    def predict(self, spec, start=0):
+        p = self.base.predict(spec, start)
+        w = self.what
+        if w.get("longterm_pin_everywhere") and not p.refused:
+            p = dataclasses.replace(p, features={**p.features, "longterm_pin": p.features.get("dax_mmap", False)})
+        if w.get("never_refuse") and p.refused:
+            p = model_mod.Prediction(False, usable=spec["size"], dram=0, features={})
+        if w.get("no_dedup") and not p.refused and spec["mode"] == "devdax" and spec.get("map") == "mem" \
+                and (spec.get("align") or 0) > 4096:
+            p = dataclasses.replace(p, dram=spec["size"] // 64)
+        if w.get("usable_off_by_page") and not p.refused and spec["mode"] == "fsdax":
+            p = dataclasses.replace(p, usable=p.usable - 4096)
+        return p
+
+
+@pytest.mark.parametrize("twist,kind", [
+    ("longterm_pin_everywhere", "feature"),   # e.g. forgetting mm/gup.c's vma_is_fsdax check
+    ("never_refuse", "refusal"),
+    ("no_dedup", "dram"),
+    ("usable_off_by_page", "usable"),
+])
+def test_each_kind_of_wrong_model_fails(full, twist, kind):
+    rep = compare.compare(full, _Twisted(model_mod.PolicyModel(), **{twist: True}))
+    assert kind in _kinds(rep)
+
+
+# ----------------------------------------------------------------- pieces
+def test_serial_parser():
+    text = "\n".join([
+        "junk", "@@UNAME 6.1.0-56-amd64", "@@CASE a", "@@RC 0", "@@FREE_BEFORE 100", "@@FREE_AFTER 90",
+        "@@BEGIN list", '[{"dev":"namespace0.0","mode":"raw","size":4096}]', "", "@@END list",
+        "@@SYSFS /sys/bus/nd/devices/namespace0.0/resource 0x100000000 ", "@@ENDCASE a",
+        "@@CASE b", "@@RC 1",
+    ])
+    p = results_mod.parse_serial(text)
+    assert p["boot"]["uname"] == "6.1.0-56-amd64"
+    a, b = p["cases"]
+    assert a["complete"] and a["list"][0]["size"] == 4096 and a["free_before"] == 100
+    assert compare.measured_start(a) == 1 << 32
+    assert not b["complete"] and b["rc"] == 1
+
+
+def test_ci_subset_is_one_small_boot_covering_each_mode_and_map():
+    cs = cases_mod.subset("ci")
+    assert len({c["boot"] for c in cs}) == 1 and len(cs) <= 12
+    assert {c["mode"] for c in cs} == {"raw", "sector", "fsdax", "devdax"}
+    for mode in ("fsdax", "devdax"):
+        assert {c["map"] for c in cs if c["mode"] == mode} == {"mem", "dev"}
+    assert all(c["probe"] for c in cs if c["mode"] in ("raw", "sector"))
+
+
+# ----------------------------------------------------------------- the real thing (opt-in)
+@pytest.mark.skipif(os.environ.get("PMEMPOLICY_KERNEL_ORACLE") != "1",
+                    reason="set PMEMPOLICY_KERNEL_ORACLE=1 to boot Debian's 6.1 under QEMU (root, apt)")
+def test_ci_subset_boots_and_agrees(tmp_path):
+    import oracle
+    t0 = time.monotonic()
+    out = tmp_path / "results-ci.json"
+    doc = oracle.run("ci", out, no_update=os.environ.get("KORACLE_NO_UPDATE") == "1")
+    elapsed = time.monotonic() - t0
+    assert len(doc["boots"]) == 1
+    boot = doc["boots"][0]
+    assert boot["qemu_rc"] == 0 and not boot["missing_cases"], boot.get("console_tail", "")[-3000:]
+    rep = compare.compare(doc, model_mod.PolicyModel())
+    print(compare.render(rep))
+    print(f"CI subset: {len(doc['cases'])} cases, boot {boot['wall_seconds']}s, total {elapsed:.0f}s")
+    assert rep["disagreements"] == [], compare.render(rep)
+    probed = {c["kind"] for r in rep["rows"] for c in r["checks"]}
+    assert "feature:longterm_pin" in probed, "soft-RoCE ibv_reg_mr probe did not run"
