@@ -19,13 +19,22 @@ import functools
 import json
 import os
 import types
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Literal
 
 from .errors import Diagnostic, InputError, UsageError
 from .resources import data_file
-from .units import GiB, MiB, SizeError, format_size, is_decimal_unit, parse_budget, parse_size
+from .units import (
+    GiB,
+    MiB,
+    SizeError,
+    format_size,
+    is_decimal_unit,
+    parse_budget,
+    parse_size,
+)
 from .yamlload import MAX_BYTES, Loaded, PathKey, json_path, load_yaml
 
 DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
@@ -43,8 +52,8 @@ class Pin:
     """A fixed runtime choice: ``mode`` (see :data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
 
     mode: str
-    map: Optional[str] = None
-    align: Optional[int] = None
+    map: str | None = None
+    align: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,17 +66,17 @@ class DeviceProfile:
     """
 
     name: str
-    host: Optional[str]
+    host: str | None
     type: DeviceType
     size: int
-    start_align: Optional[int]
-    numa_node: Optional[int]
+    start_align: int | None
+    numa_node: int | None
     requires: tuple[str, ...]
     wants: tuple[str, ...]
-    budget_dram: Optional[int]
-    budget_capacity: Optional[int]
-    budget_text: Optional[str]
-    pin: Optional[Pin]
+    budget_dram: int | None
+    budget_capacity: int | None
+    budget_text: str | None
+    pin: Pin | None
     source: str
     line: int
     labels: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}), hash=False)
@@ -145,7 +154,7 @@ class SchemaError:
     path: PathKey
     keyword: str
     message: str
-    key: Optional[str] = None  # for unknown keys: the key itself (located at the key)
+    key: str | None = None  # for unknown keys: the key itself (located at the key)
 
 
 def _type_ok(value: Any, name: str) -> bool:
@@ -200,7 +209,7 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
 class SchemaChecker:
     """Applies the shipped schema; supports exactly the keywords it uses (others raise)."""
 
-    def __init__(self, root: Optional[dict[str, Any]] = None) -> None:
+    def __init__(self, root: dict[str, Any] | None = None) -> None:
         self.root = schema() if root is None else root
 
     def errors(self, value: Any) -> list[SchemaError]:
@@ -213,7 +222,7 @@ class SchemaChecker:
         name = ref[len("#/$defs/"):]
         return self.root["$defs"][name], name
 
-    def _check(self, v: Any, s: dict[str, Any], path: PathKey, defname: Optional[str]) -> Iterator[SchemaError]:
+    def _check(self, v: Any, s: dict[str, Any], path: PathKey, defname: str | None) -> Iterator[SchemaError]:
         for kw, arg in s.items():
             if kw in _ANNOTATIONS:
                 continue
@@ -297,7 +306,7 @@ class SchemaChecker:
                 raise ValueError(f"schema keyword {kw!r} is not supported by SchemaChecker")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _regex(pattern: str) -> Any:
     import re
 
@@ -317,7 +326,7 @@ def _catalog() -> frozenset[str]:
     import yaml
 
     with open(data_file("features.yaml"), "rb") as fh:
-        doc = yaml.load(fh, Loader=yaml.CSafeLoader)  # noqa: S506 - the C *safe* loader
+        doc = yaml.load(fh, Loader=yaml.CSafeLoader)
     return frozenset(str(f["name"]) for f in doc["features"])
 
 
@@ -341,7 +350,7 @@ class _Checker:
         n = len(where)
         return not any(where[: len(p)] == p or p[:n] == where for p in self.flagged)
 
-    def size_at(self, value: Any, where: PathKey, what: str) -> Optional[int]:
+    def size_at(self, value: Any, where: PathKey, what: str) -> int | None:
         if value is None or not self.clean(where):
             return None
         try:
@@ -368,7 +377,7 @@ class _Checker:
         return tuple(n for n in value if isinstance(n, str))
 
     def device(self, entry: dict[str, Any], base: PathKey, inherited: dict[str, Any],
-               name: str, host: Optional[str]) -> Optional[DeviceProfile]:
+               name: str, host: str | None) -> DeviceProfile | None:
         """Check one device entry (a DeviceProfile's spec or a HostProfile's devices[i])."""
         dev = entry.get("device")
         if not isinstance(dev, dict):
@@ -391,8 +400,10 @@ class _Checker:
                          f"start_align {format_size(start_align)} is below 2 MiB: the kernel refuses "
                          "fsdax/devdax on a namespace whose start is not 2 MiB aligned", dpath + ("start_align",))
 
-        own = {k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry}
-        eff = {**inherited, **own}
+        own: dict[str, tuple[Any, PathKey]] = {
+            k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry
+        }
+        eff: dict[str, tuple[Any, PathKey]] = {**inherited, **own}
         requires = self.features(*eff["requires"]) if "requires" in eff else ()
         wants = self.features(*eff["wants"]) if "wants" in eff else ()
         if "requires" in own or "wants" in own:
@@ -404,7 +415,7 @@ class _Checker:
         if "budget" in eff and isinstance(eff["budget"][0], dict):
             bvalue, bpath = eff["budget"]
             budget_text = ", ".join(f"{k}: {v}" for k, v in bvalue.items())
-            parsed = {}
+            parsed: dict[str, int] = {}
             for key in ("dram", "capacity"):
                 if key in bvalue and self.clean(bpath + (key,)):
                     try:
@@ -426,7 +437,7 @@ class _Checker:
             labels=types.MappingProxyType(dict(labels)),
         )
 
-    def pin(self, value: Any, where: PathKey, dtype: Any, size: Optional[int]) -> Optional[Pin]:
+    def pin(self, value: Any, where: PathKey, dtype: Any, size: int | None) -> Pin | None:
         if not isinstance(value, dict) or not self.clean(where) or "mode" not in value:
             return None
         mode, pmap = value["mode"], value.get("map")
@@ -520,7 +531,7 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
 # --------------------------------------------------------------------------- loading
 
 
-def _file_result(data: Union[bytes, str], path: str) -> FileResult:
+def _file_result(data: bytes | str, path: str) -> FileResult:
     doc, diags = load_yaml(data, path)
     devices: list[DeviceProfile] = []
     if doc is not None:
@@ -554,7 +565,7 @@ def _gather(results: Sequence[FileResult]) -> ProfileSet:
     )
 
 
-def load_profile_text(data: Union[bytes, str], path: str = "<input>") -> ProfileSet:
+def load_profile_text(data: bytes | str, path: str = "<input>") -> ProfileSet:
     """Check one profile given as bytes or text; ``path`` labels it in Diagnostics."""
     return _gather([_file_result(data, path)])
 
@@ -571,13 +582,13 @@ def _read(path: Path) -> FileResult:
     return _file_result(data, str(path))
 
 
-def expand_paths(paths: Sequence[Union[str, Path]]) -> list[Union[str, Path]]:
+def expand_paths(paths: Sequence[str | Path]) -> list[str | Path]:
     """Files as given, directories replaced by their ``*.yaml``/``*.yml`` files (recursive, sorted).
 
     ``-`` is kept as is (stdin). Raises :class:`InputError` for a path that does not exist and
     for a directory without profile files.
     """
-    out: list[Union[str, Path]] = []
+    out: list[str | Path] = []
     for p in paths:
         if str(p) == "-":
             out.append("-")
@@ -599,7 +610,7 @@ def expand_paths(paths: Sequence[Union[str, Path]]) -> list[Union[str, Path]]:
     return out
 
 
-def load_profiles(paths: Sequence[Union[str, Path]], *, stdin: Optional[bytes] = None) -> ProfileSet:
+def load_profiles(paths: Sequence[str | Path], *, stdin: bytes | None = None) -> ProfileSet:
     """Load and check every profile under ``paths`` (files, directories, ``-`` for ``stdin``).
 
     A bad file is one failed :class:`FileResult`, never an exception. Raises

@@ -75,7 +75,7 @@ def parse_size(value: SizeValue) -> int:
         factor = _BINARY[letter]
     if "." in number:
         whole, frac = number.split(".")
-        scaled = int(whole) * factor + int(frac) * factor // 10 ** len(frac)
+        scaled: int = int(whole) * factor + int(frac) * factor // 10 ** len(frac)
         if int(frac) * factor % 10 ** len(frac):
             raise SizeError(f"{value!r} is not a whole number of bytes")
         return scaled

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 import yaml
 
@@ -29,7 +29,7 @@ MAX_BYTES = 1 << 20  # 1 MiB: a profile is a few hundred bytes
 MAX_NODES = 10_000  # nodes of the fully expanded document
 MAX_DEPTH = 64  # nesting of mappings and sequences
 
-PathKey = tuple[Union[str, int], ...]
+PathKey = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
 
 _STR = "tag:yaml.org,2002:str"
@@ -41,10 +41,10 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
-class _Core12Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+class _Core12Loader(yaml.CSafeLoader):
     """libyaml composer whose implicit resolvers are those of the YAML 1.2 core schema."""
 
-    yaml_implicit_resolvers: dict[Optional[str], list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
 
 
 for _tag, _regexp, _first in (
@@ -220,7 +220,7 @@ class _Builder:
         return result
 
 
-def _first_tab_indent(text: str) -> Optional[Mark]:
+def _first_tab_indent(text: str) -> Mark | None:
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.lstrip(" \t")
         indent = line[: len(line) - len(stripped)]
@@ -229,7 +229,7 @@ def _first_tab_indent(text: str) -> Optional[Mark]:
     return None
 
 
-def decode(data: Union[bytes, str], path: str) -> tuple[Optional[str], list[Diagnostic]]:
+def decode(data: bytes | str, path: str) -> tuple[str | None, list[Diagnostic]]:
     """UTF-8 text of ``data`` (a BOM is dropped) or the Diagnostic saying why there is none."""
     if isinstance(data, str):
         if len(data.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -246,8 +246,7 @@ def decode(data: Union[bytes, str], path: str) -> tuple[Optional[str], list[Diag
             col = len(before) - (before.rfind(b"\n") + 1) + 1
             msg = f"not UTF-8: byte 0x{data[err.start]:02x} at offset {err.start} cannot be decoded"
             return None, [_diag("encoding", msg, path, (line, col))]
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     return text, []
 
 
@@ -255,7 +254,7 @@ def _too_large() -> str:
     return f"file is larger than {MAX_BYTES // 1024} KiB; profiles are small, refusing to parse it"
 
 
-def _diag(code: str, message: str, path: str, mark: Optional[Mark], json_path: str = "$") -> Diagnostic:
+def _diag(code: str, message: str, path: str, mark: Mark | None, json_path: str = "$") -> Diagnostic:
     line, col = mark if mark else (None, None)
     return Diagnostic("error", code, " ".join(message.split()), path, line, col, json_path)
 
@@ -273,7 +272,7 @@ def json_path(path: PathKey) -> str:
     return out
 
 
-def load_yaml(data: Union[bytes, str], path: str) -> tuple[Optional[Loaded], list[Diagnostic]]:
+def load_yaml(data: bytes | str, path: str) -> tuple[Loaded | None, list[Diagnostic]]:
     """Parse one profile file's bytes (or text) into a :class:`Loaded`, or say why not.
 
     ``path`` only labels the Diagnostics. The returned document is None when the file cannot
@@ -306,8 +305,8 @@ def load_yaml(data: Union[bytes, str], path: str) -> tuple[Optional[Loaded], lis
         tab = _first_tab_indent(text)
         if tab is not None:
             return None, [_diag("yaml-tab", "tab character in indentation; indent with spaces", path, tab)]
-        mark = err.problem_mark or err.context_mark
-        where = (mark.line + 1, mark.column + 1) if mark is not None else None
+        ymark = err.problem_mark or err.context_mark
+        where = (ymark.line + 1, ymark.column + 1) if ymark is not None else None
         message = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
         return None, [_diag("yaml-syntax", f"invalid YAML: {message}", path, where)]
     except yaml.reader.ReaderError as err:  # control characters: a position, not a mark
@@ -318,6 +317,8 @@ def load_yaml(data: Union[bytes, str], path: str) -> tuple[Optional[Loaded], lis
         return None, [_diag("yaml-syntax", msg, path, where)]
     except yaml.YAMLError as err:
         return None, [_diag("yaml-syntax", f"invalid YAML: {err}", path, None)]
+    if root is None:  # check_node() said a document follows; libyaml always gives one
+        return None, [_diag("empty", "empty file: expected one YAML document", path, None)]
     try:
         _expanded_size(root)
         builder = _Builder()

@@ -1,6 +1,7 @@
 """Profile loading: the corpus, the YAML loader's limits, units and the DeviceProfile API."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_device_profile_api() -> None:
         labels={"role": "database", "tier": "1", "backup": "no"},
     )
     assert dict(dev.labels)["backup"] == "no"  # YAML 1.2: not False
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         dev.size = 1  # type: ignore[misc]
 
 

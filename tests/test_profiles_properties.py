@@ -36,7 +36,7 @@ def _check(data: Any) -> None:
     assert len(result.files) == 1
     for d in result.diagnostics:
         assert "\n" not in d.render()
-    for fmt, cls in REPORTERS.items():
+    for cls in REPORTERS.values():
         cls(strict=True).report(result, io.StringIO())
 
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Optional
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +20,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "profiles"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, stdin: Optional[bytes] = None) -> tuple[int, str, str]:
+def run(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
     runner = CliRunner()
     with runner.isolation(input=stdin) as (out, err, _):
         code = main(list(args))

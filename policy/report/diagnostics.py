@@ -7,7 +7,7 @@ failures (exactly as the exit code does).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 if TYPE_CHECKING:  # keep start-up light: reporters are imported on every validate run
     from ..errors import Diagnostic
@@ -54,8 +54,7 @@ class TextReporter(Reporter):
     name = "text"
 
     def report(self, result: ProfileSet, stream: TextIO) -> None:
-        for diag in result.diagnostics:
-            stream.write(diag.render() + "\n")
+        stream.writelines(diag.render() + "\n" for diag in result.diagnostics)
         s = _summary(result, self.strict)
         plural = "" if s["files"] == 1 else "s"
         stream.write(
@@ -192,6 +191,6 @@ REPORTERS: dict[str, type[Reporter]] = {
 
 
 def report(result: ProfileSet, stream: TextIO, fmt: str = "text", strict: bool = False,
-           reporter: Optional[type[Reporter]] = None) -> None:
+           reporter: type[Reporter] | None = None) -> None:
     """Write ``result`` to ``stream`` in format ``fmt`` (a key of :data:`REPORTERS`)."""
     (reporter or REPORTERS[fmt])(strict=strict).report(result, stream)

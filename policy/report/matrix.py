@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 from ..evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
 from ..features import catalog
@@ -92,7 +92,7 @@ def to_document(result: FeatureMatrix) -> dict[str, Any]:
     }
 
 
-def _size(n: Optional[int]) -> str:
+def _size(n: int | None) -> str:
     if n is None:
         return "-"
     for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
@@ -167,12 +167,9 @@ class TableReporter:
                             f"costs: size {d.size} B, usable {lay.usable} B, capacity lost "
                             f"{lay.capacity_lost} B, DRAM memmap {lay.dram_memmap} B"
                             + (" (vmemmap dedup)" if lay.dedup else "")) + "\n")
-            for f in d.findings:
-                stream.write(wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n")
-            for w in d.warnings:
-                stream.write(wrap.fill(f"warning: {w}") + "\n")
-        for x in result.diagnostics:
-            stream.write(x.render() + "\n")
+            stream.writelines(wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n" for f in d.findings)
+            stream.writelines(wrap.fill(f"warning: {w}") + "\n" for w in d.warnings)
+        stream.writelines(x.render() + "\n" for x in result.diagnostics)
         stream.write(f"{len(result.rows)} evaluations, {sum(not r.ok for r in result.rows)} with findings"
                      "; * = modelled 2015 proposal, not in Linux\n")
 
