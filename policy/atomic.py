@@ -36,10 +36,13 @@ def write_atomic(path: Path, text: str, *, backup: bool = False) -> bool:
         if path.exists():
             if path.is_dir():
                 raise InputError(f"{path}: cannot write: it is a directory")
-            mode = path.stat().st_mode & 0o7777
-            os.chmod(tmp, mode)
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
             if backup:
                 shutil.copy2(path, str(path) + ".old")
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror}") from err

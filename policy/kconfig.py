@@ -795,6 +795,23 @@ def iter_symbols() -> Iterator[Any]:
     return iter(parse_tree().unique_defined_syms)
 
 
+class _AtomicKconfig(kconfiglib.Kconfig):
+    """A Kconfig whose ``write_config`` goes through :func:`policy.atomic.write_atomic`."""
+
+    def write_config(self, filename: Optional[str] = None, header: Optional[str] = None,
+                     save_old: bool = True, verbose: Optional[bool] = None) -> str:
+        from .atomic import write_atomic
+
+        target = Path(filename or kconfiglib.standard_config_filename())
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            super().write_config(str(out), header=header, save_old=False)
+            text = out.read_text(encoding="utf-8")
+        if write_atomic(target, text, backup=save_old):
+            return f"Configuration saved to '{target}'"
+        return f"No change to configuration in '{target}'"
+
+
 def run_menuconfig(config: Path) -> None:
     """kconfiglib's own menuconfig on the shipped tree, saving atomically with ``.old``.
 
@@ -804,27 +821,13 @@ def run_menuconfig(config: Path) -> None:
     """
     import menuconfig as kconfiglib_menuconfig  # curses: only for this command
 
-    from .atomic import write_atomic
-
-    kconf = _parse(resources.kconfig_file().resolve())
-    real_write = kconf.write_config
-
-    def atomic_write_config(filename: Optional[str] = None, header: Optional[str] = None,
-                            save_old: bool = True, verbose: Optional[bool] = None) -> str:
-        target = Path(filename or config)
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out"
-            real_write(str(out), header=header, save_old=False)
-            text = out.read_text(encoding="utf-8")
-        if write_atomic(target, text, backup=save_old):
-            return f"Configuration saved to '{target}'"
-        return f"No change to configuration in '{target}'"
-
-    kconf.write_config = atomic_write_config  # type: ignore[method-assign]
-    saved = {k: os.environ.get(k) for k in ("KCONFIG_CONFIG", "srctree")}
-    os.environ["KCONFIG_CONFIG"] = str(config)
-    os.environ["srctree"] = str(resources.tree_root())
+    root = resources.tree_root()
+    saved = {k: os.environ.get(k) for k in ("KCONFIG_CONFIG", "srctree", "KCONFIG_CONFIG_HEADER")}
+    os.environ["KCONFIG_CONFIG"] = str(config.absolute())
+    os.environ["srctree"] = str(root)
+    os.environ.pop("KCONFIG_CONFIG_HEADER", None)
     try:
+        kconf = _AtomicKconfig("Kconfig", warn_to_stderr=False)
         kconfiglib_menuconfig.menuconfig(kconf)
     finally:
         for key, value in saved.items():
