@@ -35,6 +35,11 @@ COMMANDS: dict[str, str] = {
     "evaluate": "eval_cmds:evaluate",
     "matrix": "eval_cmds:matrix",
     "explain": "eval_cmds:explain",
+    # real-world inputs and plans (policy/cli/plan_cmds.py)
+    "plan": "plan_cmds:plan",
+    # the whole configuration space (policy/cli/explore_cmds.py)
+    "explore": "explore_cmds:explore",
+    "solve": "explore_cmds:solve",
 }
 
 
