@@ -795,7 +795,7 @@ def iter_symbols() -> Iterator[Any]:
     return iter(parse_tree().unique_defined_syms)
 
 
-class _AtomicKconfig(kconfiglib.Kconfig):
+class _AtomicKconfig(kconfiglib.Kconfig):  # type: ignore[misc]
     """A Kconfig whose ``write_config`` goes through :func:`policy.atomic.write_atomic`."""
 
     def write_config(self, filename: Optional[str] = None, header: Optional[str] = None,
