@@ -98,7 +98,9 @@ def _size(n: int | None) -> str:
     for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
         if n >= 1 << shift:
             value = n / (1 << shift)
-            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.2f}{unit}"
+            if value == int(value) or value >= 100:
+                return f"{value:.0f}{unit}"
+            return f"{value:.1f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
     return f"{n}B"
 
 
