@@ -55,6 +55,9 @@ class ReferenceModel:
     def predict(self, spec: dict, start: int = 0) -> Prediction:
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
         feats = reference_features(mode, map_)
+        if size % (16 * MiB):
+            # ndctl: every namespace size must be a multiple of the region align (16 MiB default in 6.1)
+            return Prediction(True, "ndctl", "size not a multiple of the region align", source=self.name)
         if mode == "raw":
             return Prediction(False, usable=size, dram=0, features=feats, source=self.name)
         if mode == "sector":
@@ -71,7 +74,7 @@ class ReferenceModel:
             return Prediction(False, usable=base.usable, dram=max(hi - lo, 0) // PAGE * self.sp,
                               features={"system_ram": True}, source=self.name)
         if align not in (4 * KiB, 2 * MiB, 1 * GiB):
-            return Prediction(True, "kernel", f"align {align} not in supported_alignments", source=self.name)
+            return Prediction(True, "ndctl", f"align {align} not in the region's capabilities", source=self.name)
         if size % align:
             return Prediction(True, "ndctl", "size not a multiple of align", source=self.name)
         if size < 16 * MiB:
@@ -87,7 +90,11 @@ class ReferenceModel:
             return Prediction(True, "kernel", "unable to satisfy requested alignment", source=self.name)
         usable = size - dataoff - end_trunc
         if map_ == "dev":
-            dram = 0 if start % (128 * MiB) == 0 and (start + size - end_trunc) % (128 * MiB) == 0 else 2 * MiB
+            # whole 128 MiB sections take their vmemmap from the altmap; partial ones get DRAM base pages
+            sec, lo, hi = 128 * MiB, start, start + size - end_trunc
+            full_lo, full_hi = -(-lo // sec) * sec, hi // sec * sec
+            pieces = [hi - lo] if full_lo >= full_hi else [full_lo - lo, hi - full_hi]
+            dram = sum(-(-(p // PAGE * self.sp) // PAGE) * PAGE for p in pieces if p > 0)
         elif mode == "devdax" and align > 4 * KiB and self.dedup_arch and self.sp & (self.sp - 1) == 0:
             dram = (size // align) * 2 * PAGE + size // PAGE * self.sp // PAGE * 8
         else:
@@ -199,7 +206,8 @@ class PolicyModel:
                  and (r.candidate.align == align or mode in ("raw", "sector"))]
         if not match:
             offered = sorted({r.candidate.align for r in results if r.candidate.mode == mode})
-            return Prediction(True, "kernel", f"align {align} not offered (model aligns {offered})",
+            # the model has no candidate for this align, so it predicts a refusal but not who refuses
+            return Prediction(True, None, f"align {align} not offered (model aligns {offered})",
                               source="pmempolicy evaluate")
         r = match[0]
         if not r.possible:
@@ -224,7 +232,7 @@ class PolicyModel:
             lay = c.system_ram_layout(size, map_, align, start=start, struct_page_size=self.sp)
         else:
             if align not in (4 * KiB, 2 * MiB, 1 * GiB):
-                return Prediction(True, "kernel", f"align {align} not supported", source="policy.costs")
+                return Prediction(True, None, f"align {align} not supported", source="policy.costs")
             dedup_arch = True if self.build is None else self.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
             lay = c.pfn_layout(size, map_, align, mode=mode, start=start, struct_page_size=self.sp,
                                arch_optimize_vmemmap=dedup_arch)

@@ -94,8 +94,10 @@ kmem_probe() {
 	chr=$(sed -n 's/.*"chardev":"\([^"]*\)".*/\1/p' /tmp/list | head -1)
 	[ -n "$chr" ] || { emit "KMEM_NOTE no chardev"; return; }
 	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb0
-	settle; emit "KMEM_MT0 $(awk '/MemTotal/ {print $2}' /proc/meminfo)"; emit "KMEM_FREE0 $(freepages)"
+	emit "KMEM_FREE_BOUND $(freepages)"
 	echo $chr > /sys/bus/dax/drivers/device_dax/unbind 2>/tmp/k; emit "KMEM_UNBIND $? $(tr '\n' ' ' </tmp/k)"
+	# baseline after device_dax let go of its ZONE_DEVICE memmap
+	settle; emit "KMEM_MT0 $(awk '/MemTotal/ {print $2}' /proc/meminfo)"; emit "KMEM_FREE0 $(freepages)"
 	echo $chr > /sys/bus/dax/drivers/kmem/new_id 2>/tmp/k; emit "KMEM_NEWID $? $(tr '\n' ' ' </tmp/k)"
 	[ -e /sys/bus/dax/drivers/kmem/$chr ] || { echo $chr > /sys/bus/dax/drivers/kmem/bind 2>/tmp/k; emit "KMEM_BIND $? $(tr '\n' ' ' </tmp/k)"; }
 	emit "KMEM_DRIVER $(basename $(readlink /sys/bus/dax/devices/$chr/driver) 2>/dev/null)"
