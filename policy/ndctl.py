@@ -1,0 +1,674 @@
+"""Read ``ndctl list`` JSON into namespaces with their current mode, map, align and raw size.
+
+Accepted exactly as ndctl prints it (``ndctl/json.c:util_namespace_to_json``, ``ndctl/list.c``):
+one object, an array, several top-level values one after another, namespaces nested under regions
+(``-R``) or buses (``-B``), human-readable sizes (``-u``: ``"15.75 GiB (16.91 GB)"``, rounded as
+``util/json.c:display_size`` rounds) and idle namespaces (``-i``: ``"state":"disabled"``).
+
+``size`` in a listing is the *usable* size. :func:`recover_raw_size` reverses the kernel's
+arithmetic (:mod:`policy.costs`, never re-implemented here) to find every raw namespace size D that
+gives it, and the listing gets a located warning when no D does. Syntax and field errors are
+located ``path:line:col`` diagnostics raised as :class:`NdctlInputError` (exit 2).
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import types
+from dataclasses import dataclass
+from json.decoder import scanstring
+from json.scanner import NUMBER_RE
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+from . import costs
+from .errors import Diagnostic, InputError
+
+MAX_LISTING_BYTES = 64 * costs.MiB
+MODES = ("raw", "sector", "fsdax", "devdax")
+# names older ndctl releases and the kernel's sysfs use (ndctl/namespace.c, namespace_devs.c mode_show)
+MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
+DEFAULT_ALIGN = 2 * costs.MiB  # ndctl's default --align for fsdax and devdax
+SEARCH_LIMIT = 300_000  # most raw sizes tried for one namespace
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NS_DEV = re.compile(r"namespace(\d+)\.(\d+)\Z")
+_HUMAN = re.compile(r"\s*(\d+)\.(\d\d) (MiB|GiB)(?: \((\d+)\.(\d\d) (MB|GB)\))?\s*\Z")
+
+
+class NdctlInputError(InputError):
+    """A listing with one or more located problems (every one of them is rendered)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        first = diagnostics[0]
+        super().__init__(first.message, first)
+        self.diagnostics = tuple(diagnostics)
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+@dataclass(frozen=True)
+class RawSize:
+    """The raw namespace sizes D that give a listed usable size, searched on a grid.
+
+    ``candidates`` counts them, ``lo``..``hi`` is their range and ``value`` the one used to
+    evaluate: the only one, else the "roundest" (most trailing zero bits, then smallest).
+    ``consistent`` is false when no D gives the listed size; ``value`` is then the D whose usable
+    size is nearest. ``grid`` is the step searched (the namespace align, as ndctl requires sizes
+    to be multiples of it, else 4 KiB).
+    """
+
+    value: int
+    lo: int
+    hi: int
+    candidates: int
+    grid: int
+    consistent: bool = True
+    note: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return self.consistent and self.candidates == 1
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One namespace of a listing, as ndctl reports it and as the kernel lays it out.
+
+    ``mode`` is ndctl's word; ``kernel_mode`` the mode evaluated: ``raw`` for an fsdax namespace
+    without a pfn device (a raw namespace on a PAGEMAP region that gets automatic struct pages,
+    ``pmem_should_map_pages()``), ``system-ram`` for a devdax namespace whose dax device is onlined
+    by dax/kmem, else ``mode``. ``size_lo``..``size_hi`` is the usable size (a range for ``-u``).
+    """
+
+    dev: str
+    region: str
+    mode: str
+    kernel_mode: str
+    map: Optional[str]
+    align: Optional[int]
+    size_lo: int
+    size_hi: int
+    raw: Optional[RawSize]
+    device_type: str
+    uuid: Optional[str] = None
+    sector_size: Optional[int] = None
+    blockdev: Optional[str] = None
+    chardev: Optional[str] = None
+    name: Optional[str] = None
+    numa_node: Optional[int] = None
+    idle: bool = False
+    line: int = 0
+    col: int = 0
+    json_path: str = "$"
+
+    @property
+    def size(self) -> int:
+        """The usable size (the lower end of a ``-u`` range)."""
+        return self.size_lo
+
+    @property
+    def raw_size(self) -> int:
+        """The raw size used to evaluate (0 for an idle seed namespace)."""
+        return self.raw.value if self.raw else 0
+
+    def names(self) -> tuple[str, ...]:
+        """Every name the namespace answers to (for matching profiles)."""
+        return tuple(n for n in (self.dev, self.blockdev, self.chardev, self.name) if n)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of a ``-R`` listing: its size range, free space and bus provider."""
+
+    dev: str
+    size_lo: int
+    size_hi: int
+    available_lo: Optional[int]
+    type: Optional[str]
+    align: Optional[int]
+    provider: Optional[str]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Everything read from one ``ndctl list`` output."""
+
+    path: str
+    namespaces: tuple[Namespace, ...]
+    regions: tuple[Region, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    top_level_values: int = 0
+
+    @property
+    def active(self) -> tuple[Namespace, ...]:
+        """The namespaces with capacity (idle seeds left out)."""
+        return tuple(n for n in self.namespaces if not n.idle)
+
+    def namespace(self, dev: str) -> Namespace:
+        for ns in self.namespaces:
+            if ns.dev == dev:
+                return ns
+        raise KeyError(dev)
+
+
+# ------------------------------------------------------------------------------ JSON with positions
+
+
+class _Text:
+    """The listing text with offset -> line:col and JSON path -> offset."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.pos: dict[tuple[Any, ...], int] = {}
+
+    def linecol(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+    def diag(self, severity: str, code: str, message: str, where: tuple[Any, ...]) -> Diagnostic:
+        offset = self.pos.get(where)
+        probe = where
+        while offset is None and probe:
+            probe = probe[:-1]
+            offset = self.pos.get(probe)
+        line, col = self.linecol(offset or 0)
+        return Diagnostic(severity, code, message, self.path, line, col, json_path(where))  # type: ignore[arg-type]
+
+
+def json_path(where: tuple[Any, ...]) -> str:
+    """``("$0", "regions", 1, "size")`` -> ``$[0].regions[1].size`` (the value index first)."""
+    out = "$"
+    for part in where:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith("$"):
+            out += f"[{part[1:]}]" if part != "$0" else ""
+        else:
+            out += f".{part}"
+    return out
+
+
+def _walk(s: str, i: int, where: tuple[Any, ...], pos: dict[tuple[Any, ...], int]) -> int:
+    """Record the offset of every value of the (already validated) JSON value at ``i``."""
+    i = _WS.match(s, i).end()  # type: ignore[union-attr]
+    pos[where] = i
+    c = s[i]
+    if c == "{":
+        i = _WS.match(s, i + 1).end()  # type: ignore[union-attr]
+        if s[i] == "}":
+            return i + 1
+        while True:
+            i = _WS.match(s, i).end()  # type: ignore[union-attr]
+            key, i = scanstring(s, i + 1)
+            i = _WS.match(s, i).end()  # type: ignore[union-attr]
+            i = _walk(s, i + 1, where + (key,), pos)
+            i = _WS.match(s, i).end()  # type: ignore[union-attr]
+            if s[i] == "}":
+                return i + 1
+            i += 1
+    if c == "[":
+        i = _WS.match(s, i + 1).end()  # type: ignore[union-attr]
+        if s[i] == "]":
+            return i + 1
+        n = 0
+        while True:
+            i = _walk(s, i, where + (n,), pos)
+            n += 1
+            i = _WS.match(s, i).end()  # type: ignore[union-attr]
+            if s[i] == "]":
+                return i + 1
+            i += 1
+    if c == '"':
+        return scanstring(s, i + 1)[1]
+    m = NUMBER_RE.match(s, i)
+    if m:
+        return m.end()
+    for word in ("true", "false", "null"):
+        if s.startswith(word, i):
+            return i + len(word)
+    raise ValueError(f"unexpected {c!r} at {i}")  # unreachable: json accepted the text
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decode(data: bytes, path: str) -> tuple[_Text, list[Any]]:
+    if len(data) > MAX_LISTING_BYTES:
+        raise InputError(f"{path}: larger than {MAX_LISTING_BYTES} bytes; not an ndctl listing")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise NdctlInputError([Diagnostic("error", "ndctl-encoding", "invalid UTF-8; expected ndctl list JSON",
+                                          path, line)]) from err
+    doc = _Text(text, path)
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    values: list[Any] = []
+    i = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    while i < len(text):
+        try:
+            value, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as err:
+            what = "truncated JSON: " if err.pos >= len(text.rstrip()) else ""
+            raise NdctlInputError([Diagnostic("error", "ndctl-json", f"{what}{err.msg}", path,
+                                              err.lineno, err.colno)]) from err
+        except ValueError as err:  # NaN / Infinity
+            line, col = doc.linecol(i)
+            raise NdctlInputError([Diagnostic("error", "ndctl-json", str(err), path, line, col)]) from err
+        except RecursionError as err:
+            line, col = doc.linecol(i)
+            raise NdctlInputError([Diagnostic("error", "ndctl-json", "JSON nested too deeply", path,
+                                              line, col)]) from err
+        _walk(text, i, (f"${len(values)}",), doc.pos)
+        values.append(value)
+        i = _WS.match(text, end).end()  # type: ignore[union-attr]
+    return doc, values
+
+
+# ------------------------------------------------------------------------------ sizes
+
+
+def human_size_range(text: str) -> Optional[tuple[int, int]]:
+    """Bytes that ndctl ``-u`` prints as ``text``: ``(lo, hi)`` inclusive, or None if not one.
+
+    ``util/json.c:display_size`` rounds to centi-MiB below 2 GiB, centi-GiB above
+    (``c = (bytes*200/unit + 1)/2``) and adds the JEDEC figure rounded the same way in MB/GB.
+    """
+    m = _HUMAN.match(text)
+    if not m:
+        return None
+    whole, cents, unit, jwhole, jcents, junit = m.groups()
+
+    def window(c: int, scale: int) -> tuple[int, int]:
+        # floor(bytes*200/scale) in {2c-1, 2c}  <=>  (2c-1)*scale/200 <= bytes < (2c+1)*scale/200
+        lo = -(-max(2 * c - 1, 0) * scale // 200)
+        hi = -(-(2 * c + 1) * scale // 200) - 1
+        return lo, hi
+
+    lo, hi = window(int(whole) * 100 + int(cents), costs.MiB if unit == "MiB" else costs.GiB)
+    if jwhole is not None:
+        jlo, jhi = window(int(jwhole) * 100 + int(jcents), 10**6 if junit == "MB" else 10**9)
+        lo, hi = max(lo, jlo), min(hi, jhi)
+    return (lo, hi) if lo <= hi else None
+
+
+def _trailing_zeros(n: int) -> int:
+    return (n & -n).bit_length() if n else 0
+
+
+def _pick(found: list[int]) -> int:
+    return max(found, key=lambda d: (_trailing_zeros(d), -d))
+
+
+def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int, usable: Any) -> tuple[list[int], Optional[int]]:
+    """Every D on ``grid`` in [d_min, d_max] with usable(D) in [lo, hi], and the nearest D."""
+    found: list[int] = []
+    nearest: Optional[tuple[int, int]] = None
+    d = max(grid, -(-d_min // grid) * grid)
+    while d <= d_max:
+        u = usable(d)
+        if u is not None:
+            if lo <= u <= hi:
+                found.append(d)
+            gap = min(abs(u - lo), abs(u - hi))
+            if nearest is None or gap < nearest[0]:
+                nearest = (gap, d)
+        d += grid
+    return found, (nearest[1] if nearest else None)
+
+
+def recover_raw_size(mode: str, map_: Optional[str], align: Optional[int], lo: int, hi: int,
+                     sector_size: Optional[int] = None) -> RawSize:
+    """Every raw size D whose usable size (as :mod:`policy.costs` computes it) is in [lo, hi].
+
+    ``mode`` is the kernel mode: ``raw`` (D = usable), ``sector`` (inverts
+    :func:`policy.costs.btt_usable`, exact), ``fsdax``/``devdax``/``system-ram`` (inverts
+    :func:`policy.costs.pfn_layout`; the namespace is assumed to start on a 2 MiB boundary, as the
+    kernel requires). D is searched on the namespace align (ndctl refuses other sizes), then on
+    4 KiB (a namespace created through sysfs) when the align grid has none.
+    """
+    if mode == "raw":
+        return RawSize(lo, lo, hi, hi - lo + 1, 1)
+    if mode == "sector":
+        lba = sector_size if sector_size in costs.BTT_LBASIZES else 4096
+        return _recover_btt(lo, hi, lba)
+    if map_ not in ("mem", "dev"):
+        raise ValueError(f"map must be mem or dev for {mode}")
+    al = align or DEFAULT_ALIGN
+    a = max(al, costs.SUBSECTION_SIZE)
+    pfn_mode = "devdax" if mode == "system-ram" else mode
+    if map_ == "dev":
+        d_min = max(0, lo * 64 // 63 - 4 * costs.MiB)
+        d_max = (hi + 2 * a) * 64 // 63 + 4 * costs.MiB
+    else:
+        d_min, d_max = lo + a, hi + 2 * a
+
+    def usable(d: int, ndctl: bool) -> Optional[int]:
+        lay = costs.pfn_layout(d, map_, al, mode=pfn_mode, ndctl=ndctl)  # type: ignore[arg-type]
+        return None if lay.refused else lay.usable
+
+    found, nearest = _search(lo, hi, d_min, d_max, al, lambda d: usable(d, True))
+    grid, note = al, ""
+    if not found and al > 4096 and (d_max - d_min) // 4096 <= SEARCH_LIMIT:
+        found4, near4 = _search(lo, hi, d_min, d_max, 4096, lambda d: usable(d, False))
+        if found4:
+            found, grid = found4, 4096
+            note = f"no size that is a multiple of the {al}-byte align gives it (created outside ndctl?)"
+        nearest = nearest or near4
+    if found:
+        return RawSize(_pick(found), found[0], found[-1], len(found), grid, True, note)
+    value = nearest if nearest is not None else hi
+    return RawSize(value, value, value, 0, grid, False, "")
+
+
+def _recover_btt(lo: int, hi: int, lba: int) -> RawSize:
+    page = costs.BTT_PG_SIZE
+    if hi <= 0:
+        return RawSize(0, 0, 0, 0, page, False)
+    # btt_usable is non-decreasing in D: binary-search the first D (in pages) reaching lo
+    low, high = 1, (hi * 2 + 64 * costs.MiB) // page + 1
+    while low < high:
+        mid = (low + high) // 2
+        if costs.btt_usable(mid * page, lba) >= lo:
+            high = mid
+        else:
+            low = mid + 1
+    found: list[int] = []
+    d = low * page
+    while costs.btt_usable(d, lba) <= hi and len(found) <= SEARCH_LIMIT:
+        found.append(d)
+        d += page
+    if found:
+        return RawSize(_pick(found), found[0], found[-1], len(found), page)
+    return RawSize(low * page, low * page, low * page, 0, page, False)
+
+
+# ------------------------------------------------------------------------------ the listing
+
+
+class _Reader:
+    def __init__(self, doc: _Text) -> None:
+        self.doc = doc
+        self.errors: list[Diagnostic] = []
+        self.notes: list[Diagnostic] = []
+        self.namespaces: list[Namespace] = []
+        self.regions: list[Region] = []
+
+    def error(self, code: str, message: str, where: tuple[Any, ...]) -> None:
+        self.errors.append(self.doc.diag("error", code, message, where))
+
+    def warn(self, code: str, message: str, where: tuple[Any, ...]) -> None:
+        self.notes.append(self.doc.diag("warning", code, message, where))
+
+    def size(self, value: Any, where: tuple[Any, ...], what: str) -> Optional[tuple[int, int]]:
+        if isinstance(value, bool) or value is None:
+            self.error("ndctl-bad-size", f"{what} must be a number of bytes, not {json.dumps(value)}", where)
+            return None
+        if isinstance(value, int):
+            if value < 0:
+                self.error("ndctl-bad-size", f"{what} {value} is negative", where)
+                return None
+            return value, value
+        if isinstance(value, float):
+            if value < 0 or not value.is_integer():
+                self.error("ndctl-bad-size", f"{what} {value!r} is not a whole, non-negative number of bytes",
+                           where)
+                return None
+            return int(value), int(value)
+        if isinstance(value, str):
+            if value.strip().isdigit():
+                return int(value), int(value)
+            got = human_size_range(value)
+            if got is not None:
+                return got
+            self.error("ndctl-bad-size", f"{what} {value!r} is not a number of bytes or an ndctl -u size "
+                       "such as \"15.75 GiB (16.91 GB)\"", where)
+            return None
+        self.error("ndctl-bad-size", f"{what} must be a number of bytes, not a {type(value).__name__}", where)
+        return None
+
+    def string(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> Optional[str]:
+        value = obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.error("ndctl-bad-field", f"{key} must be a string, not {json.dumps(value)}", where + (key,))
+            return None
+        return value
+
+    def integer(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> Optional[int]:
+        value = obj.get(key)
+        if value is None:
+            return None
+        got = self.size(value, where + (key,), key)
+        return got[0] if got else None
+
+    # -- structure
+
+    def value(self, value: Any, where: tuple[Any, ...], region: Optional[str], provider: Optional[str]) -> None:
+        if isinstance(value, list):
+            for n, item in enumerate(value):
+                self.value(item, where + (n,), region, provider)
+            return
+        if not isinstance(value, dict):
+            self.error("ndctl-structure", f"expected an ndctl list object or array, not {json.dumps(value)[:40]}",
+                       where)
+            return
+        dev = value.get("dev")
+        kind = dev if isinstance(dev, str) else ""
+        if kind.startswith("namespace") or (not kind and "mode" in value):
+            self.namespace(value, where, region, provider)
+            return
+        if kind.startswith("region"):
+            self.region(value, where, provider)
+            return
+        if kind.startswith("ndbus") or "provider" in value:
+            provider = self.string(value, "provider", where) or provider
+        elif kind.startswith(("nmem", "dax")) or not any(
+                k in value for k in ("buses", "regions", "namespaces", "dimms")):
+            if not kind.startswith(("nmem", "dax")):
+                self.error("ndctl-structure", "not an ndctl list object: expected a namespace, region or bus "
+                           "(a \"dev\" of namespaceX.Y, regionX or ndbusX)", where)
+            return
+        for key in ("buses", "regions", "namespaces"):
+            if key in value:
+                self.value(value[key], where + (key,), region, provider)
+
+    def region(self, obj: Mapping[str, Any], where: tuple[Any, ...], provider: Optional[str]) -> None:
+        dev = str(obj["dev"])
+        size = self.size(obj.get("size", 0), where + ("size",), "region size") or (0, 0)
+        avail = obj.get("available_size")
+        avail_r = self.size(avail, where + ("available_size",), "available_size") if avail is not None else None
+        self.regions.append(Region(dev, size[0], size[1], avail_r[0] if avail_r else None,
+                                   self.string(obj, "type", where), self.integer(obj, "align", where),
+                                   provider, self.doc.linecol(self.doc.pos.get(where, 0))[0]))
+        if "namespaces" in obj:
+            self.value(obj["namespaces"], where + ("namespaces",), dev, provider)
+
+    def namespace(self, obj: Mapping[str, Any], where: tuple[Any, ...], region: Optional[str],
+                  provider: Optional[str]) -> None:
+        before = len(self.errors)
+        missing = [k for k in ("dev", "mode", "size") if k not in obj]
+        if missing:
+            self.error("ndctl-missing-field", "namespace without " + ", ".join(f'"{k}"' for k in missing), where)
+            return
+        dev = self.string(obj, "dev", where) or ""
+        m = _NS_DEV.match(dev)
+        if dev and not m:
+            self.error("ndctl-bad-field", f"dev {dev!r} is not a namespace name (namespaceX.Y)", where + ("dev",))
+        raw_mode = obj["mode"]
+        mode = MODE_ALIASES.get(raw_mode, raw_mode) if isinstance(raw_mode, str) else None
+        if mode not in MODES:
+            self.error("ndctl-unknown-mode", f"unknown mode {json.dumps(raw_mode)}; ndctl modes are "
+                       + ", ".join(MODES), where + ("mode",))
+        size = self.size(obj["size"], where + ("size",), "size")
+        map_ = self.string(obj, "map", where)
+        if map_ not in (None, "mem", "dev", "none"):
+            self.error("ndctl-bad-field", f"unknown map {map_!r}; expected mem or dev", where + ("map",))
+        align = self.integer(obj, "align", where)
+        sector_size = self.integer(obj, "sector_size", where)
+        chardev = self.string(obj, "chardev", where)
+        dax_mode = None
+        dax = obj.get("daxregion")
+        if isinstance(dax, dict):
+            align = align or self.integer(dax, "align", where + ("daxregion",))
+            devices = dax.get("devices")
+            if isinstance(devices, list) and devices and isinstance(devices[0], dict):
+                chardev = chardev or self.string(devices[0], "chardev", where + ("daxregion", "devices", 0))
+                dax_mode = self.string(devices[0], "mode", where + ("daxregion", "devices", 0))
+        elif dax is not None:
+            self.error("ndctl-bad-field", "daxregion must be an object", where + ("daxregion",))
+        state = self.string(obj, "state", where)
+        numa = obj.get("numa_node")
+        if len(self.errors) > before or mode is None or size is None:
+            return
+        if align is not None and (align <= 0 or align & (align - 1)):
+            self.error("ndctl-bad-field", f"align {align} is not a power of two", where + ("align",))
+            return
+        uuid = self.string(obj, "uuid", where)
+        region = region or (f"region{m.group(1)}" if m else "region?")
+        dtype = _device_type(provider)
+        kernel_mode, map_eff = mode, (map_ if map_ in ("mem", "dev") else None)
+        if mode == "fsdax" and uuid is None and map_eff in (None, "mem") and align is None:
+            # no pfn device: a raw namespace on a PAGEMAP region with automatic struct pages
+            kernel_mode, map_eff = "raw", "mem"
+            if dtype == "nvdimm":
+                dtype = "e820"
+        elif mode in ("fsdax", "devdax") and map_eff is None:
+            map_eff = "dev"
+            self.warn("ndctl-assumed", f"{dev}: no map field; assuming ndctl's default map=dev", where)
+        if mode == "devdax" and dax_mode == "system-ram":
+            kernel_mode = "system-ram"
+        idle = state == "disabled" and size[1] == 0
+        raw: Optional[RawSize] = None
+        if not idle and size[1] > 0:
+            raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
+            self.check(dev, kernel_mode, map_eff, align, size, raw, where)
+        line, col = self.doc.linecol(self.doc.pos.get(where, 0))
+        eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
+        if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
+            eff_align = DEFAULT_ALIGN
+        self.namespaces.append(Namespace(
+            dev, region, mode, kernel_mode, map_eff, eff_align, size[0], size[1], raw, dtype, uuid,
+            sector_size, self.string(obj, "blockdev", where), chardev, self.string(obj, "name", where),
+            numa if isinstance(numa, int) and not isinstance(numa, bool) else None, idle, line, col,
+            json_path(where)))
+
+    def check(self, dev: str, mode: str, map_: Optional[str], align: Optional[int], size: tuple[int, int],
+              raw: RawSize, where: tuple[Any, ...]) -> None:
+        shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
+        how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
+        if not raw.consistent:
+            self.warn("ndctl-inconsistent",
+                      f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
+                      f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); evaluating the nearest, "
+                      f"{raw.value} bytes", where + ("size",))
+        elif raw.note:
+            self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
+
+
+def _device_type(provider: Optional[str]) -> str:
+    p = (provider or "").lower()
+    if "e820" in p:
+        return "e820"
+    if "virtio" in p:
+        return "virtio-pmem"
+    if "cxl" in p:
+        return "cxl"
+    return "nvdimm"
+
+
+def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
+    """Read ``ndctl list`` output (bytes or text) into a :class:`Listing`.
+
+    Raises :class:`NdctlInputError` with every located problem; inconsistencies with the kernel's
+    arithmetic are warnings in ``Listing.diagnostics``.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    doc, values = _decode(raw, path)
+    reader = _Reader(doc)
+    for n, value in enumerate(values):
+        reader.value(value, (f"${n}",), None, None)
+    if reader.errors:
+        raise NdctlInputError(reader.errors)
+    seen: dict[str, Namespace] = {}
+    for ns in reader.namespaces:
+        if ns.dev in seen:
+            raise NdctlInputError([Diagnostic("error", "ndctl-duplicate", f"{ns.dev} is listed twice", path,
+                                              ns.line, ns.col, ns.json_path)])
+        seen[ns.dev] = ns
+    return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values))
+
+
+def read_listing(path: str | Path) -> Listing:
+    """Read a listing file (``ndctl list ... > FILE``)."""
+    shown = str(path)
+    try:
+        if Path(path).is_dir():
+            raise InputError(f"{shown}: is a directory, expected ndctl list JSON")
+        with open(path, "rb") as f:
+            data = f.read(MAX_LISTING_BYTES + 1)
+    except FileNotFoundError as err:
+        raise InputError(f"{shown}: no such file") from err
+    except OSError as err:
+        raise InputError(f"{shown}: cannot read: {err.strerror}") from err
+    return parse_listing(data, shown)
+
+
+# ------------------------------------------------------------------------------ devices to evaluate
+
+
+def to_devices(listing: Listing) -> list[Any]:
+    """One :class:`policy.profiles.DeviceProfile` per active namespace, pinned to its current setup.
+
+    Evaluating them reports the features and costs of what the host runs now. The name is the
+    namespace (``namespace1.0``), the size the recovered raw size, the pin the current
+    mode/map/align; labels carry what ndctl said.
+    """
+    from .profiles import DeviceProfile, Pin
+
+    out = []
+    for ns in listing.active:
+        if ns.kernel_mode in ("raw", "sector"):
+            pin = Pin(ns.kernel_mode)
+        else:
+            pin = Pin(ns.kernel_mode, ns.map, ns.align)
+        labels = {"ndctl.dev": ns.dev, "ndctl.mode": ns.mode, "ndctl.size": str(ns.size), "ndctl.region": ns.region}
+        for key, val in (("ndctl.blockdev", ns.blockdev), ("ndctl.chardev", ns.chardev), ("ndctl.name", ns.name)):
+            if val:
+                labels[key] = val
+        out.append(DeviceProfile(
+            name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,  # type: ignore[arg-type]
+            start_align=None, numa_node=ns.numa_node, requires=(), wants=(), budget_dram=None,
+            budget_capacity=None, budget_text=None, pin=pin, source=listing.path, line=ns.line,
+            labels=types.MappingProxyType(labels)))
+    return out
+
+
+def describe(listing: Listing) -> Iterator[str]:
+    """Lines for humans: each namespace, its raw size and how it was recovered."""
+    for ns in listing.namespaces:
+        if ns.idle:
+            yield f"{ns.dev}: idle ({ns.mode}, no capacity)"
+            continue
+        raw = ns.raw
+        assert raw is not None
+        how = ns.kernel_mode + (f" map={ns.map}" if ns.map else "") + (f" align={ns.align}" if ns.align else "")
+        if not raw.consistent:
+            got = f"inconsistent; nearest raw size {raw.value}"
+        elif raw.exact:
+            got = f"raw size {raw.value}"
+        else:
+            got = f"raw size {raw.lo}..{raw.hi} ({raw.candidates} on a {raw.grid}-byte grid), using {raw.value}"
+        yield f"{ns.dev}: {how}, usable {ns.size}, {got}"
+
+
+__all__ = ["Listing", "Namespace", "NdctlInputError", "RawSize", "Region", "describe", "human_size_range",
+           "parse_listing", "read_listing", "recover_raw_size", "to_devices"]
