@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .chain import ChainStep
+from .errors import PolicyError
 from .evaluate import FeatureMatrix, evaluate
 from .features import catalog
 from .runtime import Decision, _CachedBuild, decide
@@ -27,20 +29,22 @@ class Explanation:
     enabled: bool
     decision: str
     why: str
-    chain: tuple[str, ...]
+    chain: tuple[ChainStep, ...]
     source: str
     change: Optional[str]  # "pin mode=devdax map=dev align=2M" or "set DEV_DAX_PMEM=m"; None if on
     change_checked: bool
     change_note: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        doc = dataclasses.asdict(self)
+        doc["chain"] = [step.render() for step in self.chain]
+        return doc
 
     def render(self) -> str:
         state = "on" if self.enabled else "off"
         lines = [f"{self.feature} is {state} for {self.device} under {self.config} ({self.decision})",
                  f"  why: {self.why}", f"  source: {self.source}"]
-        lines += [f"  {'→ ' if i else ''}{step}" for i, step in enumerate(self.chain)]
+        lines += [f"  {'→ ' if i else ''}{step.render()}" for i, step in enumerate(self.chain)]
         if self.change:
             checked = "checked by re-evaluating" if self.change_checked else "NOT confirmed"
             lines.append(f"  smallest change: {self.change} ({checked}; {self.change_note})")
@@ -53,15 +57,26 @@ def _label(d: Decision) -> str:
     return d.chosen.candidate.label() if d.chosen else "nothing chosen"
 
 
-def _symbol_fixes(chain: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Kconfig changes suggested by a chain, root cause first (``SYM=val (file:line) ...``)."""
-    fixes: list[tuple[str, str]] = []
+def _symbol_fixes(chain: tuple[ChainStep, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """Kconfig changes a chain suggests, root cause first: (symbol, values to try).
+
+    A symbol that rules the feature out is turned off; a choice entry is turned off by selecting
+    another entry of its choice.
+    """
+    from . import kconfig
+
+    fixes: list[tuple[str, tuple[str, ...]]] = []
     for step in reversed(chain):
-        sym, _, rest = step.partition("=")
-        if not sym or not sym.replace("_", "").isalnum():
+        if step.kind in ("undefined", "loop"):
             continue
-        val = rest.split(" ", 1)[0]
-        fixes.append((sym, "n" if "rules this out" in step else ("y" if val in ("n", "m", "absent") else "y")))
+        if step.kind == "rules-out":
+            others = kconfig.choice_alternatives(step.symbol)
+            if others:
+                fixes.extend((other, ("y",)) for other in others)
+            else:
+                fixes.append((step.symbol, ("n",)))
+        else:
+            fixes.append((step.symbol, ("y", "m")))
     return fixes
 
 
@@ -99,34 +114,70 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
                                                                 else "")
                            + f" align={best.candidate.align}", ok, note)
     # 2) one Kconfig symbol from the chain, root cause first
-    try:
-        from . import kconfig
-    except ImportError:  # pragma: no cover - kconfiglib is a dependency
-        kconfig = None  # type: ignore[assignment]
+    from . import kconfig
+
+    if hasattr(build, "values"):
+        found, tried = _kconfig_change(feature, device, build, cat, chain)
+        if found is not None:
+            applied, best, redo = found
+            note = f"then {best.candidate.label()} gives it"
+            if redo.chosen is None or not redo.chosen.feature(feature).enabled:
+                note += " (with that pin, or by requiring the feature)"
+            change = "set " + " ".join(f"{sym}={value}" for sym, value in applied)
+            return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain,
+                               source, change, True, note)
+    else:
+        tried = []
+    return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain, source, None,
+                       False, "; ".join(tried) or "no candidate can give it on this device type")
+
+
+def _givers(feature: str, dec: Decision) -> list[Any]:
+    return [c for c in dec.candidates if c.possible and c.layout is not None and c.feature(feature).enabled]
+
+
+def _kconfig_change(feature: str, device: Any, build: Any, cat: Any, chain: tuple[ChainStep, ...],
+                    max_steps: int = 6) -> tuple[Optional[tuple[list[tuple[str, str]], Any, Decision]], list[str]]:
+    """The fewest Kconfig assignments, following the chain root cause first, that give ``feature``.
+
+    Each step applies the first suggested assignment that takes and changes the chain, then
+    re-evaluates and follows the new chain; at most ``max_steps`` assignments.
+    """
+    from . import kconfig
+    from .runtime import _feature_chain
+
+    applied: list[tuple[str, str]] = []
     tried: list[str] = []
-    if kconfig is not None and hasattr(build, "values"):
-        for sym, val in _symbol_fixes(chain):
-            for value in ((val,) if val == "n" else ("y", "m")):
+    current = build
+    for _ in range(max_steps):
+        progressed = False
+        for sym, values in _symbol_fixes(chain):
+            for value in values:
                 try:
-                    res = kconfig.set_values(build, [(sym, value)])
-                except Exception:
+                    res = kconfig.set_values(current, [(sym, value)])
+                except PolicyError:  # e.g. a value of the wrong type for that symbol
                     continue
                 if res.failures:
                     tried.append(f"{sym}={value} does not take")
                     continue
-                redo = decide(device, _CachedBuild(res.build), cat)
-                givers = [c for c in redo.candidates if c.possible and c.layout is not None
-                          and c.feature(feature).enabled]
+                cached = _CachedBuild(res.build)
+                redo = decide(device, cached, cat)
+                givers = _givers(feature, redo)
                 if givers:
                     best = min(givers, key=lambda c: c.rank(cat))
-                    note = f"then {best.candidate.label()} gives it"
-                    if redo.chosen is None or not redo.chosen.feature(feature).enabled:
-                        note += " (with that pin, or by requiring the feature)"
-                    return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain,
-                                       source, f"set {sym}={value}", True, note)
-                tried.append(f"{sym}={value} is not enough")
-    return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain, source, None,
-                       False, "; ".join(tried) or "no candidate can give it on this device type")
+                    return (applied + [(sym, value)], best, redo), tried
+                _, new_chain = _feature_chain(feature, device, redo.candidates, cached, cat)
+                if new_chain == chain:
+                    tried.append(f"{sym}={value} is not enough")
+                    continue
+                applied.append((sym, value))
+                current, chain, progressed = res.build, new_chain, True
+                break
+            if progressed:
+                break
+        if not progressed:
+            break
+    return None, tried
 
 
 __all__ += ["FeatureMatrix"]

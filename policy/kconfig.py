@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 import kconfiglib
 
 from . import resources
+from .chain import ChainStep
 from .errors import Diagnostic, InputError, UsageError
 
 TRI = ("n", "m", "y")
@@ -246,27 +247,6 @@ def _type_diag(item: ConfigLine, path: str, col: int, typ: str, expected: str) -
 
 
 @dataclass(frozen=True)
-class ChainStep:
-    """One link of a "why is this off" chain."""
-
-    symbol: str
-    value: str
-    needs: str  # the unmet expression, or "" at the root cause
-    file: str
-    line: int
-    note: str = ""
-
-    def render(self) -> str:
-        """``ZONE_DEVICE=n (kconfig/mm.Kconfig:120) needs MEMORY_HOTREMOVE``."""
-        text = f"{self.symbol}={self.value} ({self.file}:{self.line})"
-        if self.needs:
-            text += f" needs {self.needs}"
-        if self.note:
-            text += f": {self.note}"
-        return text
-
-
-@dataclass(frozen=True)
 class BuildConfig:
     """What one kernel was built with, resolved by the Kconfig tree.
 
@@ -318,7 +298,8 @@ class BuildConfig:
             return self.why_off(name)
         sym = kconf.syms[name]
         file, line = definition(sym)
-        return (ChainStep(name, self.value(name), "", file, line, "is on, which rules this out"),)
+        return (ChainStep(name, self.value(name), "", file, line, "is on, which rules this out",
+                          "rules-out"),)
 
 
 _EXPR_CACHE: dict[str, Any] = {}
@@ -427,11 +408,12 @@ def _why_off(
 ) -> list[ChainStep]:
     sym = kconf.syms.get(name)
     if sym is None or not sym.nodes:
-        return [ChainStep(name, "n", "", "<undefined>", 0, "not defined in the pmempolicy tree")]
+        return [ChainStep(name, "n", "", "<undefined>", 0, "not defined in the pmempolicy tree",
+                          "undefined")]
     file, line = definition(sym)
     value = values.get(name, "n")
     if name in seen:
-        return [ChainStep(name, value, "", file, line, "dependency loop")]
+        return [ChainStep(name, value, "", file, line, "dependency loop", "loop")]
     seen.add(name)
     dep = sym.direct_dep
     if _tri(dep, values) == 0:
@@ -446,14 +428,14 @@ def _why_off(
         csym = kconf.syms[cname]
         cfile, cline = definition(csym)
         return [step, ChainStep(cname, values.get(cname, "n"), "", cfile, cline,
-                                "is on, which rules this out")]
+                                "is on, which rules this out", "rules-out")]
     if sym.choice is not None and value == "n":
         chosen = next((s.name for s in sym.choice.syms if values.get(s.name) == "y"), None)
         note = f"another entry of its choice is selected ({chosen})" if chosen else "not chosen"
-        return [ChainStep(name, value, "", file, line, note)]
+        return [ChainStep(name, value, "", file, line, note, "choice")]
     prompted = any(node.prompt for node in sym.nodes)
     if prompted and _tri(sym.nodes[0].prompt[1], values) > 0:
-        return [ChainStep(name, value, "", file, line, "set to n in the configuration")]
+        return [ChainStep(name, value, "", file, line, "set to n in the configuration", "user-off")]
     selectors = sorted({
         f"{item.name}={values.get(item.name, 'n')}"
         for item in kconfiglib.expr_items(sym.rev_dep)
@@ -463,7 +445,7 @@ def _why_off(
         note = "promptless and nothing selects it (selected by: " + ", ".join(selectors) + ")"
     else:
         note = "promptless and its default is off"
-    return [ChainStep(name, value, "", file, line, note)]
+    return [ChainStep(name, value, "", file, line, note, "unselected")]
 
 
 def snapshot(kconf: kconfiglib.Kconfig, name: str, path: Optional[str], text: str) -> BuildConfig:
@@ -715,21 +697,22 @@ def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     sym = kconf.syms[name]
     file, line = definition(sym)
     needs = kconfiglib.expr_str(sym.direct_dep)
-    return (ChainStep(name, "m", needs, file, line, "its dependencies allow at most m"),)
+    return (ChainStep(name, "m", needs, file, line, "its dependencies allow at most m", "at-most-m"),)
 
 
 def _why_on(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     kconf = parse_tree()
     sym = kconf.syms[name]
     file, line = definition(sym)
-    steps = [ChainStep(name, build.value(name), "", file, line, "cannot be n")]
+    steps = [ChainStep(name, build.value(name), "", file, line, "cannot be n", "forced-on")]
     for sel in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
         if _tri(sel, build.values) > 0:
             steps.append(ChainStep(name, build.value(name), "", file, line,
-                                   f"selected by {kconfiglib.expr_str(sel)}"))
+                                   f"selected by {kconfiglib.expr_str(sel)}", "forced-on"))
     if not any(node.prompt for node in sym.nodes):
         steps.append(ChainStep(name, build.value(name), "", file, line,
-                               "promptless: its value comes from its default or selects"))
+                               "promptless: its value comes from its default or selects",
+                               "forced-on"))
     return tuple(steps)
 
 
@@ -788,6 +771,14 @@ def new_symbols(build: BuildConfig) -> list[tuple[str, str]]:
             if sym.visibility and sym.config_string and sym.name not in given:
                 out.append((sym.name, sym.str_value))
     return out
+
+
+def choice_alternatives(name: str) -> tuple[str, ...]:
+    """The other entries of the choice ``name`` belongs to (empty when it is no choice entry)."""
+    sym = parse_tree().syms.get(name)
+    if sym is None or sym.choice is None:
+        return ()
+    return tuple(s.name for s in sym.choice.syms if s.name != name)
 
 
 def iter_symbols() -> Iterator[Any]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional, Protocol, Sequence
 
 from . import costs
+from .chain import ChainStep, render_chain
 from .features import Catalog, DeviceTypeRule, ModeRule, Verdict, build_holds, catalog, feature_verdict
 
 MAP_ORDER = ("dev", "mem", None)  # ndctl's default --map is dev
@@ -41,7 +42,7 @@ class Build(Protocol):
 
     def eval(self, expr: str) -> str: ...
     def enabled(self, sym: str) -> bool: ...
-    def why_expr_off(self, expr: str) -> tuple[Any, ...]: ...
+    def why_expr_off(self, expr: str) -> tuple[ChainStep, ...]: ...
 
 
 class _CachedBuild:
@@ -60,14 +61,8 @@ class _CachedBuild:
     def holds(self, expr: str) -> bool:
         return build_holds(self, expr)
 
-    def chain(self, expr: str) -> tuple[str, ...]:
-        why = getattr(self.build, "why_expr_off", None)
-        if why is None:
-            return ()
-        try:
-            return tuple(step.render() for step in why(expr))
-        except Exception:  # a chain is an explanation; never let it break a decision
-            return ()
+    def chain(self, expr: str) -> tuple[ChainStep, ...]:
+        return tuple(self.build.why_expr_off(expr))
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ class CandidateResult:
     candidate: Candidate
     possible: bool
     why_impossible: str
-    chain: tuple[str, ...]
+    chain: tuple[ChainStep, ...]
     layout: Optional[costs.Layout]
     features: tuple[Verdict, ...]
     missing_required: tuple[str, ...]
@@ -126,7 +121,7 @@ class Finding:
     code: str  # "unmet-requirement" | "over-budget" | "impossible-pin" | "no-candidate"
     message: str
     feature: Optional[str] = None
-    chain: tuple[str, ...] = ()
+    chain: tuple[ChainStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +148,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _impossible(cand: Candidate, why: str, chain: tuple[str, ...], proposal: bool) -> CandidateResult:
+def _impossible(cand: Candidate, why: str, chain: tuple[ChainStep, ...], proposal: bool) -> CandidateResult:
     return CandidateResult(cand, False, why, chain, None, (), (), (), (), proposal, why)
 
 
@@ -198,7 +193,7 @@ def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> 
         expr = dt.build_for(mode.name, mode)
         if not b.holds(expr):
             chain = b.chain(expr)
-            root = f": {chain[-1]}" if chain else ""
+            root = f": {chain[-1].render()}" if chain else ""
             out.append(_impossible(default, f"{mode.name} needs {expr}{root}", chain, mode.proposal))
             continue
         maps: tuple[Optional[str], ...] = ("mem",) if dt.whole_device and mode.maps else (mode.maps or (None,))
@@ -278,7 +273,7 @@ def _win_reason(w: CandidateResult, device: Any, runner_up: Optional[CandidateRe
 
 
 def _feature_chain(feature: str, device: Any, results: Sequence[CandidateResult], b: _CachedBuild,
-                   cat: Catalog) -> tuple[str, tuple[str, ...]]:
+                   cat: Catalog) -> tuple[str, tuple[ChainStep, ...]]:
     """Why no candidate gives ``feature``: the first real mode that could, and its chain."""
     feat = cat.feature(feature)
     dt = cat.device_type(str(device.type))
@@ -292,17 +287,17 @@ def _feature_chain(feature: str, device: Any, results: Sequence[CandidateResult]
         expr = dt.build_for(mode, mrule)
         if not b.holds(expr):
             chain = b.chain(expr)
-            return (f"{feature} needs {mode} → " + (" → ".join(chain) if chain else f"{expr} is off"), chain)
+            return (f"{feature} needs {mode} → " + (render_chain(chain) if chain else f"{expr} is off"), chain)
         if not b.holds(feat.build):
             chain = b.chain(feat.build)
-            return (f"{feature} needs {feat.build} → " + (" → ".join(chain) or "off"), chain)
+            return (f"{feature} needs {feat.build} → " + (render_chain(chain) or "off"), chain)
     for r in results:
         if r.possible and r.candidate.mode in hostable:
             v = r.feature(feature)
             if not v.enabled:
                 chain = b.chain(v.blocker) if v.blocker else ()
                 return (f"{feature} on {r.candidate.label()}: {v.why}"
-                        + (" → " + " → ".join(chain) if chain else ""), chain)
+                        + (" → " + render_chain(chain) if chain else ""), chain)
     refused = [r for r in results if not r.possible and r.candidate.mode in hostable]
     if refused:
         return (f"{feature} needs {refused[0].candidate.label()}, which is impossible: "

@@ -55,7 +55,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             ],
         },
         "findings": [
-            {"code": f.code, "message": f.message, "feature": f.feature, "chain": list(f.chain)}
+            {"code": f.code, "message": f.message, "feature": f.feature, "chain": [step.render() for step in f.chain]}
             for f in d.findings
         ],
         "warnings": list(d.warnings),
@@ -67,7 +67,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
                 "possible": c.possible,
                 "chosen": c is chosen,
                 "why": c.lost if c is not chosen else d.reason,
-                "chain": list(c.chain),
+                "chain": [step.render() for step in c.chain],
             }
             for c in d.candidates
         ],
