@@ -26,6 +26,7 @@ class EvalSettings:
     fmt: str
     query: Optional[str]
     verbose_table: bool
+    fail_on_findings: bool = True
 
 
 def _default_configs() -> tuple[str, ...]:
@@ -74,7 +75,9 @@ def run(settings: EvalSettings, out: Any) -> int:
         buf = io.StringIO()
         registry[settings.fmt]().report(result, buf)
         out.write(buf.getvalue())
-    return int(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+    if result.ok or not settings.fail_on_findings:
+        return int(ExitCode.OK)
+    return int(ExitCode.FINDINGS)
 
 
 class _Echo:
@@ -109,14 +112,19 @@ def evaluate(config: Optional[str], fmt: str, query: Optional[str], profiles: tu
 @click.option("--config", "configs", metavar="PATH", multiple=True,
               help="A .config or shipped defconfig name; repeat for several "
                    "(default: every shipped configs/*_defconfig).")
+@click.option("--fail-on-findings", is_flag=True,
+              help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).")
 @_options
 @click.argument("profiles", nargs=-1, type=click.Path())
-def matrix(configs: tuple[str, ...], fmt: str, query: Optional[str], profiles: tuple[str, ...]) -> int:
+def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Optional[str],
+           profiles: tuple[str, ...]) -> int:
     """Configurations × devices × features × costs.
 
-    With no arguments: every shipped defconfig against every shipped profile.
+    With no arguments: every shipped defconfig against every shipped profile. Cells with
+    findings are part of the report (exit 0); --fail-on-findings makes them exit 1, and
+    'pmempolicy evaluate' is the gate for one configuration.
     """
-    return run(EvalSettings(configs, profiles, fmt, query, False), _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings), _Echo())
 
 
 @click.command()
