@@ -178,6 +178,8 @@ def match(devices: Sequence[Any], state: Sequence[NsState]) -> tuple[dict[str, N
             labels.get(f"ndctl.{k}") == v for k, v in
             (("dev", ns.dev), ("blockdev", ns.blockdev), ("chardev", ns.chardev), ("name", ns.name)) if v)]
         if not hits:
+            hits = [ns for ns in state if ns.name and ns.name == str(d.name)]
+        if not hits:
             hits = [ns for ns in state if _short(d) in ns.names() or str(d.name) in ns.names()]
         if len(hits) > 1:
             problems.append((str(d.name), "matches several namespaces: " + ", ".join(ns.dev for ns in hits)))
@@ -188,8 +190,8 @@ def match(devices: Sequence[Any], state: Sequence[NsState]) -> tuple[dict[str, N
         owners.setdefault(ns.dev, []).append(dev_name)
     for ns_dev, names in owners.items():
         if len(names) > 1:
-            problems.append((names[0], f"{ns_dev} is claimed by several profiles: {', '.join(sorted(names))}"))
             for n in names:
+                problems.append((n, f"{ns_dev} is claimed by several profiles: {', '.join(sorted(names))}"))
                 found.pop(n, None)
     return found, problems
 
@@ -354,7 +356,7 @@ def apply_steps(state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | St
                 size = _parse_ndctl_size(opts["size"])
                 rid = region.removeprefix("region")
                 current.append(NsState(f"namespace{rid}.{idx}", region, mode, map_, align, size, size, size,
-                                       opts.get("name"), f"pmem{rid}.{idx}" if mode != "devdax" else None,
+                                       opts.get("name"), _blockdev(rid, idx, mode),
                                        _dax_name(region, idx) if mode == "devdax" else None))
         elif argv[:2] == ["daxctl", "reconfigure-device"]:
             mode = _options(argv[2:])["mode"]
@@ -366,6 +368,13 @@ def apply_steps(state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | St
         else:
             raise ValueError(f"unknown command {' '.join(argv)!r}")
     return tuple(current)
+
+
+def _blockdev(rid: str, idx: int, mode: str) -> Optional[str]:
+    """The block device ndctl reports: pmemX, pmemX.Y for later ones, an ``s`` for sector mode."""
+    if mode == "devdax" or mode == "system-ram":
+        return None
+    return f"pmem{rid}" + (f".{idx}" if idx else "") + ("s" if mode == "sector" else "")
 
 
 def _options(args: Sequence[str]) -> dict[str, str]:
