@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -27,7 +28,9 @@ def read_ndctl_option(value: str) -> Any:
     from ..ndctl import parse_listing, read_listing
 
     if value == "-":
-        return parse_listing(click.get_binary_stream("stdin").read(), "<stdin>")
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        data = stream.read()
+        return parse_listing(data if isinstance(data, bytes) else data.encode("utf-8"), "<stdin>")
     return read_listing(value)
 
 
