@@ -27,6 +27,7 @@ class EvalSettings:
     query: Optional[str]
     verbose_table: bool
     fail_on_findings: bool = True
+    ndctl: Optional[str] = None  # `ndctl list` JSON of the current namespaces ("-" for stdin)
 
 
 def _default_configs() -> tuple[str, ...]:
@@ -39,11 +40,9 @@ def _default_configs() -> tuple[str, ...]:
 
 
 def _load_builds(names: Sequence[str]) -> list[Any]:
-    from .. import kconfig
+    from ..configsrc import load_builds  # shipped defconfigs, pmempolicy .configs and distro configs
 
-    if not names:
-        return kconfig.shipped_builds()
-    return [kconfig.load_build(kconfig.find_defconfig(n)) for n in names]
+    return load_builds(names)
 
 
 def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
@@ -58,7 +57,17 @@ def run(settings: EvalSettings, out: Any) -> int:
     from ..evaluate import evaluate as run_eval
 
     builds = _load_builds(settings.configs)
-    devices, diags = _load_devices(settings.profiles)
+    devices: list[Any] = []
+    diags: tuple[Any, ...] = ()
+    if settings.profiles or not settings.ndctl:
+        devices, diags = _load_devices(settings.profiles)
+    if settings.ndctl:
+        from ..ndctl import to_devices
+        from .plan_cmds import read_ndctl_option
+
+        listing = read_ndctl_option(settings.ndctl)
+        devices = to_devices(listing) + devices
+        diags = tuple(listing.diagnostics) + diags
     result = run_eval(builds, devices, diagnostics=diags)
     if settings.query is not None:
         import jmespath
@@ -92,20 +101,28 @@ def _options(fn: Any) -> Any:
     return fn
 
 
+def _ndctl_option(fn: Any) -> Any:
+    return click.option("--ndctl", "ndctl", metavar="FILE",
+                        help="Evaluate the current namespaces of an `ndctl list` JSON file ('-' for stdin) "
+                             "as they are set up now (with PROFILE... also those profiles).")(fn)
+
+
 @click.command()
 @click.option("--config", "config", metavar="PATH",
               help="The .config or shipped defconfig name to evaluate under "
                    "(default: $KCONFIG_CONFIG, else ./.config, else every shipped defconfig).")
 @_options
+@_ndctl_option
 @click.argument("profiles", nargs=-1, type=click.Path())
-def evaluate(config: Optional[str], fmt: str, query: Optional[str], profiles: tuple[str, ...]) -> int:
+def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optional[str],
+             profiles: tuple[str, ...]) -> int:
     """Decide per device how it gets struct pages: decision, reasons, features, costs.
 
     PROFILE... are profile files or directories (default: the shipped profiles). Exit 1 if any
     requirement or budget is unmet.
     """
     configs = (config,) if config else _default_configs()
-    return run(EvalSettings(configs, profiles, fmt, query, True), _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl), _Echo())
 
 
 @click.command()
@@ -115,16 +132,17 @@ def evaluate(config: Optional[str], fmt: str, query: Optional[str], profiles: tu
 @click.option("--fail-on-findings", is_flag=True,
               help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).")
 @_options
+@_ndctl_option
 @click.argument("profiles", nargs=-1, type=click.Path())
 def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Optional[str],
-           profiles: tuple[str, ...]) -> int:
+           ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
     """Configurations × devices × features × costs.
 
     With no arguments: every shipped defconfig against every shipped profile. Cells with
     findings are part of the report (exit 0); --fail-on-findings makes them exit 1, and
     'pmempolicy evaluate' is the gate for one configuration.
     """
-    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings), _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings, ndctl), _Echo())
 
 
 @click.command()
