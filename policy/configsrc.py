@@ -9,9 +9,10 @@ ones are type- and range-checked exactly as ``import-config`` does.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -48,7 +49,7 @@ def _compressed(path: Path) -> bool:
             head = f.read(6)
     except OSError:
         return False  # load_build reports the unreadable file with its own message
-    return head.startswith(_GZIP_MAGIC) or head.startswith(_XZ_MAGIC)
+    return head.startswith((_GZIP_MAGIC, _XZ_MAGIC))
 
 
 def load_config(name: str) -> ConfigSource:

@@ -16,11 +16,12 @@ import bisect
 import json
 import re
 import types
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.scanner import NUMBER_RE
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any
 
 from . import costs
 from .errors import Diagnostic, InputError
@@ -87,18 +88,18 @@ class Namespace:
     region: str
     mode: str
     kernel_mode: str
-    map: Optional[str]
-    align: Optional[int]
+    map: str | None
+    align: int | None
     size_lo: int
     size_hi: int
-    raw: Optional[RawSize]
+    raw: RawSize | None
     device_type: str
-    uuid: Optional[str] = None
-    sector_size: Optional[int] = None
-    blockdev: Optional[str] = None
-    chardev: Optional[str] = None
-    name: Optional[str] = None
-    numa_node: Optional[int] = None
+    uuid: str | None = None
+    sector_size: int | None = None
+    blockdev: str | None = None
+    chardev: str | None = None
+    name: str | None = None
+    numa_node: int | None = None
     idle: bool = False
     line: int = 0
     col: int = 0
@@ -126,10 +127,10 @@ class Region:
     dev: str
     size_lo: int
     size_hi: int
-    available_lo: Optional[int]
-    type: Optional[str]
-    align: Optional[int]
-    provider: Optional[str]
+    available_lo: int | None
+    type: str | None
+    align: int | None
+    provider: str | None
     line: int = 0
 
 
@@ -225,7 +226,8 @@ def _walk(s: str, i: int, where: tuple[Any, ...], pos: dict[tuple[Any, ...], int
                 return i + 1
             i += 1
     if c == '"':
-        return scanstring(s, i + 1)[1]
+        end: int = scanstring(s, i + 1)[1]
+        return end
     m = NUMBER_RE.match(s, i)
     if m:
         return m.end()
@@ -275,7 +277,7 @@ def _decode(data: bytes, path: str) -> tuple[_Text, list[Any]]:
 # ------------------------------------------------------------------------------ sizes
 
 
-def human_size_range(text: str) -> Optional[tuple[int, int]]:
+def human_size_range(text: str) -> tuple[int, int] | None:
     """Bytes that ndctl ``-u`` prints as ``text``: ``(lo, hi)`` inclusive, or None if not one.
 
     ``util/json.c:display_size`` rounds to centi-MiB below 2 GiB, centi-GiB above
@@ -293,6 +295,8 @@ def human_size_range(text: str) -> Optional[tuple[int, int]]:
         return lo, hi
 
     lo, hi = window(int(whole) * 100 + int(cents), costs.MiB if unit == "MiB" else costs.GiB)
+    # MiB only from 5000 KiB (below, a plain number) to just under 2 GiB; GiB from 2 GiB on
+    lo, hi = (max(lo, 5000 * 1024), min(hi, 2 * costs.GiB - 1)) if unit == "MiB" else (max(lo, 2 * costs.GiB), hi)
     if jwhole is not None:
         jlo, jhi = window(int(jwhole) * 100 + int(jcents), 10**6 if junit == "MB" else 10**9)
         lo, hi = max(lo, jlo), min(hi, jhi)
@@ -307,10 +311,10 @@ def _pick(found: list[int]) -> int:
     return max(found, key=lambda d: (_trailing_zeros(d), -d))
 
 
-def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int, usable: Any) -> tuple[list[int], Optional[int]]:
+def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int, usable: Any) -> tuple[list[int], int | None]:
     """Every D on ``grid`` in [d_min, d_max] with usable(D) in [lo, hi], and the nearest D."""
     found: list[int] = []
-    nearest: Optional[tuple[int, int]] = None
+    nearest: tuple[int, int] | None = None
     d = max(grid, -(-d_min // grid) * grid)
     while d <= d_max:
         u = usable(d)
@@ -324,8 +328,8 @@ def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int, usable: Any) ->
     return found, (nearest[1] if nearest else None)
 
 
-def recover_raw_size(mode: str, map_: Optional[str], align: Optional[int], lo: int, hi: int,
-                     sector_size: Optional[int] = None) -> RawSize:
+def recover_raw_size(mode: str, map_: str | None, align: int | None, lo: int, hi: int,
+                     sector_size: int | None = None) -> RawSize:
     """Every raw size D whose usable size (as :mod:`policy.costs` computes it) is in [lo, hi].
 
     ``mode`` is the kernel mode: ``raw`` (D = usable), ``sector`` (inverts
@@ -350,7 +354,7 @@ def recover_raw_size(mode: str, map_: Optional[str], align: Optional[int], lo: i
     else:
         d_min, d_max = lo + a, hi + 2 * a
 
-    def usable(d: int, ndctl: bool) -> Optional[int]:
+    def usable(d: int, ndctl: bool) -> int | None:
         lay = costs.pfn_layout(d, map_, al, mode=pfn_mode, ndctl=ndctl)  # type: ignore[arg-type]
         return None if lay.refused else lay.usable
 
@@ -407,7 +411,7 @@ class _Reader:
     def warn(self, code: str, message: str, where: tuple[Any, ...]) -> None:
         self.notes.append(self.doc.diag("warning", code, message, where))
 
-    def size(self, value: Any, where: tuple[Any, ...], what: str) -> Optional[tuple[int, int]]:
+    def size(self, value: Any, where: tuple[Any, ...], what: str) -> tuple[int, int] | None:
         if isinstance(value, bool) or value is None:
             self.error("ndctl-bad-size", f"{what} must be a number of bytes, not {json.dumps(value)}", where)
             return None
@@ -434,7 +438,7 @@ class _Reader:
         self.error("ndctl-bad-size", f"{what} must be a number of bytes, not a {type(value).__name__}", where)
         return None
 
-    def string(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> Optional[str]:
+    def string(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> str | None:
         value = obj.get(key)
         if value is None:
             return None
@@ -443,7 +447,7 @@ class _Reader:
             return None
         return value
 
-    def integer(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> Optional[int]:
+    def integer(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> int | None:
         value = obj.get(key)
         if value is None:
             return None
@@ -452,7 +456,7 @@ class _Reader:
 
     # -- structure
 
-    def value(self, value: Any, where: tuple[Any, ...], region: Optional[str], provider: Optional[str]) -> None:
+    def value(self, value: Any, where: tuple[Any, ...], region: str | None, provider: str | None) -> None:
         if isinstance(value, list):
             for n, item in enumerate(value):
                 self.value(item, where + (n,), region, provider)
@@ -481,7 +485,7 @@ class _Reader:
             if key in value:
                 self.value(value[key], where + (key,), region, provider)
 
-    def region(self, obj: Mapping[str, Any], where: tuple[Any, ...], provider: Optional[str]) -> None:
+    def region(self, obj: Mapping[str, Any], where: tuple[Any, ...], provider: str | None) -> None:
         dev = str(obj["dev"])
         size = self.size(obj.get("size", 0), where + ("size",), "region size") or (0, 0)
         avail = obj.get("available_size")
@@ -492,8 +496,8 @@ class _Reader:
         if "namespaces" in obj:
             self.value(obj["namespaces"], where + ("namespaces",), dev, provider)
 
-    def namespace(self, obj: Mapping[str, Any], where: tuple[Any, ...], region: Optional[str],
-                  provider: Optional[str]) -> None:
+    def namespace(self, obj: Mapping[str, Any], where: tuple[Any, ...], region: str | None,
+                  provider: str | None) -> None:
         before = len(self.errors)
         missing = [k for k in ("dev", "mode", "size") if k not in obj]
         if missing:
@@ -547,7 +551,7 @@ class _Reader:
         if mode == "devdax" and dax_mode == "system-ram":
             kernel_mode = "system-ram"
         idle = state == "disabled" and size[1] == 0
-        raw: Optional[RawSize] = None
+        raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
             self.check(dev, kernel_mode, map_eff, align, size, raw, where)
@@ -561,7 +565,7 @@ class _Reader:
             numa if isinstance(numa, int) and not isinstance(numa, bool) else None, idle, line, col,
             json_path(where)))
 
-    def check(self, dev: str, mode: str, map_: Optional[str], align: Optional[int], size: tuple[int, int],
+    def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
               raw: RawSize, where: tuple[Any, ...]) -> None:
         shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
         how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
@@ -574,7 +578,7 @@ class _Reader:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
 
-def _device_type(provider: Optional[str]) -> str:
+def _device_type(provider: str | None) -> str:
     p = (provider or "").lower()
     if "e820" in p:
         return "e820"

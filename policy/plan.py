@@ -8,8 +8,9 @@ and every command are described in ``docs/ndctl.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Mapping, Optional, Sequence
+from typing import Any, Literal
 
 from .ndctl import Listing
 from .runtime import Decision, decide
@@ -32,14 +33,14 @@ class NsState:
     dev: str
     region: str
     mode: str
-    map: Optional[str]
-    align: Optional[int]
+    map: str | None
+    align: int | None
     size: int
     size_lo: int
     size_hi: int
-    name: Optional[str] = None
-    blockdev: Optional[str] = None
-    chardev: Optional[str] = None
+    name: str | None = None
+    blockdev: str | None = None
+    chardev: str | None = None
     device_type: str = "nvdimm"
 
     def label(self) -> str:
@@ -57,8 +58,8 @@ class Target:
     """What the policy decided for one profile: mode, map, align and the raw size."""
 
     mode: str
-    map: Optional[str]
-    align: Optional[int]
+    map: str | None
+    align: int | None
     size: int
 
     def label(self) -> str:
@@ -73,7 +74,7 @@ class Step:
     """One command of a plan. ``namespace`` is what it acts on (``None`` for a new namespace)."""
 
     device: str
-    namespace: Optional[str]
+    namespace: str | None
     action: Action
     command: tuple[str, ...]
     destroys_data: bool
@@ -89,7 +90,7 @@ class Plan:
     """The commands, the devices already right, the namespaces no profile names, the problems."""
 
     config: str
-    listing: Optional[str]
+    listing: str | None
     steps: tuple[Step, ...]
     unchanged: tuple[tuple[str, str, str], ...]  # (device, namespace, state)
     unmanaged: tuple[str, ...]
@@ -139,7 +140,7 @@ def _parse_ndctl_size(text: str) -> int:
     return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2)]
 
 
-def state_from_listing(listing: Optional[Listing]) -> tuple[NsState, ...]:
+def state_from_listing(listing: Listing | None) -> tuple[NsState, ...]:
     """The active namespaces of a listing as plan state (raw sizes recovered)."""
     if listing is None:
         return ()
@@ -220,7 +221,7 @@ def _dax_name(region: str, index: int) -> str:
 
 
 def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (), *,
-              listing: Optional[Listing] = None, decisions: Optional[Mapping[str, Decision]] = None) -> Plan:
+              listing: Listing | None = None, decisions: Mapping[str, Decision] | None = None) -> Plan:
     """Decide every profile under ``build`` and plan the commands from ``state`` to the decisions."""
     found, problems = match(devices, state)
     targets: dict[str, Target] = {}
@@ -232,10 +233,10 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
     claimed = {ns.dev for ns in found.values()}
     free = _free_space(listing)
     next_index = {ns.region: 0 for ns in state}
-    for ns in state:
-        idx = ns.dev.rsplit(".", 1)[-1]
-        if idx.isdigit():
-            next_index[ns.region] = max(next_index[ns.region], int(idx) + 1)
+    for st in state:
+        tail = st.dev.rsplit(".", 1)[-1]
+        if tail.isdigit():
+            next_index[st.region] = max(next_index[st.region], int(tail) + 1)
     contested = {d for d, _ in problems}
     for d in sorted(devices, key=lambda x: str(x.name)):
         name = str(d.name)
@@ -256,7 +257,7 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
         t = Target(c.mode, c.map if c.mode in PFN_MODES else None, c.align if c.mode in PFN_MODES else None,
                    int(d.size))
         targets[name] = t
-        ns = found.get(name)
+        ns: NsState | None = found.get(name)
         why = f"decided {t.label()}: {dec.reason}"
         if ns is not None and ns.size_lo <= t.size <= ns.size_hi and _same_layout(ns, t):
             unchanged.append((name, ns.dev, ns.label()))
@@ -278,7 +279,7 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
             if t.mode == "system-ram":
                 daxctl.append(_online(name, ns.dev, ns.chardev or _dax_name(ns.region, 0), why))
             continue
-        region: Optional[str] = None
+        region: str | None = None
         if ns is not None:
             destroys.append(Step(name, ns.dev, "destroy", ("ndctl", "destroy-namespace", "--force", ns.dev),
                                  True, f"{ns.dev} is {ns.label()}, the profile wants size {_ndctl_size(t.size)}; "
@@ -306,12 +307,12 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
                 tuple(problems), targets, diags)
 
 
-def _online(device: str, ns: Optional[str], chardev: str, why: str) -> Step:
+def _online(device: str, ns: str | None, chardev: str, why: str) -> Step:
     return Step(device, ns, "daxctl", ("daxctl", "reconfigure-device", "--mode=system-ram", chardev), True,
                 f"online {chardev} as system RAM (predicted name; check create-namespace's output); {why}")
 
 
-def _free_space(listing: Optional[Listing]) -> dict[str, Optional[int]]:
+def _free_space(listing: Listing | None) -> dict[str, int | None]:
     if listing is None:
         return {}
     return {r.dev: r.available_lo for r in listing.regions if r.type in (None, "pmem")}
@@ -370,7 +371,7 @@ def apply_steps(state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | St
     return tuple(current)
 
 
-def _blockdev(rid: str, idx: int, mode: str) -> Optional[str]:
+def _blockdev(rid: str, idx: int, mode: str) -> str | None:
     """The block device ndctl reports: pmemX, pmemX.Y for later ones, an ``s`` for sector mode."""
     if mode == "devdax" or mode == "system-ram":
         return None

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -17,8 +17,8 @@ from ..errors import ExitCode, UsageError
 class PlanSettings:
     """Everything ``plan`` was asked for."""
 
-    config: Optional[str]
-    ndctl: Optional[str]
+    config: str | None
+    ndctl: str | None
     profiles: tuple[str, ...]
     fmt: str
 
@@ -34,7 +34,7 @@ def read_ndctl_option(value: str) -> Any:
     return read_listing(value)
 
 
-def _config_name(given: Optional[str]) -> str:
+def _config_name(given: str | None) -> str:
     if given:
         return given
     env = os.environ.get("KCONFIG_CONFIG")
@@ -83,7 +83,7 @@ def run(settings: PlanSettings) -> int:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format: commented shell commands, or JSON (schema_version 1).")
 @click.argument("profiles", nargs=-1, type=click.Path())
-def plan(config: Optional[str], ndctl: Optional[str], fmt: str, profiles: tuple[str, ...]) -> int:
+def plan(config: str | None, ndctl: str | None, fmt: str, profiles: tuple[str, ...]) -> int:
     """Turn the decided policy into ndctl/daxctl commands; never runs them.
 
     PROFILE... are profile files or directories (default: the shipped profiles). A profile
