@@ -531,6 +531,44 @@ def test_debian_written_config_matches_debian_lines(arch: str, tmp_path: Path) -
     assert ours and [line for line in ours if line not in debian_lines] == []
 
 
+# Lines we write that Debian's file does not have, by design: the other architectures' choice
+# entries, the RT hook the model selects on every arch (so PREEMPT_RT is offered), KMSAN (the real
+# one needs clang) and the proposals, which are not in Linux.
+EXTRA_LINES_BY_DESIGN = {
+    "X86_64", "ARM64", "PPC64", "ARCH_SUPPORTS_RT", "PREEMPT_RT", "KMSAN", *PROPOSED,
+}
+
+
+def _debian_values(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^CONFIG_(\w+)=(.*)$", line) or re.match(r"^# CONFIG_(\w+) is (not set)$", line)
+        if m:
+            values[m.group(1)] = "n" if m.group(2) == "not set" else m.group(2)
+    return values
+
+
+@pytest.mark.parametrize("arch", sorted(DEBIAN))
+def test_debian_every_symbol_of_the_tree_agrees(arch: str, tmp_path: Path) -> None:
+    """Beyond the TSV: every symbol of the tree that Debian's file mentions gets Debian's value,
+    and the only extra lines are the by-design ones."""
+    src = debian_config(arch, tmp_path)
+    debian = _debian_values(src)
+    kconf = load_tree()
+    kconf.warn_assign_undef = False
+    load_config(kconf, src)
+    disagree, extra = {}, []
+    for sym in kconf.unique_defined_syms:
+        ours = written_value(sym)
+        if sym.name in debian:
+            if ours != debian[sym.name]:
+                disagree[sym.name] = (debian[sym.name], ours)
+        elif ours != "-" and sym.name not in EXTRA_LINES_BY_DESIGN:
+            extra.append(sym.name)
+    assert disagree == {}, "symbol: (debian, ours)"
+    assert extra == []
+
+
 # --------------------------------------------------------------------------- defconfigs
 
 
