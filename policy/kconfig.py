@@ -1,33 +1,32 @@
-"""The one wrapper around kconfiglib: parse the tree, read and write configs, ``BuildConfig``.
+"""The wrapper around kconfiglib: parse the tree, load and write configs, ``BuildConfig``.
 
-Nothing else in pmempolicy imports kconfiglib. The tree is parsed once per process; every loaded
+With ``configfile`` (reading .config text), ``kexpr`` (expressions and chains) and ``encode``
+(the configuration space), the only modules that import kconfiglib. The tree is parsed once per process; every loaded
 configuration is captured as a frozen :class:`BuildConfig` snapshot, and expressions are evaluated
 against that snapshot (not against kconfiglib's mutable state), so several configurations can be
 held side by side.
 """
 from __future__ import annotations
 
-import gzip
-import lzma
 import os
-import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import kconfiglib
 
-from . import resources
+from . import kexpr, resources
 from .chain import ChainStep
-from .errors import Diagnostic, InputError, UsageError
-
-TRI = ("n", "m", "y")
-_CONFIG_PREFIX = "CONFIG_"
-_SET_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
-_UNSET_RE = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
-_MAX_CONFIG_BYTES = 16 * 1024 * 1024
+from .configfile import (  # re-exported: the config-file API is part of this module's
+    ConfigInputError,
+    ConfigLine,
+    check_assignment,
+    parse_config_text,
+    read_config_text,
+)
+from .errors import InputError, UsageError
 
 _lock = threading.RLock()
 _TREE: dict[Path, kconfiglib.Kconfig] = {}
@@ -80,167 +79,6 @@ def tree_root_of(kconf: kconfiglib.Kconfig) -> Path:
     return Path(kconf.srctree)
 
 
-def definition(sym: Any) -> tuple[str, int]:
-    """File and line of a symbol's (first) definition, relative to the tree root."""
-    if not sym.nodes:
-        return ("<undefined>", 0)
-    node = sym.nodes[0]
-    return (str(node.filename), int(node.linenr))
-
-
-# --------------------------------------------------------------------------------------------
-# Reading configuration files
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConfigLine:
-    """One assignment read from a ``.config``: ``CONFIG_NAME=value`` or ``is not set``."""
-
-    name: str
-    value: str  # "n" for "is not set"; strings without their quotes
-    raw: str  # the value as written
-    line: int
-
-
-@dataclass(frozen=True)
-class ConfigText:
-    """A parsed configuration file."""
-
-    path: str
-    assignments: tuple[ConfigLine, ...]
-    lines: int
-
-
-def read_config_text(path: Path, *, allow_compressed: bool = False) -> str:
-    """Read a config file as text, refusing binary files with a clear message.
-
-    With ``allow_compressed``, ``.gz`` and ``.xz`` files (``/proc/config.gz``) are decompressed,
-    recognised by their magic bytes.
-    """
-    shown = str(path)
-    try:
-        if path.is_dir():
-            raise InputError(f"{shown}: is a directory, expected a kernel config file")
-        with open(path, "rb") as f:
-            data = f.read(_MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError as err:
-        raise InputError(f"{shown}: no such file") from err
-    except OSError as err:
-        raise InputError(f"{shown}: cannot read: {err.strerror}") from err
-    if allow_compressed:
-        try:
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            elif data[:6] == b"\xfd7zXZ\x00":
-                data = lzma.decompress(data)
-        except (OSError, EOFError, lzma.LZMAError) as err:
-            raise InputError(f"{shown}: corrupt compressed file: {err}") from err
-    if len(data) > _MAX_CONFIG_BYTES:
-        raise InputError(f"{shown}: larger than {_MAX_CONFIG_BYTES} bytes; not a kernel config")
-    if b"\x00" in data:
-        hint = "" if allow_compressed else " (compressed configs are read by import-config)"
-        raise InputError(f"{shown}: binary file, expected a kernel config in text form{hint}")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise InputError(
-            f"invalid UTF-8 byte 0x{data[err.start]:02x}; expected a kernel config in text form",
-            Diagnostic(
-                "error", "config-encoding", "invalid UTF-8 in a kernel config", shown, line
-            ),
-        ) from err
-
-
-def parse_config_text(text: str, path: str) -> tuple[ConfigText, list[Diagnostic]]:
-    """Split a config into assignments; malformed lines become located diagnostics."""
-    out: list[ConfigLine] = []
-    diags: list[Diagnostic] = []
-    lines = text.splitlines()
-    for number, raw_line in enumerate(lines, 1):
-        line = raw_line.rstrip()
-        if not line.strip():
-            continue
-        m = _SET_RE.match(line)
-        if m:
-            name, raw = m.groups()
-            value = raw
-            if raw.startswith('"'):
-                if len(raw) < 2 or not raw.endswith('"'):
-                    diags.append(
-                        Diagnostic(
-                            "error", "config-syntax",
-                            f"unterminated string for CONFIG_{name}; expected \"...\"",
-                            path, number, len(_CONFIG_PREFIX) + len(name) + 2,
-                        )
-                    )
-                    continue
-                value = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-            out.append(ConfigLine(name, value, raw, number))
-            continue
-        m = _UNSET_RE.match(line)
-        if m:
-            out.append(ConfigLine(m.group(1), "n", "is not set", number))
-            continue
-        if line.lstrip().startswith("#"):
-            continue
-        col = len(raw_line) - len(raw_line.lstrip()) + 1
-        diags.append(
-            Diagnostic(
-                "error", "config-syntax",
-                f"malformed line {line.strip()[:60]!r}; expected CONFIG_NAME=value, "
-                "'# CONFIG_NAME is not set' or a comment",
-                path, number, col,
-            )
-        )
-    return ConfigText(path, tuple(out), len(lines)), diags
-
-
-def check_assignment(kconf: kconfiglib.Kconfig, item: ConfigLine, path: str) -> Optional[Diagnostic]:
-    """Type and range check of one assignment against the tree (None when it is fine)."""
-    sym = kconf.syms.get(item.name)
-    col = len(_CONFIG_PREFIX) + len(item.name) + 2
-    if sym is None or not sym.nodes:
-        return Diagnostic(
-            "error", "unknown-symbol",
-            f"unknown symbol CONFIG_{item.name}: not in the pmempolicy Kconfig tree "
-            "(use 'pmempolicy import-config' for a distro config)",
-            path, item.line, 1,
-        )
-    typ = sym.orig_type
-    if typ == kconfiglib.BOOL and item.value not in ("y", "n"):
-        return _type_diag(item, path, col, "bool", "y or n")
-    if typ == kconfiglib.TRISTATE and item.value not in ("y", "m", "n"):
-        return _type_diag(item, path, col, "tristate", "y, m or n")
-    if typ in (kconfiglib.INT, kconfiglib.HEX):
-        try:
-            number = int(item.value, 16 if typ == kconfiglib.HEX else 10)
-        except ValueError:
-            return _type_diag(item, path, col, kconfiglib.TYPE_TO_STR[typ], "a number")
-        for low, high, cond in sym.ranges:
-            if kconfiglib.expr_value(cond):
-                lo, hi = int(low.str_value, 0), int(high.str_value, 0)
-                if not lo <= number <= hi:
-                    return Diagnostic(
-                        "error", "config-range",
-                        f"CONFIG_{item.name}={item.raw} is out of range; expected {lo}..{hi}",
-                        path, item.line, col,
-                    )
-                break
-    if typ == kconfiglib.STRING and not item.raw.startswith('"') and item.raw != "is not set":
-        return _type_diag(item, path, col, "string", 'a quoted string "..."')
-    return None
-
-
-def _type_diag(item: ConfigLine, path: str, col: int, typ: str, expected: str) -> Diagnostic:
-    return Diagnostic(
-        "error", "config-type",
-        f"CONFIG_{item.name}={item.raw} is not a valid {typ} value; expected {expected}",
-        path, item.line, col,
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # BuildConfig: a frozen snapshot of one resolved configuration
 # --------------------------------------------------------------------------------------------
@@ -278,174 +116,28 @@ class BuildConfig:
     def eval(self, expr: str) -> str:
         """Evaluate a Kconfig expression (e.g. ``"FS_DAX && ZONE_DEVICE"``) to "y"/"m"/"n"."""
         kconf = parse_tree()
-        parsed = _parse_expr(kconf, expr)
-        return TRI[_tri(parsed, self.values)]
+        parsed = kexpr.parse_expr(kconf, expr)
+        return kexpr.TRI[kexpr.tri(parsed, self.values)]
 
     def why_off(self, sym: str) -> tuple[ChainStep, ...]:
         """The dependency chain from ``sym`` down to the root cause of it being off."""
         kconf = parse_tree()
-        return tuple(_why_off(kconf, self.values, sym, set()))
+        return tuple(kexpr.why_off(kconf, self.values, sym, set()))
 
     def why_expr_off(self, expr: str) -> tuple[ChainStep, ...]:
         """The chain for the first unmet symbol of an expression."""
         kconf = parse_tree()
-        parsed = _parse_expr(kconf, expr)
-        culprit = _culprit(parsed, self.values, want_on=True)
-        if culprit is None:
+        parsed = kexpr.parse_expr(kconf, expr)
+        found = kexpr.culprit(parsed, self.values, want_on=True)
+        if found is None:
             return ()
-        name, want_on = culprit
+        name, want_on = found
         if want_on:
             return self.why_off(name)
         sym = kconf.syms[name]
-        file, line = definition(sym)
+        file, line = kexpr.definition(sym)
         return (ChainStep(name, self.value(name), "", file, line, "is on, which rules this out",
                           "rules-out"),)
-
-
-_EXPR_CACHE: dict[str, Any] = {}
-
-
-def _parse_expr(kconf: kconfiglib.Kconfig, expr: str) -> Any:
-    parsed = _EXPR_CACHE.get(expr)
-    if parsed is None:
-        try:
-            # the same steps as Kconfig.eval_string, keeping the parsed expression
-            kconf.filename = None
-            kconf._tokens = kconf._tokenize("if " + expr)
-            kconf._line = expr
-            kconf._tokens_i = 1
-            parsed = kconf._expect_expr_and_eol()
-        except kconfiglib.KconfigError as err:
-            raise UsageError(f"bad Kconfig expression {expr!r}: {err}") from err
-        _check_expr_symbols(kconf, parsed, expr)
-        _EXPR_CACHE[expr] = parsed
-    return parsed
-
-
-def _check_expr_symbols(kconf: kconfiglib.Kconfig, parsed: Any, expr: str) -> None:
-    for item in kconfiglib.expr_items(parsed):
-        if isinstance(item, kconfiglib.Symbol) and not item.is_constant and not item.nodes:
-            raise UsageError(f"Kconfig expression {expr!r} names undefined symbol {item.name}")
-
-
-def _sym_value(sym: Any, values: Mapping[str, str]) -> str:
-    if isinstance(sym, kconfiglib.Choice):
-        best = max((TRI.index(values.get(s.name, "n")) for s in sym.syms), default=0)
-        return TRI[best]
-    if sym.is_constant:
-        return str(sym.name)
-    return values.get(sym.name, "n")
-
-
-def _tri(expr: Any, values: Mapping[str, str]) -> int:
-    if not isinstance(expr, tuple):
-        if not isinstance(expr, kconfiglib.Choice) and expr.orig_type not in (
-            kconfiglib.BOOL, kconfiglib.TRISTATE, kconfiglib.UNKNOWN
-        ):
-            return 0
-        value = _sym_value(expr, values)
-        return TRI.index(value) if value in TRI else 0
-    op = expr[0]
-    if op is kconfiglib.AND:
-        return min(_tri(expr[1], values), _tri(expr[2], values))
-    if op is kconfiglib.OR:
-        return max(_tri(expr[1], values), _tri(expr[2], values))
-    if op is kconfiglib.NOT:
-        return 2 - _tri(expr[1], values)
-    rel, a, b = expr
-    va, vb = _sym_value(a, values), _sym_value(b, values)
-    try:
-        comp = _num(va) - _num(vb)
-    except ValueError:
-        comp = (va > vb) - (va < vb)
-    result = {
-        kconfiglib.EQUAL: comp == 0,
-        kconfiglib.UNEQUAL: comp != 0,
-        kconfiglib.LESS: comp < 0,
-        kconfiglib.LESS_EQUAL: comp <= 0,
-        kconfiglib.GREATER: comp > 0,
-        kconfiglib.GREATER_EQUAL: comp >= 0,
-    }[rel]
-    return 2 if result else 0
-
-
-def _num(value: str) -> int:
-    if value in TRI:
-        raise ValueError(value)
-    return int(value, 0) if value.lower().startswith("0x") else int(value)
-
-
-def _culprit(expr: Any, values: Mapping[str, str], want_on: bool) -> Optional[tuple[str, bool]]:
-    """The first symbol that makes ``expr`` fail to be (on if want_on, else off)."""
-    if not isinstance(expr, tuple):
-        if isinstance(expr, kconfiglib.Choice) or expr.is_constant:
-            return None
-        on = _tri(expr, values) > 0
-        return (str(expr.name), want_on) if on != want_on else None
-    op = expr[0]
-    if op is kconfiglib.NOT:
-        return _culprit(expr[1], values, not want_on)
-    if op in (kconfiglib.AND, kconfiglib.OR):
-        conj = (op is kconfiglib.AND) == want_on
-        for sub in (expr[1], expr[2]):
-            ok = (_tri(sub, values) > 0) == want_on
-            if conj and not ok:
-                return _culprit(sub, values, want_on)
-        if not conj:
-            for sub in (expr[1], expr[2]):
-                found = _culprit(sub, values, want_on)
-                if found:
-                    return found
-        return None
-    for side in (expr[1], expr[2]):
-        if isinstance(side, kconfiglib.Symbol) and not side.is_constant:
-            return (str(side.name), True)
-    return None
-
-
-def _why_off(
-    kconf: kconfiglib.Kconfig, values: Mapping[str, str], name: str, seen: set[str]
-) -> list[ChainStep]:
-    sym = kconf.syms.get(name)
-    if sym is None or not sym.nodes:
-        return [ChainStep(name, "n", "", "<undefined>", 0, "not defined in the pmempolicy tree",
-                          "undefined")]
-    file, line = definition(sym)
-    value = values.get(name, "n")
-    if name in seen:
-        return [ChainStep(name, value, "", file, line, "dependency loop", "loop")]
-    seen.add(name)
-    dep = sym.direct_dep
-    if _tri(dep, values) == 0:
-        needs = kconfiglib.expr_str(dep)
-        step = ChainStep(name, value, needs, file, line)
-        culprit = _culprit(dep, values, want_on=True)
-        if culprit is None:
-            return [step]
-        cname, want_on = culprit
-        if want_on:
-            return [step] + _why_off(kconf, values, cname, seen)
-        csym = kconf.syms[cname]
-        cfile, cline = definition(csym)
-        return [step, ChainStep(cname, values.get(cname, "n"), "", cfile, cline,
-                                "is on, which rules this out", "rules-out")]
-    if sym.choice is not None and value == "n":
-        chosen = next((s.name for s in sym.choice.syms if values.get(s.name) == "y"), None)
-        note = f"another entry of its choice is selected ({chosen})" if chosen else "not chosen"
-        return [ChainStep(name, value, "", file, line, note, "choice")]
-    prompted = any(node.prompt for node in sym.nodes)
-    if prompted and _tri(sym.nodes[0].prompt[1], values) > 0:
-        return [ChainStep(name, value, "", file, line, "set to n in the configuration", "user-off")]
-    selectors = sorted({
-        f"{item.name}={values.get(item.name, 'n')}"
-        for item in kconfiglib.expr_items(sym.rev_dep)
-        if isinstance(item, kconfiglib.Symbol) and not item.is_constant
-    })
-    if selectors:
-        note = "promptless and nothing selects it (selected by: " + ", ".join(selectors) + ")"
-    else:
-        note = "promptless and its default is off"
-    return [ChainStep(name, value, "", file, line, note, "unselected")]
 
 
 def snapshot(kconf: kconfiglib.Kconfig, name: str, path: Optional[str], text: str) -> BuildConfig:
@@ -536,18 +228,6 @@ def load_text(text: str, path: str, name: Optional[str] = None, *, strict: bool 
         _reset(kconf)
         _apply_file(kconf, text)
         return snapshot(kconf, name or Path(path).name, path, text)
-
-
-class ConfigInputError(InputError):
-    """A config file with one or more located problems."""
-
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        first = diagnostics[0]
-        super().__init__(first.message, first)
-        self.diagnostics = tuple(diagnostics)
-
-    def render(self) -> str:
-        return "\n".join(d.render() for d in self.diagnostics)
 
 
 def load_build(path: Path, name: Optional[str] = None) -> BuildConfig:
@@ -695,7 +375,7 @@ def set_values(build: BuildConfig, assignments: Sequence[tuple[str, str]]) -> Se
 def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     kconf = parse_tree()
     sym = kconf.syms[name]
-    file, line = definition(sym)
+    file, line = kexpr.definition(sym)
     needs = kconfiglib.expr_str(sym.direct_dep)
     return (ChainStep(name, "m", needs, file, line, "its dependencies allow at most m", "at-most-m"),)
 
@@ -703,10 +383,10 @@ def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
 def _why_on(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     kconf = parse_tree()
     sym = kconf.syms[name]
-    file, line = definition(sym)
+    file, line = kexpr.definition(sym)
     steps = [ChainStep(name, build.value(name), "", file, line, "cannot be n", "forced-on")]
     for sel in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
-        if _tri(sel, build.values) > 0:
+        if kexpr.tri(sel, build.values) > 0:
             steps.append(ChainStep(name, build.value(name), "", file, line,
                                    f"selected by {kconfiglib.expr_str(sel)}", "forced-on"))
     if not any(node.prompt for node in sym.nodes):
