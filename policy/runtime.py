@@ -30,6 +30,17 @@ from .features import Catalog, DeviceTypeRule, ModeRule, Verdict, build_holds, c
 MAP_ORDER = ("dev", "mem", None)  # ndctl's default --map is dev
 ALIGN_ORDER = (2 * costs.MiB, costs.GiB, 4096)  # ndctl's default --align is 2M
 
+# DRAM is compared in whole 2 MiB vmemmap blocks (one PMD of memmap, the unit
+# arch/x86/mm/init_64.c:vmemmap_populate allocates): map=dev's "≈0 or about 2 MiB" for a
+# partial first section is an estimate at that granularity, so smaller differences are ties
+# and capacity lost decides (e.g. fsdax align=2M over align=1G, which loses ~768 MiB more).
+DRAM_TIE_BYTES = 2 * costs.MiB
+
+
+def dram_blocks(dram: int) -> int:
+    """DRAM in whole :data:`DRAM_TIE_BYTES` blocks, rounded up (0 stays 0)."""
+    return -(-dram // DRAM_TIE_BYTES)
+
 Outcome = Literal["ok", "finding"]
 
 
@@ -106,7 +117,7 @@ class CandidateResult:
             len(self.missing_required) > 0, len(self.missing_required),
             len(self.over_budget) > 0,
             len(self.missing_wanted),
-            lay.dram_memmap,
+            dram_blocks(lay.dram_memmap),
             lay.capacity_lost,
             cat.mode_order(self.candidate.mode),
             MAP_ORDER.index(self.candidate.map),
