@@ -31,3 +31,13 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_them() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci.splitlines(), "CI must run the README's test command"
     assert "python3 -m venv .venv" in ci and ".venv/bin/pip install" in ci
+
+
+def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code = README.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("debian_amd64 db01-pmem0 True fsdax")
+    assert any(line.startswith("debian_arm64 db01-pmem0 False") for line in out)
+    assert any("unmet-requirement" in line and "ZONE_DEVICE" in line for line in out)
