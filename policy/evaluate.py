@@ -9,12 +9,15 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from . import costs
 from .errors import Diagnostic
 from .features import catalog
-from .runtime import Decision, _CachedBuild, decide
+from .runtime import Build, Decision, _CachedBuild, decide
+
+if TYPE_CHECKING:
+    from .profiles import DeviceProfile
 
 SCHEMA_VERSION = 1
 
@@ -50,16 +53,16 @@ class FeatureMatrix:
         raise KeyError((config, device))
 
 
-BuildArg = Union[Any, str, Path]
-DeviceArg = Union[Any, str, Path]
+BuildArg = Union[Build, str, Path]  # a BuildConfig, or a defconfig name or path
+DeviceArg = Union["DeviceProfile", str, Path]  # a profile, or a profile file or directory
 
 
-def _builds(builds: Optional[Sequence[BuildArg]]) -> list[Any]:
+def _builds(builds: Optional[Sequence[BuildArg]]) -> Sequence[Build]:
     from . import kconfig  # kconfiglib only when needed
 
     if builds is None:
         return kconfig.shipped_builds()
-    out = []
+    out: list[Build] = []
     for b in builds:
         if isinstance(b, (str, Path)):
             out.append(kconfig.load_build(kconfig.find_defconfig(str(b))))
@@ -68,16 +71,19 @@ def _builds(builds: Optional[Sequence[BuildArg]]) -> list[Any]:
     return out
 
 
-def _devices(devices: Optional[Sequence[DeviceArg]]) -> tuple[list[Any], tuple[Diagnostic, ...]]:
+def _devices(devices: Optional[Sequence[DeviceArg]]) -> tuple[list[DeviceProfile], tuple[Diagnostic, ...]]:
     from . import profiles, resources
 
     paths: list[Union[str, Path]] = []
-    objs: list[Any] = []
+    objs: list[DeviceProfile] = []
     if devices is None:
         paths = [resources.profiles_dir()]
     else:
         for d in devices:
-            (paths if isinstance(d, (str, Path)) else objs).append(d)
+            if isinstance(d, (str, Path)):
+                paths.append(d)
+            else:
+                objs.append(d)
     diags: tuple[Diagnostic, ...] = ()
     if paths:
         loaded = profiles.load_profiles(paths)
@@ -103,7 +109,7 @@ def evaluate(
     dlist, diags = _devices(devices)
     cat = catalog()
     ordered = sorted(dlist, key=lambda d: str(d.name))
-    rows = []
+    rows: list[Decision] = []
     for b in blist:
         cached = _CachedBuild(b)
         rows.extend(decide(d, cached, cat) for d in ordered)

@@ -19,12 +19,12 @@ import kconfiglib
 
 from . import kexpr, resources
 from .chain import ChainStep
-from .configfile import (  # re-exported: the config-file API is part of this module's
-    ConfigInputError,
-    ConfigLine,
-    check_assignment,
-    parse_config_text,
-    read_config_text,
+from .configfile import (  # re-exported: the config-file API is part of this module's API
+    ConfigInputError as ConfigInputError,
+    ConfigLine as ConfigLine,
+    check_assignment as check_assignment,
+    parse_config_text as parse_config_text,
+    read_config_text as read_config_text,
 )
 from .errors import InputError, UsageError
 

@@ -45,11 +45,14 @@ Outcome = Literal["ok", "finding"]
 
 
 class Build(Protocol):
-    """The part of :class:`policy.kconfig.BuildConfig` the engine uses."""
+    """The part of :class:`policy.kconfig.BuildConfig` the engine uses (read-only, as there)."""
 
-    name: str
-    arch: str
-    page_size: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def arch(self) -> str: ...
+    @property
+    def page_size(self) -> int: ...
 
     def eval(self, expr: str) -> str: ...
     def enabled(self, sym: str) -> bool: ...
@@ -57,11 +60,32 @@ class Build(Protocol):
 
 
 class _CachedBuild:
-    """Memoises Kconfig expression results for one build during one evaluation."""
+    """Memoises Kconfig expression results for one build during one evaluation.
+
+    It is itself a :class:`Build`, so callers may pass it wherever a build is expected.
+    """
 
     def __init__(self, build: Build) -> None:
         self.build = build
         self._cache: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self.build.name
+
+    @property
+    def arch(self) -> str:
+        return self.build.arch
+
+    @property
+    def page_size(self) -> int:
+        return self.build.page_size
+
+    def enabled(self, sym: str) -> bool:
+        return self.build.enabled(sym)
+
+    def why_expr_off(self, expr: str) -> tuple[ChainStep, ...]:
+        return self.build.why_expr_off(expr)
 
     def eval(self, expr: str) -> str:
         got = self._cache.get(expr)
@@ -180,11 +204,20 @@ def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b:
         dedup = mode.layout == "pfn" and costs.can_dedup("devdax", "mem", cand.align, dedup_arch, page)
         dram, pte = costs.dedup_memmap(size, cand.align, page) if dedup else (memmap, 0)
         return costs.Layout(cand.mode, "mem", cand.align, size, 0, 0, size, 0, memmap, dram + pte, pte, dedup)
-    assert cand.map in ("mem", "dev")
+    map_ = _pfn_map(cand)
     if mode.layout == "kmem":
-        return costs.system_ram_layout(size, cand.map, cand.align, start=start, page_size=page, compat=compat)
-    return costs.pfn_layout(size, cand.map, cand.align, mode=cand.mode, start=start, page_size=page,
+        return costs.system_ram_layout(size, map_, cand.align, start=start, page_size=page, compat=compat)
+    return costs.pfn_layout(size, map_, cand.align, mode=cand.mode, start=start, page_size=page,
                             compat=compat, arch_optimize_vmemmap=dedup_arch)
+
+
+def _pfn_map(cand: Candidate) -> costs.PfnMap:
+    """The candidate's map for the layouts that have one (the catalog gives those modes maps)."""
+    if cand.map == "mem":
+        return "mem"
+    if cand.map == "dev":
+        return "dev"
+    raise ValueError(f"{cand.label()}: a pfn/kmem layout needs map=mem or map=dev")
 
 
 def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> list[CandidateResult]:
@@ -337,9 +370,9 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         for feature in device.requires:
             msg, chain = _feature_chain(feature, device, results, b, cat)
             findings.append(Finding("unmet-requirement", msg, feature, chain))
-        lost = tuple(_with_lost(r, r.why_impossible) for r in results)
+        all_lost = tuple(_with_lost(r, r.why_impossible) for r in results)
         return Decision(b.build.name, name, str(device.type), int(device.size), False, "finding", None,
-                        findings[0].message, lost, tuple(findings))
+                        findings[0].message, all_lost, tuple(findings))
     ranked = sorted(pool, key=lambda r: r.rank(cat))
     winner = ranked[0]
     for feature in winner.missing_required:
