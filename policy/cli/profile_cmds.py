@@ -57,7 +57,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
 @click.command()
 def schema() -> int:
     """Print the profile JSON Schema (Draft 2020-12) for editors and other validators."""
-    from ..profiles import schema_text
+    from ..schema import schema_text
 
     click.echo(schema_text(), nl=False)
     return int(ExitCode.OK)
