@@ -9,69 +9,31 @@ one object, an array, several top-level values one after another, namespaces nes
 arithmetic (:mod:`policy.costs`, never re-implemented here) to find every raw namespace size D that
 gives it, and the listing gets a located warning when no D does. Syntax and field errors are
 located ``path:line:col`` diagnostics raised as :class:`NdctlInputError` (exit 2).
+
+This module is the reader's public API; the JSON positions live in :mod:`policy.ndctl_json` and
+the size arithmetic in :mod:`policy.ndctl_sizes`.
 """
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from json.decoder import scanstring  # type: ignore[attr-defined]
-from json.scanner import NUMBER_RE
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import costs
 from .errors import Diagnostic, InputError
+from .ndctl_json import MAX_LISTING_BYTES, NdctlInputError, PositionedText, decode_values, json_path
+from .ndctl_sizes import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
 
-MAX_LISTING_BYTES = 64 * costs.MiB
+if TYPE_CHECKING:
+    from .profiles import DeviceProfile, DeviceType
+
 MODES = ("raw", "sector", "fsdax", "devdax")
 # names older ndctl releases and the kernel's sysfs use (ndctl/namespace.c, namespace_devs.c mode_show)
 MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
-DEFAULT_ALIGN = 2 * costs.MiB  # ndctl's default --align for fsdax and devdax
-SEARCH_LIMIT = 300_000  # most raw sizes tried for one namespace
-
-_WS = re.compile(r"[ \t\n\r]*")
 _NS_DEV = re.compile(r"namespace(\d+)\.(\d+)\Z")
-_HUMAN = re.compile(r"\s*(\d+)\.(\d\d) (MiB|GiB)(?: \((\d+)\.(\d\d) (MB|GB)\))?\s*\Z")
-
-
-class NdctlInputError(InputError):
-    """A listing with one or more located problems (every one of them is rendered)."""
-
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        first = diagnostics[0]
-        super().__init__(first.message, first)
-        self.diagnostics = tuple(diagnostics)
-
-    def render(self) -> str:
-        return "\n".join(d.render() for d in self.diagnostics)
-
-
-@dataclass(frozen=True)
-class RawSize:
-    """The raw namespace sizes D that give a listed usable size, searched on a grid.
-
-    ``candidates`` counts them, ``lo``..``hi`` is their range and ``value`` the one used to
-    evaluate: the only one, else the "roundest" (most trailing zero bits, then smallest).
-    ``consistent`` is false when no D gives the listed size; ``value`` is then the D whose usable
-    size is nearest. ``grid`` is the step searched (the namespace align, as ndctl requires sizes
-    to be multiples of it, else 4 KiB).
-    """
-
-    value: int
-    lo: int
-    hi: int
-    candidates: int
-    grid: int
-    consistent: bool = True
-    note: str = ""
-
-    @property
-    def exact(self) -> bool:
-        return self.consistent and self.candidates == 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +55,7 @@ class Namespace:
     size_lo: int
     size_hi: int
     raw: RawSize | None
-    device_type: str
+    device_type: DeviceType
     uuid: str | None = None
     sector_size: int | None = None
     blockdev: str | None = None
@@ -156,249 +118,11 @@ class Listing:
         raise KeyError(dev)
 
 
-# ------------------------------------------------------------------------------ JSON with positions
-
-
-class _Text:
-    """The listing text with offset -> line:col and JSON path -> offset."""
-
-    def __init__(self, text: str, path: str) -> None:
-        self.text = text
-        self.path = path
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.pos: dict[tuple[Any, ...], int] = {}
-
-    def linecol(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
-
-    def diag(self, severity: str, code: str, message: str, where: tuple[Any, ...]) -> Diagnostic:
-        offset = self.pos.get(where)
-        probe = where
-        while offset is None and probe:
-            probe = probe[:-1]
-            offset = self.pos.get(probe)
-        line, col = self.linecol(offset or 0)
-        return Diagnostic(severity, code, message, self.path, line, col, json_path(where))  # type: ignore[arg-type]
-
-
-def json_path(where: tuple[Any, ...]) -> str:
-    """``("$0", "regions", 1, "size")`` -> ``$[0].regions[1].size`` (the value index first)."""
-    out = "$"
-    for part in where:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith("$"):
-            out += f"[{part[1:]}]" if part != "$0" else ""
-        else:
-            out += f".{part}"
-    return out
-
-
-def _walk(s: str, i: int, where: tuple[Any, ...], pos: dict[tuple[Any, ...], int]) -> int:
-    """Record the offset of every value of the (already validated) JSON value at ``i``."""
-    i = _WS.match(s, i).end()  # type: ignore[union-attr]
-    pos[where] = i
-    c = s[i]
-    if c == "{":
-        i = _WS.match(s, i + 1).end()  # type: ignore[union-attr]
-        if s[i] == "}":
-            return i + 1
-        while True:
-            i = _WS.match(s, i).end()  # type: ignore[union-attr]
-            key, i = scanstring(s, i + 1)
-            i = _WS.match(s, i).end()  # type: ignore[union-attr]
-            i = _walk(s, i + 1, where + (key,), pos)
-            i = _WS.match(s, i).end()  # type: ignore[union-attr]
-            if s[i] == "}":
-                return i + 1
-            i += 1
-    if c == "[":
-        i = _WS.match(s, i + 1).end()  # type: ignore[union-attr]
-        if s[i] == "]":
-            return i + 1
-        n = 0
-        while True:
-            i = _walk(s, i, where + (n,), pos)
-            n += 1
-            i = _WS.match(s, i).end()  # type: ignore[union-attr]
-            if s[i] == "]":
-                return i + 1
-            i += 1
-    if c == '"':
-        end: int = scanstring(s, i + 1)[1]
-        return end
-    m = NUMBER_RE.match(s, i)
-    if m:
-        return m.end()
-    for word in ("true", "false", "null"):
-        if s.startswith(word, i):
-            return i + len(word)
-    raise ValueError(f"unexpected {c!r} at {i}")  # unreachable: json accepted the text
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _decode(data: bytes, path: str) -> tuple[_Text, list[Any]]:
-    if len(data) > MAX_LISTING_BYTES:
-        raise InputError(f"{path}: larger than {MAX_LISTING_BYTES} bytes; not an ndctl listing")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise NdctlInputError([Diagnostic("error", "ndctl-encoding", "invalid UTF-8; expected ndctl list JSON",
-                                          path, line)]) from err
-    doc = _Text(text, path)
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
-    values: list[Any] = []
-    i = _WS.match(text, 0).end()  # type: ignore[union-attr]
-    while i < len(text):
-        try:
-            value, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as err:
-            what = "truncated JSON: " if err.pos >= len(text.rstrip()) else ""
-            raise NdctlInputError([Diagnostic("error", "ndctl-json", f"{what}{err.msg}", path,
-                                              err.lineno, err.colno)]) from err
-        except ValueError as err:  # NaN / Infinity
-            line, col = doc.linecol(i)
-            raise NdctlInputError([Diagnostic("error", "ndctl-json", str(err), path, line, col)]) from err
-        except RecursionError as err:
-            line, col = doc.linecol(i)
-            raise NdctlInputError([Diagnostic("error", "ndctl-json", "JSON nested too deeply", path,
-                                              line, col)]) from err
-        _walk(text, i, (f"${len(values)}",), doc.pos)
-        values.append(value)
-        i = _WS.match(text, end).end()  # type: ignore[union-attr]
-    return doc, values
-
-
-# ------------------------------------------------------------------------------ sizes
-
-
-def human_size_range(text: str) -> tuple[int, int] | None:
-    """Bytes that ndctl ``-u`` prints as ``text``: ``(lo, hi)`` inclusive, or None if not one.
-
-    ``util/json.c:display_size`` rounds to centi-MiB below 2 GiB, centi-GiB above
-    (``c = (bytes*200/unit + 1)/2``) and adds the JEDEC figure rounded the same way in MB/GB.
-    """
-    m = _HUMAN.match(text)
-    if not m:
-        return None
-    whole, cents, unit, jwhole, jcents, junit = m.groups()
-
-    def window(c: int, scale: int) -> tuple[int, int]:
-        # floor(bytes*200/scale) in {2c-1, 2c}  <=>  (2c-1)*scale/200 <= bytes < (2c+1)*scale/200
-        lo = -(-max(2 * c - 1, 0) * scale // 200)
-        hi = -(-(2 * c + 1) * scale // 200) - 1
-        return lo, hi
-
-    lo, hi = window(int(whole) * 100 + int(cents), costs.MiB if unit == "MiB" else costs.GiB)
-    # MiB only from 5000 KiB (below, a plain number) to just under 2 GiB; GiB from 2 GiB on
-    lo, hi = (max(lo, 5000 * 1024), min(hi, 2 * costs.GiB - 1)) if unit == "MiB" else (max(lo, 2 * costs.GiB), hi)
-    if jwhole is not None:
-        jlo, jhi = window(int(jwhole) * 100 + int(jcents), 10**6 if junit == "MB" else 10**9)
-        lo, hi = max(lo, jlo), min(hi, jhi)
-    return (lo, hi) if lo <= hi else None
-
-
-def _trailing_zeros(n: int) -> int:
-    return (n & -n).bit_length() if n else 0
-
-
-def _pick(found: list[int]) -> int:
-    return max(found, key=lambda d: (_trailing_zeros(d), -d))
-
-
-def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int, usable: Any) -> tuple[list[int], int | None]:
-    """Every D on ``grid`` in [d_min, d_max] with usable(D) in [lo, hi], and the nearest D."""
-    found: list[int] = []
-    nearest: tuple[int, int] | None = None
-    d = max(grid, -(-d_min // grid) * grid)
-    while d <= d_max:
-        u = usable(d)
-        if u is not None:
-            if lo <= u <= hi:
-                found.append(d)
-            gap = min(abs(u - lo), abs(u - hi))
-            if nearest is None or gap < nearest[0]:
-                nearest = (gap, d)
-        d += grid
-    return found, (nearest[1] if nearest else None)
-
-
-def recover_raw_size(mode: str, map_: str | None, align: int | None, lo: int, hi: int,
-                     sector_size: int | None = None) -> RawSize:
-    """Every raw size D whose usable size (as :mod:`policy.costs` computes it) is in [lo, hi].
-
-    ``mode`` is the kernel mode: ``raw`` (D = usable), ``sector`` (inverts
-    :func:`policy.costs.btt_usable`, exact), ``fsdax``/``devdax``/``system-ram`` (inverts
-    :func:`policy.costs.pfn_layout`; the namespace is assumed to start on a 2 MiB boundary, as the
-    kernel requires). D is searched on the namespace align (ndctl refuses other sizes), then on
-    4 KiB (a namespace created through sysfs) when the align grid has none.
-    """
-    if mode == "raw":
-        return RawSize(lo, lo, hi, hi - lo + 1, 1)
-    if mode == "sector":
-        lba = sector_size if sector_size in costs.BTT_LBASIZES else 4096
-        return _recover_btt(lo, hi, lba)
-    if map_ not in ("mem", "dev"):
-        raise ValueError(f"map must be mem or dev for {mode}")
-    al = align or DEFAULT_ALIGN
-    a = max(al, costs.SUBSECTION_SIZE)
-    pfn_mode = "devdax" if mode == "system-ram" else mode
-    if map_ == "dev":
-        d_min = max(0, lo * 64 // 63 - 4 * costs.MiB)
-        d_max = (hi + 2 * a) * 64 // 63 + 4 * costs.MiB
-    else:
-        d_min, d_max = lo + a, hi + 2 * a
-
-    def usable(d: int, ndctl: bool) -> int | None:
-        lay = costs.pfn_layout(d, map_, al, mode=pfn_mode, ndctl=ndctl)  # type: ignore[arg-type]
-        return None if lay.refused else lay.usable
-
-    found, nearest = _search(lo, hi, d_min, d_max, al, lambda d: usable(d, True))
-    grid, note = al, ""
-    if not found and al > 4096 and (d_max - d_min) // 4096 <= SEARCH_LIMIT:
-        found4, near4 = _search(lo, hi, d_min, d_max, 4096, lambda d: usable(d, False))
-        if found4:
-            found, grid = found4, 4096
-            note = f"no size that is a multiple of the {al}-byte align gives it (created outside ndctl?)"
-        nearest = nearest or near4
-    if found:
-        return RawSize(_pick(found), found[0], found[-1], len(found), grid, True, note)
-    value = nearest if nearest is not None else hi
-    return RawSize(value, value, value, 0, grid, False, "")
-
-
-def _recover_btt(lo: int, hi: int, lba: int) -> RawSize:
-    page = costs.BTT_PG_SIZE
-    if hi <= 0:
-        return RawSize(0, 0, 0, 0, page, False)
-    # btt_usable is non-decreasing in D: binary-search the first D (in pages) reaching lo
-    low, high = 1, (hi * 2 + 64 * costs.MiB) // page + 1
-    while low < high:
-        mid = (low + high) // 2
-        if costs.btt_usable(mid * page, lba) >= lo:
-            high = mid
-        else:
-            low = mid + 1
-    found: list[int] = []
-    d = low * page
-    while costs.btt_usable(d, lba) <= hi and len(found) <= SEARCH_LIMIT:
-        found.append(d)
-        d += page
-    if found:
-        return RawSize(_pick(found), found[0], found[-1], len(found), page)
-    return RawSize(low * page, low * page, low * page, 0, page, False)
-
-
 # ------------------------------------------------------------------------------ the listing
 
 
 class _Reader:
-    def __init__(self, doc: _Text) -> None:
+    def __init__(self, doc: PositionedText) -> None:
         self.doc = doc
         self.errors: list[Diagnostic] = []
         self.notes: list[Diagnostic] = []
@@ -578,7 +302,7 @@ class _Reader:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
 
-def _device_type(provider: str | None) -> str:
+def _device_type(provider: str | None) -> DeviceType:
     p = (provider or "").lower()
     if "e820" in p:
         return "e820"
@@ -596,7 +320,7 @@ def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
     arithmetic are warnings in ``Listing.diagnostics``.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    doc, values = _decode(raw, path)
+    doc, values = decode_values(raw, path)
     reader = _Reader(doc)
     for n, value in enumerate(values):
         reader.value(value, (f"${n}",), None, None)
@@ -629,7 +353,7 @@ def read_listing(path: str | Path) -> Listing:
 # ------------------------------------------------------------------------------ devices to evaluate
 
 
-def to_devices(listing: Listing) -> list[Any]:
+def to_devices(listing: Listing) -> list[DeviceProfile]:
     """One :class:`policy.profiles.DeviceProfile` per active namespace, pinned to its current setup.
 
     Evaluating them reports the features and costs of what the host runs now. The name is the
@@ -638,7 +362,7 @@ def to_devices(listing: Listing) -> list[Any]:
     """
     from .profiles import DeviceProfile, Pin
 
-    out = []
+    out: list[DeviceProfile] = []
     for ns in listing.active:
         if ns.kernel_mode in ("raw", "sector"):
             pin = Pin(ns.kernel_mode)
@@ -649,7 +373,7 @@ def to_devices(listing: Listing) -> list[Any]:
             if val:
                 labels[key] = val
         out.append(DeviceProfile(
-            name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,  # type: ignore[arg-type]
+            name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,
             start_align=None, numa_node=ns.numa_node, requires=(), wants=(), budget_dram=None,
             budget_capacity=None, budget_text=None, pin=pin, source=listing.path, line=ns.line,
             labels=types.MappingProxyType(labels)))
