@@ -1,0 +1,465 @@
+"""Kconfig semantics compiled to Python: the tree as a topologically ordered list of steps.
+
+Each step computes one symbol (or one choice and all its entries) from the values of symbols
+computed before it, exactly as kconfiglib 14.1's ``Symbol.tri_value``, ``_visibility``,
+``Choice.tri_value`` and ``Choice.selection`` do, and lists every value a user assignment can give
+it. :mod:`policy.explore` walks these steps breadth-first over the set of reachable partial
+configurations. The argument for exactness is in ``docs/explore.md``.
+
+This module reads kconfiglib's parsed tree (``policy.kconfig.parse_tree()``) and needs kconfiglib's
+expression and type constants to do so; it never loads, sets or writes configurations, which
+stays with :mod:`policy.kconfig`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import kconfiglib
+
+from .errors import UsageError
+
+# a user decision of a step: None (no line in .config: the default applies) or (symbol, value)
+Decision = Optional[tuple[str, str]]
+# one outcome of a step for one input state: (new state, cost added, decision)
+# one outcome: (new state, cost added, user decision, values of the symbols the step defines)
+StepFn = Callable[[tuple[int, ...]], list[tuple[tuple[int, ...], int, Decision, tuple[int, ...]]]]
+
+_REL = {
+    kconfiglib.EQUAL: "==", kconfiglib.UNEQUAL: "!=", kconfiglib.LESS: "<",
+    kconfiglib.LESS_EQUAL: "<=", kconfiglib.GREATER: ">", kconfiglib.GREATER_EQUAL: ">=",
+}
+_TRI = {"n": 0, "m": 1, "y": 2}
+
+
+class Unsupported(UsageError):
+    """The tree uses a construct the compiled evaluator does not model (see docs/explore.md)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: the symbols it defines (a symbol, or a choice's slot and its entries)."""
+
+    index: int
+    defines: tuple[str, ...]  # slot names; a choice's own slot is "<choice:FIRST_ENTRY>"
+    reads: frozenset[str]
+    user: tuple[str, ...]  # the user-settable symbols whose values it branches on
+    source: str  # the generated code (for debugging and docs)
+
+
+@dataclass(frozen=True)
+class CompiledStep:
+    step: Step
+    run: StepFn
+    layout_out: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The tree compiled for one projection and one set of enumerated (user-settable) symbols."""
+
+    steps: tuple[CompiledStep, ...]
+    projection: tuple[str, ...]  # the final state's layout
+    options: frozenset[str]  # symbols with a prompt (user options)
+    space: frozenset[str]  # the user-settable symbols the enumeration may assign
+    settable: tuple[str, ...]  # every user-settable bool/tristate symbol of the tree, in menu order
+
+
+def choice_slot(choice: Any) -> str:
+    return f"<choice:{choice.syms[0].name}>"
+
+
+def _slot(item: Any) -> str:
+    if isinstance(item, kconfiglib.Choice):
+        return choice_slot(item)
+    return str(item.name)
+
+
+def _is_tristate_like(sym: Any) -> bool:
+    return sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE)
+
+
+def _items(expr: Any) -> Iterable[Any]:
+    if isinstance(expr, tuple):
+        yield from _items(expr[1])
+        if expr[0] is not kconfiglib.NOT:
+            yield from _items(expr[2])
+    else:
+        yield expr
+
+
+def _reads(expr: Any) -> set[str]:
+    out = set()
+    for item in _items(expr):
+        if isinstance(item, kconfiglib.Choice):
+            out.add(choice_slot(item))
+        elif not item.is_constant:
+            if item.nodes and not _is_tristate_like(item):
+                raise Unsupported(f"{item.name} ({kconfiglib.TYPE_TO_STR[item.orig_type]}) is read in "
+                                  "a bool/tristate expression; the explorer models bool and tristate only")
+            if item.nodes:
+                out.add(item.name)
+    return out
+
+
+class _Gen:
+    """Turns kconfiglib expressions into Python source over a state tuple ``s``."""
+
+    def __init__(self, layout: dict[str, int]) -> None:
+        self.layout = layout
+
+    def atom(self, item: Any) -> str:
+        if isinstance(item, kconfiglib.Choice):
+            return f"s[{self.layout[choice_slot(item)]}]"
+        if item.is_constant:
+            if item.name in _TRI:
+                return str(_TRI[item.name])
+            raise Unsupported(f"constant {item.name!r} in a logical context")
+        if not item.nodes:
+            return "0"  # undefined symbols are n (kconfiglib: UNKNOWN type evaluates to 0)
+        return f"s[{self.layout[item.name]}]"
+
+    def expr(self, e: Any) -> str:
+        if not isinstance(e, tuple):
+            return self.atom(e)
+        op = e[0]
+        if op is kconfiglib.AND:
+            a, b = self.expr(e[1]), self.expr(e[2])
+            return f"min({a}, {b})"
+        if op is kconfiglib.OR:
+            a, b = self.expr(e[1]), self.expr(e[2])
+            return f"max({a}, {b})"
+        if op is kconfiglib.NOT:
+            return f"(2 - {self.expr(e[1])})"
+        rel, a, b = e
+        for operand in (a, b):
+            if not isinstance(operand, kconfiglib.Choice) and not (
+                _is_tristate_like(operand) or (operand.is_constant and operand.name in _TRI)
+                or not operand.nodes and not operand.is_constant
+            ):
+                raise Unsupported(f"relation {kconfiglib.expr_str(e)} compares non-tristate values")
+            if not isinstance(operand, kconfiglib.Choice) and not operand.nodes \
+                    and not operand.is_constant:
+                raise Unsupported(f"relation {kconfiglib.expr_str(e)} reads an undefined symbol")
+        return f"(2 if {self.atom(a)} {_REL[rel]} {self.atom(b)} else 0)"
+
+
+def _prompts(item: Any) -> list[Any]:
+    return [node.prompt[1] for node in item.nodes if node.prompt]
+
+
+def _sym_reads(sym: Any, modules: str) -> set[str]:
+    reads: set[str] = set()
+    for cond in _prompts(sym):
+        reads |= _reads(cond)
+    for value, cond in sym.defaults:
+        reads |= _reads(value) | _reads(cond)
+    reads |= _reads(sym.rev_dep) | _reads(sym.weak_rev_dep)
+    if sym.weak_rev_dep is not sym.kconfig.n:
+        reads |= _reads(sym.direct_dep)
+    if sym.orig_type is kconfiglib.TRISTATE:
+        reads.add(modules)
+    reads.discard(sym.name)
+    return reads
+
+
+def _choice_reads(choice: Any, modules: str) -> set[str]:
+    reads: set[str] = set()
+    for cond in _prompts(choice):
+        reads |= _reads(cond)
+    for _sym, cond in choice.defaults:
+        reads |= _reads(cond)
+    for sym in choice.syms:
+        for cond in _prompts(sym):
+            reads |= _reads(cond)
+    members = {s.name for s in choice.syms}
+    if reads & members:
+        raise Unsupported(f"a choice entry depends on another entry of its choice ({sorted(reads & members)})")
+    reads.discard(choice_slot(choice))
+    if choice.orig_type is kconfiglib.TRISTATE:
+        reads.add(modules)
+    return reads
+
+
+def _check_choice(choice: Any) -> None:
+    if choice.orig_type is not kconfiglib.BOOL or any(s.orig_type is not kconfiglib.BOOL for s in choice.syms):
+        raise Unsupported("tristate choices are not modelled (the tree has bool choices only)")
+    if choice.is_optional:
+        raise Unsupported("optional choices are not modelled (the tree has none)")
+    for sym in choice.syms:
+        if sym.defaults or sym.rev_dep is not sym.kconfig.n or sym.weak_rev_dep is not sym.kconfig.n:
+            pass  # kconfiglib ignores defaults/selects of choice entries; so do we
+
+
+def _order(kconf: Any) -> list[Any]:
+    """Symbols and choices in an order where everything an item reads comes before it.
+
+    Kahn's algorithm, preferring menu order, keeps the set of live symbols small.
+    """
+    modules = kconf.modules.name
+    items: list[Any] = []
+    seen: set[int] = set()
+    for node in kconf.node_iter():
+        item = node.item
+        if isinstance(item, kconfiglib.Choice):
+            if id(item) not in seen:
+                seen.add(id(item))
+                items.append(item)
+        elif isinstance(item, kconfiglib.Symbol) and _is_tristate_like(item) and not item.choice:
+            if id(item) not in seen:
+                seen.add(id(item))
+                items.append(item)
+    if kconf.modules.nodes and id(kconf.modules) not in seen:
+        items.insert(0, kconf.modules)
+    pos = {_slot(it): i for i, it in enumerate(items)}
+    deps: dict[str, set[str]] = {}
+    for it in items:
+        if isinstance(it, kconfiglib.Choice):
+            _check_choice(it)
+            r = _choice_reads(it, modules)
+        else:
+            r = _sym_reads(it, modules)
+        # a choice entry is produced by its choice's step
+        deps[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
+                           else x for x in r}
+    import heapq
+
+    indeg = {k: 0 for k in deps}
+    users: dict[str, list[str]] = {k: [] for k in deps}
+    for k, ds in deps.items():
+        for d in ds:
+            if d not in deps:
+                raise Unsupported(f"{k} reads {d}, which is not a bool/tristate symbol of the tree")
+            indeg[k] += 1
+            users[d].append(k)
+    heap = [(pos[k], k) for k, n in indeg.items() if n == 0]
+    heapq.heapify(heap)
+    out = []
+    while heap:
+        _, k = heapq.heappop(heap)
+        out.append(k)
+        for u in users[k]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(heap, (pos[u], u))
+    if len(out) != len(deps):
+        raise Unsupported("dependency loop in the tree")
+    by_slot = {_slot(it): it for it in items}
+    return [by_slot[k] for k in out]
+
+
+def settable_symbols(kconf: Any) -> tuple[str, ...]:
+    """Every bool/tristate symbol a user can set (it has a prompt), in menu order."""
+    out: list[str] = []
+    for node in kconf.node_iter():
+        item = node.item
+        if isinstance(item, kconfiglib.Symbol) and node.prompt and _is_tristate_like(item) \
+                and item.name not in out:
+            out.append(item.name)
+    return tuple(out)
+
+
+def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterable[str]] = None,
+                  *, whole_tree: bool = True) -> Model:
+    """Compile the tree's semantics into steps.
+
+    ``projection``: the symbols kept in the final states. ``space``: the user-settable symbols the
+    enumeration may assign (None: all); the others keep no user value (their defaults apply).
+    ``whole_tree``: walk every symbol (needed to find dead options); otherwise only the symbols the
+    projection depends on.
+    """
+    settable = settable_symbols(kconf)
+    allowed = frozenset(settable if space is None else space)
+    unknown = sorted(s for s in allowed if s not in settable)
+    if unknown:
+        raise UsageError(f"--config-space names symbols that are not user-settable bool/tristate "
+                         f"symbols of the tree: {', '.join(unknown)}")
+    modules = kconf.modules.name
+    order = _order(kconf)
+    reads: dict[str, set[str]] = {}
+    for it in order:
+        if isinstance(it, kconfiglib.Choice):
+            reads[_slot(it)] = {choice_slot(kconf.syms[x].choice) if kconf.syms[x].choice else x
+                                for x in _choice_reads(it, modules)}
+        else:
+            reads[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
+                                else x for x in _sym_reads(it, modules)}
+    proj_slots = []
+    for name in projection:
+        sym = kconf.syms.get(name)
+        if sym is None or not sym.nodes:
+            raise UsageError(f"projection symbol {name} is not defined in the tree")
+        proj_slots.append(name)
+    if not whole_tree:
+        need: set[str] = set()
+        stack = [choice_slot(kconf.syms[n].choice) if kconf.syms[n].choice else n for n in proj_slots]
+        while stack:
+            k = stack.pop()
+            if k in need:
+                continue
+            need.add(k)
+            stack.extend(reads[k])
+        order = [it for it in order if _slot(it) in need]
+    # liveness: the last step that reads each slot (choice entries live in their choice's step)
+    defines: list[tuple[str, ...]] = []
+    for it in order:
+        if isinstance(it, kconfiglib.Choice):
+            defines.append((choice_slot(it),) + tuple(s.name for s in it.syms))
+        else:
+            defines.append((it.name,))
+    # liveness: the last step that reads each slot; expressions read choice entries by name
+    last: dict[str, int] = {}
+    for i, it in enumerate(order):
+        raw = _choice_reads(it, modules) if isinstance(it, kconfiglib.Choice) else _sym_reads(it, modules)
+        for r in raw:
+            last[r] = i
+    # projected symbols are kept to the end, reduced to on/off (y and m are both "on" to every
+    # feature and cost) once no later step reads their tristate value
+    computational = dict(last)
+    end = len(order)
+    for name in proj_slots:
+        last[name] = end
+    proj = set(proj_slots)
+    layout: list[str] = []
+    steps: list[CompiledStep] = []
+    for i, it in enumerate(order):
+        pos = {name: k for k, name in enumerate(layout)}
+        new = list(defines[i])
+        after = [x for x in layout if last.get(x, -1) > i] + [d for d in new if last.get(d, -1) > i]
+        gen = _Gen(pos)
+        collapse = {x for x in after if x in proj and computational.get(x, -1) <= i
+                    and (x in new or computational.get(x, -1) == i)}
+        if isinstance(it, kconfiglib.Choice):
+            src, user = _choice_source(it, gen, pos, after, allowed, kconf, collapse)
+        else:
+            src, user = _symbol_source(it, gen, pos, after, allowed, kconf, collapse)
+        namespace: dict[str, Any] = {}
+        exec(compile(src, f"<step {i}: {_slot(it)}>", "exec"), namespace)  # noqa: S102 - generated
+        step = Step(i, tuple(defines[i]), frozenset(reads[_slot(it)]), user, src)
+        steps.append(CompiledStep(step, namespace["step"], tuple(after)))
+        layout = after
+    options = frozenset(settable)
+    return Model(tuple(steps), tuple(layout), options, allowed, settable)
+
+
+def _out_tuple(pos: dict[str, int], after: list[str], local: dict[str, str],
+               collapse: set[str]) -> str:
+    parts = [local[x] if x in local else f"s[{pos[x]}]" for x in after]
+    parts = [f"(1 if {p} else 0)" if x in collapse else p for x, p in zip(after, parts)]
+    return "(" + "".join(p + ", " for p in parts) + ")"
+
+
+def _symbol_source(sym: Any, gen: _Gen, pos: dict[str, int], after: list[str], allowed: frozenset[str],
+                   kconf: Any, collapse: set[str]) -> tuple[str, tuple[str, ...]]:
+    modules = kconf.modules.name
+    is_bool = sym.orig_type is kconfiglib.BOOL
+    # the symbol's run-time type: tristate symbols are bool while MODULES is n
+    if is_bool:
+        typ_bool = "True"
+    elif sym.name == modules:
+        typ_bool = "True"
+    else:
+        typ_bool = f"(s[{pos[modules]}] == 0)"
+    lines = ["def step(s):"]
+    prompts = _prompts(sym)
+    if prompts:
+        vis = gen.expr(prompts[0])
+        for cond in prompts[1:]:
+            vis = f"max({vis}, {gen.expr(cond)})"
+        lines.append(f"    vis = {vis}")
+        lines.append(f"    if vis == 1 and {typ_bool}: vis = 2")
+    else:
+        lines.append("    vis = 0")
+    lines.append("    d = 0")
+    indent = "    "
+    for value, cond in sym.defaults:
+        lines.append(f"{indent}c = {gen.expr(cond)}")
+        lines.append(f"{indent}if c:")
+        lines.append(f"{indent}    d = min({gen.expr(value)}, c)")
+        lines.append(f"{indent}else:")
+        indent += "    "
+    lines.append(f"{indent}pass")
+    has_imply = sym.weak_rev_dep is not kconf.n
+    if has_imply:
+        lines.append(f"    w = {gen.expr(sym.weak_rev_dep)}")
+        lines.append(f"    if w and {gen.expr(sym.direct_dep)}: d = max(w, d)")
+    else:
+        lines.append("    w = 0")
+    lines.append(f"    r = {gen.expr(sym.rev_dep)}")
+    lines.append("    out = []")
+    lines.append("    seen = set()")
+    # candidates: no user value first (the default path), then each user value
+    user_values = ("n", "y") if is_bool else ("n", "m", "y")
+    user = sym.name in allowed and bool(prompts)
+    cands = ["(None, d)"]
+    if user:
+        cands += [f"(({sym.name!r}, {v!r}), min({_TRI[v]}, vis)) if vis else (None, -1)" for v in user_values]
+    lines.append("    for dec, v in (" + ", ".join(cands) + ",):")
+    lines.append("        if v < 0 or (dec is not None and not vis): continue")
+    lines.append("        v = max(v, r)")
+    lines.append(f"        if v == 1 and ({typ_bool} or w == 2): v = 2")
+    lines.append("        if v in seen: continue")
+    lines.append("        seen.add(v)")
+    cost = "(1 if v else 0)" if prompts else "0"
+    lines.append(f"        out.append(({_out_tuple(pos, after, {sym.name: 'v'}, collapse)}, {cost}, dec, (v,)))")
+    lines.append("    return out")
+    src = "\n".join(lines) + "\n"
+    return src, ((sym.name,) if user else ())
+
+
+def _choice_source(choice: Any, gen: _Gen, pos: dict[str, int], after: list[str], allowed: frozenset[str],
+                   kconf: Any, collapse: set[str]) -> tuple[str, tuple[str, ...]]:
+    slot = choice_slot(choice)
+    lines = ["def step(s):"]
+    prompts = _prompts(choice)
+    if prompts:
+        vis = gen.expr(prompts[0])
+        for cond in prompts[1:]:
+            vis = f"max({vis}, {gen.expr(cond)})"
+    else:
+        vis = "0"
+    lines.append(f"    vis = {vis}")
+    lines.append("    if vis == 1: vis = 2")  # bool choice
+    lines.append("    out = []")
+    # Choice.tri_value: non-optional 1, optional 0 (raised by a user value), min vis, m -> y
+    names = [s.name for s in choice.syms]
+    local_gen = _Gen({**gen.layout, slot: "@tri"})  # type: ignore[dict-item]
+    zero = {slot: "tri", **{n: "0" for n in names}}
+    lines.append("    for base in (1,):")
+    lines.append("        tri = min(base, vis)")
+    lines.append("        if tri == 1: tri = 2")
+    lines.append("        if tri != 2:")
+    lines.append(f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, (tri,) + (0,) * {len(names)}))")
+    lines.append("            continue")
+    for k, sym in enumerate(choice.syms):
+        sp = _prompts(sym)
+        if sp:
+            e = local_gen.expr(sp[0])
+            for cond in sp[1:]:
+                e = f"max({e}, {local_gen.expr(cond)})"
+        else:
+            e = "0"
+        lines.append(f"        v{k} = {e}")
+    visible = "[" + ", ".join(f"{k}" for k in range(len(names))) + "]"
+    lines.append(f"        vis_entries = [k for k in {visible} if (v0, {', '.join(f'v{k}' for k in range(1, len(names)))})[k]]"
+                 if len(names) > 1 else "        vis_entries = [0] if v0 else []")
+    # default selection: the first default whose condition holds and whose entry is visible
+    lines.append("        default = None")
+    for sym, cond in choice.defaults:
+        k = names.index(sym.name)
+        lines.append(f"        if default is None and {local_gen.expr(cond)} and {k} in vis_entries: default = {k}")
+    lines.append("        if default is None and vis_entries: default = vis_entries[0]")
+    lines.append("        if not vis_entries:")
+    lines.append(f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, (tri,) + (0,) * {len(names)}))")
+    lines.append("            continue")
+    lines.append("        for k in vis_entries:")
+    names_lit = "(" + "".join(f"{n!r}, " for n in names) + ")"
+    user_ok = "(" + "".join(f"{n in allowed!r}, " for n in names) + ")"
+    lines.append("            if k != default and not " + user_ok + "[k]: continue")
+    lines.append("            dec = None if k == default else (" + names_lit + "[k], 'y')")
+    vals = {slot: "tri", **{n: f"(2 if k == {j} else 0)" for j, n in enumerate(names)}}
+    lines.append(f"            out.append(({_out_tuple(pos, after, vals, collapse)}, 1, dec, (tri,) + tuple(2 if k == j else 0 for j in range({len(names)}))))")
+    lines.append("    return out")
+    src = "\n".join(lines) + "\n"
+    src = src.replace("s[@tri]", "tri")
+    return src, tuple(n for n in names if n in allowed)

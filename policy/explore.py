@@ -1,0 +1,462 @@
+"""Every valid configuration of the Kconfig tree at once: enumeration, evaluation, frontier, solve.
+
+``enumerate_space`` walks the compiled tree (:mod:`policy.encode`) breadth-first, keeping the set of
+distinct partial configurations restricted to the symbols later steps still read plus the projection
+(the symbols any feature, mode, align, device type or cost reads, and the arch/page-size choices,
+reduced to on/off since ``build_holds`` treats m and y alike). Every final state is a distinct
+projected configuration; each carries a witness (the user assignment that reaches it with the fewest
+enabled options). ``explore`` evaluates every configuration against the devices; ``solve`` picks
+the cheapest one meeting every requirement. Semantics and the exactness argument: docs/explore.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence
+
+from . import encode
+from .errors import UsageError
+from .features import Catalog, catalog
+from .runtime import Decision, decide
+
+SCHEMA_VERSION = 1
+# what policy.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
+RUNTIME_SYMBOLS = ("ZONE_DEVICE", "ARCH_HAS_MEMREMAP_COMPAT_ALIGN", "ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+# BuildConfig.arch and BuildConfig.page_size (policy.kconfig._arch, _page_size)
+ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
+DEFAULT_LIMIT = 250_000
+
+Minimize = Literal["dram", "capacity", "options"]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+_IDENT = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
+
+
+def catalog_expressions(cat: Optional[Catalog] = None) -> tuple[str, ...]:
+    """Every Kconfig expression the catalog evaluates (modes, aligns, device types, features)."""
+    cat = cat or catalog()
+    out: list[str] = []
+    for m in cat.modes:
+        out.append(m.build)
+    for a in cat.aligns:
+        out.append(a.build)
+    for d in cat.device_types:
+        out.append(d.build)
+        out.extend(d.build_for(m.name, m) for m in cat.modes if m.name in d.modes)
+    for f in cat.features:
+        out.append(f.build)
+        out.extend(c.build for c in f.runtime)
+    out.extend(RUNTIME_SYMBOLS)
+    return tuple(dict.fromkeys(e for e in out if e != "y"))
+
+
+def projection_symbols(defined: Sequence[str], cat: Optional[Catalog] = None) -> tuple[str, ...]:
+    """The symbols whose value can change a feature or a cost, in a stable (sorted) order."""
+    known = set(defined)
+    names = {n for e in catalog_expressions(cat) for n in _IDENT.findall(e) if n in known}
+    names |= {n for n in ARCH_SYMBOLS if n in known}
+    return tuple(sorted(names))
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One distinct valid configuration, projected: each projection symbol on or off."""
+
+    id: int
+    on: frozenset[str]  # projection symbols that are y or m
+    options: int  # fewest enabled user options of any full configuration with this projection
+    assignment: tuple[tuple[str, str], ...]  # a user assignment reaching it (the witness)
+
+    @property
+    def arch(self) -> str:
+        for sym, arch in (("X86_64", "x86_64"), ("ARM64", "arm64"), ("PPC64", "ppc64")):
+            if sym in self.on:
+                return arch
+        return "unknown"
+
+    @property
+    def page_size(self) -> int:
+        for sym, size in (("ARM64_16K_PAGES", 16384), ("ARM64_64K_PAGES", 65536), ("PPC_64K_PAGES", 65536)):
+            if sym in self.on:
+                return size
+        return 4096
+
+    def config_text(self) -> str:
+        """A ``.config`` fragment that ``olddefconfig`` turns into this configuration."""
+        return "".join(f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
+                       for s, v in self.assignment)
+
+
+@dataclass(frozen=True)
+class Space:
+    """The enumerated configuration space."""
+
+    projection: tuple[str, ...]
+    enumerated: tuple[str, ...]  # the user-settable symbols the enumeration assigned
+    configurations: tuple[Configuration, ...]
+    seen: Mapping[str, frozenset[str]]  # every symbol -> the values it takes in some configuration
+    settable: tuple[str, ...]
+    steps: int
+    peak_states: int
+
+    @property
+    def dead(self) -> tuple[str, ...]:
+        """User options that are n in every valid configuration."""
+        return tuple(s for s in self.settable if self.seen.get(s, frozenset({"n"})) == frozenset({"n"}))
+
+    @property
+    def always_on(self) -> tuple[str, ...]:
+        """User options that are y or m in every valid configuration."""
+        return tuple(s for s in self.settable if "n" not in self.seen.get(s, frozenset({"n"})))
+
+
+_TRI = ("n", "m", "y")
+
+
+def enumerate_space(space: Optional[Sequence[str]] = None, *, projection: Optional[Sequence[str]] = None,
+                    progress: Optional[Progress] = None, limit: int = DEFAULT_LIMIT) -> Space:
+    """Every distinct valid configuration, projected (see the module docstring).
+
+    ``space``: the user-settable symbols to enumerate (None: all of them); the others keep their
+    defaults. ``limit``: refuse (UsageError) when more partial configurations than this would be
+    held at once, rather than run for minutes.
+    """
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    defined = [s.name for s in kconf.unique_defined_syms]
+    proj = tuple(projection) if projection is not None else projection_symbols(defined)
+    model = encode.compile_model(kconf, proj, space)
+    states: dict[tuple[int, ...], tuple[int, Any]] = {(): (0, None)}
+    seen: dict[str, set[int]] = {}
+    peak = 1
+    total = len(model.steps)
+    for i, cs in enumerate(model.steps):
+        new: dict[tuple[int, ...], tuple[int, Any]] = {}
+        run = cs.run
+        vals: set[tuple[int, ...]] = set()
+        for s, (cost, wit) in states.items():
+            for t, dc, dec, v in run(s):
+                vals.add(v)
+                c = cost + dc
+                old = new.get(t)
+                if old is None or c < old[0]:
+                    new[t] = (c, wit if dec is None else (dec, wit))
+        for k, name in enumerate(cs.step.defines):
+            seen.setdefault(name, set()).update(v[k] for v in vals)
+        states = new
+        peak = max(peak, len(states))
+        if len(states) > limit:
+            raise UsageError(
+                f"the space holds more than {limit} partial configurations at step {i} "
+                f"({cs.step.defines[0]}); restrict it with --config-space SYMBOLS or raise --limit")
+        if progress is not None:
+            progress("enumerate", i + 1, total)
+    layout = model.projection
+    configs = []
+    for k, (t, (cost, wit)) in enumerate(sorted(states.items(), key=lambda kv: kv[0])):
+        on = frozenset(name for name, v in zip(layout, t) if v)
+        chain: list[tuple[str, str]] = []
+        while wit is not None:
+            chain.append(wit[0])
+            wit = wit[1]
+        configs.append(Configuration(k, on, cost, tuple(reversed(chain))))
+    return Space(proj, tuple(sorted(model.space)), tuple(configs),
+                 {n: frozenset(_TRI[x] for x in v) for n, v in seen.items() if not n.startswith("<")},
+                 model.settable, total, peak)
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------
+
+
+class ProjectedBuild:
+    """A configuration as :mod:`policy.runtime` sees it (no reason chains: values are projected)."""
+
+    def __init__(self, config: Configuration, projection: Sequence[str]) -> None:
+        from .kconfig import BuildConfig
+
+        values = {s: ("y" if s in config.on else "n") for s in projection}
+        self.name = f"config-{config.id}"
+        self.arch = config.arch
+        self.page_size = config.page_size
+        self._build = BuildConfig(self.name, None, self.arch, self.page_size, values, frozenset())
+
+    def eval(self, expr: str) -> str:
+        return self._build.eval(expr)
+
+    def enabled(self, sym: str) -> bool:
+        return self._build.enabled(sym)
+
+
+@dataclass(frozen=True)
+class DeviceOutcome:
+    """One device under one configuration: the decision's verdict, features and costs."""
+
+    device: str
+    ok: bool
+    choice: str  # "devdax map=mem align=2M" or "-"
+    features: tuple[str, ...]
+    achievable: tuple[str, ...]  # features some possible candidate (a run-time pin) would give
+    dram: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    config: Configuration
+    outcomes: tuple[DeviceOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def features(self) -> int:
+        return sum(len(o.features) for o in self.outcomes)
+
+    @property
+    def dram(self) -> int:
+        return sum(o.dram for o in self.outcomes)
+
+    @property
+    def capacity(self) -> int:
+        return sum(o.capacity for o in self.outcomes)
+
+
+def _outcome(d: Decision) -> DeviceOutcome:
+    c = d.chosen
+    lay = c.layout if c else None
+    achievable = sorted({v.feature for r in d.candidates if r.possible for v in r.features if v.enabled})
+    return DeviceOutcome(d.device, d.ok, c.candidate.label() if c else "-",
+                         tuple(v.feature for v in c.features if v.enabled) if c else (),
+                         tuple(achievable), lay.dram_memmap if lay else 0, lay.capacity_lost if lay else 0)
+
+
+class Evaluator:
+    """Decides devices under projected configurations, once per distinct catalog signature."""
+
+    def __init__(self, space: Space, devices: Sequence[Any]) -> None:
+        self.space = space
+        self.devices = sorted(devices, key=lambda d: str(d.name))
+        self.cat = catalog()
+        self.exprs = catalog_expressions(self.cat)
+        self._cache: dict[tuple[Any, ...], DeviceOutcome] = {}
+
+    def signature(self, build: ProjectedBuild) -> tuple[Any, ...]:
+        return (build.page_size,) + tuple(build.eval(e) != "n" for e in self.exprs)
+
+    def outcome(self, device: Any, build: ProjectedBuild, sig: tuple[Any, ...]) -> DeviceOutcome:
+        key = (id(device),) + sig
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = _outcome(decide(device, build, self.cat))
+        return got
+
+    def evaluate(self, config: Configuration, devices: Optional[Sequence[Any]] = None) -> Evaluated:
+        build = ProjectedBuild(config, self.space.projection)
+        sig = self.signature(build)
+        return Evaluated(config, tuple(self.outcome(d, build, sig) for d in (devices or self.devices)))
+
+
+@dataclass(frozen=True)
+class ExploreResult:
+    """What ``pmempolicy explore`` reports."""
+
+    space: Space
+    devices: tuple[str, ...]
+    evaluated: tuple[Evaluated, ...]
+    frontier: tuple[int, ...]  # configuration ids on the Pareto frontier
+    unreachable: Mapping[str, tuple[str, ...]]  # device -> features no configuration can give it
+    seconds: float
+    diagnostics: tuple[Any, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.space.configurations)
+
+
+def pareto(points: Sequence[Evaluated]) -> tuple[int, ...]:
+    """Ids of the configurations no other one beats: more features, less DRAM, less capacity."""
+    best: dict[tuple[int, int, int], Evaluated] = {}
+    for p in points:
+        key = (p.features, p.dram, p.capacity)
+        if key not in best or p.config.options < best[key].config.options:
+            best[key] = p
+    keys = sorted(best, key=lambda k: (-k[0], k[1], k[2]))
+    front: list[tuple[int, int, int]] = []
+    for k in keys:
+        if not any(f[0] >= k[0] and f[1] <= k[1] and f[2] <= k[2] for f in front):
+            front.append(k)
+    return tuple(best[k].config.id for k in front)
+
+
+def explore(devices: Sequence[Any], space: Optional[Sequence[str]] = None, *,
+            progress: Optional[Progress] = None, limit: int = DEFAULT_LIMIT,
+            diagnostics: Sequence[Any] = ()) -> ExploreResult:
+    """Enumerate the space and evaluate every configuration against ``devices``."""
+    started = time.perf_counter()
+    sp = enumerate_space(space, progress=progress, limit=limit)
+    ev = Evaluator(sp, devices)
+    out = []
+    n = len(sp.configurations)
+    for i, c in enumerate(sp.configurations):
+        out.append(ev.evaluate(c))
+        if progress is not None and (i % 64 == 0 or i + 1 == n):
+            progress("evaluate", i + 1, n)
+    names = tuple(str(d.name) for d in ev.devices)
+    every = {f.name for f in ev.cat.features}
+    reach: dict[str, set[str]] = {name: set() for name in names}
+    for e in out:
+        for o in e.outcomes:
+            reach[o.device].update(o.achievable)
+    unreachable = {name: tuple(sorted(every - reach[name])) for name in names}
+    return ExploreResult(sp, names, tuple(out), pareto(out), unreachable,
+                         time.perf_counter() - started, tuple(diagnostics))
+
+
+# ----------------------------------------------------------------------------------------------
+# Solve
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a solution must meet: a required feature, a budget or a pin of one device."""
+
+    device: str
+    kind: Literal["require", "budget-dram", "budget-capacity", "pin"]
+    feature: Optional[str] = None
+
+    def label(self) -> str:
+        if self.kind == "require":
+            return f"{self.device} requires {self.feature}"
+        if self.kind == "pin":
+            return f"{self.device} pin"
+        return f"{self.device} {self.kind.replace('-', ' ')}"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    requirement: Requirement
+    reasons: tuple[str, ...]  # the findings (and their chains) under the closest configuration
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    ok: bool
+    minimize: str
+    config: Optional[Configuration]
+    build: Any  # policy.kconfig.BuildConfig of the solution (full olddefconfig of the witness)
+    decisions: tuple[Decision, ...]
+    conflicts: tuple[Conflict, ...]
+    candidates: int  # configurations that satisfy everything
+    count: int  # configurations considered
+
+
+def requirements(devices: Sequence[Any], extra: Sequence[str]) -> tuple[Requirement, ...]:
+    out: list[Requirement] = []
+    for d in sorted(devices, key=lambda d: str(d.name)):
+        name = str(d.name)
+        for f in dict.fromkeys(tuple(d.requires) + tuple(extra)):
+            out.append(Requirement(name, "require", f))
+        if d.budget_dram is not None:
+            out.append(Requirement(name, "budget-dram"))
+        if d.budget_capacity is not None:
+            out.append(Requirement(name, "budget-capacity"))
+        if d.pin is not None:
+            out.append(Requirement(name, "pin"))
+    return tuple(out)
+
+
+def _restrict(devices: Sequence[Any], reqs: Sequence[Requirement]) -> list[Any]:
+    """The devices with only ``reqs`` kept (requires, budgets and pins outside it dropped)."""
+    out = []
+    for d in devices:
+        mine = [r for r in reqs if r.device == str(d.name)]
+        out.append(dataclasses.replace(
+            d,
+            requires=tuple(r.feature for r in mine if r.kind == "require" and r.feature),
+            budget_dram=d.budget_dram if any(r.kind == "budget-dram" for r in mine) else None,
+            budget_capacity=d.budget_capacity if any(r.kind == "budget-capacity" for r in mine) else None,
+            pin=d.pin if any(r.kind == "pin" for r in mine) else None,
+        ))
+    return out
+
+
+def _key(e: Evaluated, minimize: str) -> tuple[int, ...]:
+    if minimize == "dram":
+        return (e.dram, e.capacity, e.config.options, e.config.id)
+    if minimize == "capacity":
+        return (e.capacity, e.dram, e.config.options, e.config.id)
+    return (e.config.options, e.dram, e.capacity, e.config.id)
+
+
+def _best(ev: Evaluator, devices: Sequence[Any], minimize: str) -> tuple[Optional[Evaluated], int]:
+    best: Optional[Evaluated] = None
+    n = 0
+    for c in ev.space.configurations:
+        e = ev.evaluate(c, devices)
+        if e.ok:
+            n += 1
+            if best is None or _key(e, minimize) < _key(best, minimize):
+                best = e
+    return best, n
+
+
+def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimize = "dram",
+          space: Optional[Sequence[str]] = None, *, progress: Optional[Progress] = None,
+          limit: int = DEFAULT_LIMIT) -> SolveResult:
+    """The cheapest configuration (by ``minimize``) where every device meets every requirement.
+
+    Without one, a minimal set of conflicting requirements (deletion-based: each is dropped in turn
+    and kept out while the rest stays unsatisfiable), each with the reasons it fails under the
+    best configuration that meets the others.
+    """
+    from . import kconfig
+
+    cat = catalog()
+    for f in require:
+        cat.feature(f)  # UsageError for an unknown name
+    if minimize not in ("dram", "capacity", "options"):
+        raise UsageError(f"--minimize must be dram, capacity or options, not {minimize!r}")
+    sp = enumerate_space(space, progress=progress, limit=limit)
+    ev = Evaluator(sp, devices)
+    reqs = requirements(devices, require)
+    best, n = _best(ev, _restrict(devices, reqs), minimize)
+    count = len(sp.configurations)
+    if best is not None:
+        build = kconfig.load_text(best.config.config_text(), "<solve>", "solution")
+        decisions = tuple(decide(d, build, cat) for d in _restrict(ev.devices, reqs))
+        return SolveResult(all(d.ok for d in decisions), minimize, best.config, build, decisions, (), n, count)
+    core = list(reqs)
+    for r in list(reqs):
+        trial = [x for x in core if x != r]
+        if _best(ev, _restrict(devices, trial), minimize)[0] is None:
+            core = trial
+    conflicts = []
+    for r in core:
+        others = [x for x in core if x != r]
+        near, _ = _best(ev, _restrict(devices, others), minimize)
+        reasons: tuple[str, ...] = ()
+        if near is not None:
+            build = kconfig.load_text(near.config.config_text(), "<solve>", f"config-{near.config.id}")
+            dev = next(d for d in _restrict(ev.devices, core) if str(d.name) == r.device)
+            dec = decide(dev, build, cat)
+            reasons = _reasons(dec, r)
+        conflicts.append(Conflict(r, reasons))
+    return SolveResult(False, minimize, None, None, (), tuple(conflicts), 0, count)
+
+
+def _reasons(dec: Decision, r: Requirement) -> tuple[str, ...]:
+    out: list[str] = []
+    for f in dec.findings:
+        if r.kind == "require" and f.feature not in (None, r.feature):
+            continue
+        out.append(f"[{f.code}] {f.message}")
+        out.extend(f"  → {step}" for step in f.chain)
+    if not out:
+        out.append(dec.reason)
+    return tuple(out)
