@@ -42,8 +42,11 @@ class Explanation:
 
     def render(self) -> str:
         state = "on" if self.enabled else "off"
-        lines = [f"{self.feature} is {state} for {self.device} under {self.config} ({self.decision})",
-                 f"  why: {self.why}", f"  source: {self.source}"]
+        lines = [
+            f"{self.feature} is {state} for {self.device} under {self.config} ({self.decision})",
+            f"  why: {self.why}",
+            f"  source: {self.source}",
+        ]
         lines += [f"  {'→ ' if i else ''}{step.render()}" for i, step in enumerate(self.chain)]
         if self.change:
             checked = "checked by re-evaluating" if self.change_checked else "NOT confirmed"
@@ -81,7 +84,7 @@ def _symbol_fixes(chain: tuple[ChainStep, ...]) -> list[tuple[str, tuple[str, ..
 
 
 def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
-    """Explain ``feature`` for ``device`` under ``build`` (a :class:`policy.kconfig.BuildConfig`)."""
+    """Explain ``feature`` for ``device`` under ``build`` (a ``policy.kconfig.BuildConfig``)."""
     cat = catalog()
     cat.feature(feature)  # raises UsageError for unknown names
     cached = _CachedBuild(build)
@@ -89,8 +92,19 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     if dec.chosen is not None:
         verdict = dec.chosen.feature(feature)
         if verdict.enabled:
-            return Explanation(build.name, str(device.name), feature, True, _label(dec), verdict.why, (),
-                               verdict.source, None, True, "")
+            return Explanation(
+                build.name,
+                str(device.name),
+                feature,
+                True,
+                _label(dec),
+                verdict.why,
+                (),
+                verdict.source,
+                None,
+                True,
+                "",
+            )
         why, source = verdict.why, verdict.source
     else:
         why, source = dec.reason, cat.feature(feature).source
@@ -100,21 +114,41 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     if not chain and dec.chosen is not None:
         msg = why
     # 1) a runtime pin: the cheapest possible candidate that gives it
-    givers = [c for c in dec.candidates if c.possible and c.layout is not None and c.feature(feature).enabled]
+    givers = [
+        c
+        for c in dec.candidates
+        if c.possible and c.layout is not None and c.feature(feature).enabled
+    ]
     if givers:
         best = min(givers, key=lambda c: c.rank(cat))
         from .profiles import Pin
 
-        pinned = dataclasses.replace(device, pin=Pin(best.candidate.mode, best.candidate.map, best.candidate.align))
+        pinned = dataclasses.replace(
+            device, pin=Pin(best.candidate.mode, best.candidate.map, best.candidate.align)
+        )
         redo = decide(pinned, cached, cat)
         ok = redo.chosen is not None and redo.chosen.feature(feature).enabled
-        note = "requirements still met" if ok and redo.ok else "other requirements or budgets then fail"
-        return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain, source,
-                           f"pin mode={best.candidate.mode}" + (f" map={best.candidate.map}" if best.candidate.map
-                                                                else "")
-                           + f" align={best.candidate.align}", ok, note)
+        note = (
+            "requirements still met"
+            if ok and redo.ok
+            else "other requirements or budgets then fail"
+        )
+        return Explanation(
+            build.name,
+            str(device.name),
+            feature,
+            False,
+            _label(dec),
+            msg,
+            chain,
+            source,
+            f"pin mode={best.candidate.mode}"
+            + (f" map={best.candidate.map}" if best.candidate.map else "")
+            + f" align={best.candidate.align}",
+            ok,
+            note,
+        )
     # 2) one Kconfig symbol from the chain, root cause first
-    from . import kconfig
 
     if hasattr(build, "values"):
         found, tried = _kconfig_change(feature, device, build, cat, chain)
@@ -124,20 +158,52 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
             if redo.chosen is None or not redo.chosen.feature(feature).enabled:
                 note += " (with that pin, or by requiring the feature)"
             change = "set " + " ".join(f"{sym}={value}" for sym, value in applied)
-            return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain,
-                               source, change, True, note)
+            return Explanation(
+                build.name,
+                str(device.name),
+                feature,
+                False,
+                _label(dec),
+                msg,
+                chain,
+                source,
+                change,
+                True,
+                note,
+            )
     else:
         tried = []
-    return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain, source, None,
-                       False, "; ".join(tried) or "no candidate can give it on this device type")
+    return Explanation(
+        build.name,
+        str(device.name),
+        feature,
+        False,
+        _label(dec),
+        msg,
+        chain,
+        source,
+        None,
+        False,
+        "; ".join(tried) or "no candidate can give it on this device type",
+    )
 
 
 def _givers(feature: str, dec: Decision) -> list[Any]:
-    return [c for c in dec.candidates if c.possible and c.layout is not None and c.feature(feature).enabled]
+    return [
+        c
+        for c in dec.candidates
+        if c.possible and c.layout is not None and c.feature(feature).enabled
+    ]
 
 
-def _kconfig_change(feature: str, device: Any, build: Any, cat: Any, chain: tuple[ChainStep, ...],
-                    max_steps: int = 6) -> tuple[Optional[tuple[list[tuple[str, str]], Any, Decision]], list[str]]:
+def _kconfig_change(
+    feature: str,
+    device: Any,
+    build: Any,
+    cat: Any,
+    chain: tuple[ChainStep, ...],
+    max_steps: int = 6,
+) -> tuple[Optional[tuple[list[tuple[str, str]], Any, Decision]], list[str]]:
     """The fewest Kconfig assignments, following the chain root cause first, that give ``feature``.
 
     Each step applies the first suggested assignment that takes and changes the chain, then

@@ -1,8 +1,9 @@
 """Dependency chains: why a Kconfig symbol or expression is off, step by step to the root cause."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 StepKind = Literal[
     "needs",  # the symbol's dependencies are unmet: see the next step

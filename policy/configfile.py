@@ -8,9 +8,10 @@ from __future__ import annotations
 import gzip
 import lzma
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import kconfiglib
 
@@ -126,7 +127,9 @@ def parse_config_text(text: str, path: str) -> tuple[ConfigText, list[Diagnostic
     return ConfigText(path, tuple(out), len(lines)), diags
 
 
-def check_assignment(kconf: kconfiglib.Kconfig, item: ConfigLine, path: str) -> Optional[Diagnostic]:
+def check_assignment(
+    kconf: kconfiglib.Kconfig, item: ConfigLine, path: str
+) -> Optional[Diagnostic]:
     """Type and range check of one assignment against the tree (None when it is fine)."""
     sym = kconf.syms.get(item.name)
     col = len(_CONFIG_PREFIX) + len(item.name) + 2

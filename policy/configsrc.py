@@ -39,8 +39,10 @@ class ConfigSource:
         """One line for humans: where the build came from."""
         if not self.imported:
             return f"{self.build.name}: {self.path}"
-        return (f"{self.build.name}: imported distro config {self.path} ({self.assignments} symbols, "
-                f"{self.outside_model} outside the model ignored, {len(self.differences)} changed)")
+        return (
+            f"{self.build.name}: imported distro config {self.path} ({self.assignments} symbols, "
+            f"{self.outside_model} outside the model ignored, {len(self.differences)} changed)"
+        )
 
 
 def _compressed(path: Path) -> bool:
@@ -71,7 +73,9 @@ def _imported(path: Path) -> ConfigSource:
     from . import kconfig
 
     rep = kconfig.import_config(path)
-    return ConfigSource(rep.build, str(path), True, rep.assignments, rep.outside_model, rep.differences)
+    return ConfigSource(
+        rep.build, str(path), True, rep.assignments, rep.outside_model, rep.differences
+    )
 
 
 def load_configs(names: Sequence[str]) -> list[ConfigSource]:

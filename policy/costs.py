@@ -15,8 +15,12 @@ GiB = 1 << 30
 TiB = 1 << 40
 
 PAGE_SIZE = 4096  # x86_64 and arm64 4K builds (asm-offsets probe, reference section 4)
-STRUCT_PAGE_SIZE = 64  # sizeof(struct page) on x86_64 and arm64 in 6.1 (Documentation/mm/vmemmap_dedup.rst)
-MAX_STRUCT_PAGE_SIZE = 64  # drivers/nvdimm/nd.h:661, what the pfn info block always reserves per page
+STRUCT_PAGE_SIZE = (
+    64  # sizeof(struct page) on x86_64 and arm64 in 6.1 (Documentation/mm/vmemmap_dedup.rst)
+)
+MAX_STRUCT_PAGE_SIZE = (
+    64  # drivers/nvdimm/nd.h:661, what the pfn info block always reserves per page
+)
 PFN_INFO_RESERVE = 8 * KiB  # SZ_8K in nd_pfn_init: the pfn info block sits at +4 KiB
 SUBSECTION_SIZE = 2 * MiB  # SUBSECTION_SHIFT=21: memremap_compat_align() by default (mm/memremap.c)
 PPC64_HASH_COMPAT_ALIGN = 16 * MiB  # arch/powerpc: max(SUBSECTION_SIZE, linear-map page size)
@@ -34,7 +38,15 @@ INT_LBASIZE_ALIGNMENT = 256
 ARENA_MIN_SIZE = 16 * MiB
 ARENA_MAX_SIZE = 512 * GiB
 BTT_INFO_OFFSET_V11 = 4 * KiB  # nd_btt_version(): initial_offset = SZ_4K for BTT v1.1 (label-less)
-BTT_LBASIZES = (512, 520, 528, 4096, 4104, 4160, 4224)  # drivers/nvdimm/btt_devs.c btt_lbasize_supported
+BTT_LBASIZES = (
+    512,
+    520,
+    528,
+    4096,
+    4104,
+    4160,
+    4224,
+)  # drivers/nvdimm/btt_devs.c btt_lbasize_supported
 
 PfnMap = Literal["mem", "dev"]
 
@@ -43,7 +55,8 @@ PfnMap = Literal["mem", "dev"]
 class Refusal:
     """Why ndctl or the kernel refuses to create or bind a namespace with these parameters."""
 
-    code: str  # "size-not-multiple-of-align", "too-small", "unsatisfiable-align", "misaligned-start", ...
+    # "size-not-multiple-of-align", "too-small", "unsatisfiable-align", "misaligned-start", ...
+    code: str
     by: Literal["ndctl", "kernel"]
     message: str
     source: str
@@ -81,7 +94,9 @@ class Layout:
     warnings: tuple[str, ...] = ()
 
 
-def memmap_bytes(size: int, page_size: int = PAGE_SIZE, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
+def memmap_bytes(
+    size: int, page_size: int = PAGE_SIZE, struct_page_size: int = STRUCT_PAGE_SIZE
+) -> int:
     """Bytes of ``struct page`` for ``size`` bytes of memory: one struct page per page.
 
     400 GiB -> 6.25 GiB; 8 GiB -> 128 MiB; the ratio is ``struct_page_size / page_size``
@@ -115,7 +130,9 @@ def _check_nonneg(**values: int) -> None:
             raise ValueError(f"{name} must not be negative: {value}")
 
 
-def _refused(mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal, memmap: int) -> Layout:
+def _refused(
+    mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal, memmap: int
+) -> Layout:
     return Layout(mode, map_, align, size, 0, 0, 0, size, memmap, 0, 0, False, refusal)
 
 
@@ -316,7 +333,9 @@ def raw_layout(size: int, *, pagemap: bool = False, page_size: int = PAGE_SIZE,
     virtio-pmem) pmem_should_map_pages() gives it DRAM struct pages for all of it."""
     memmap = memmap_bytes(size, page_size, struct_page_size)
     dram = memmap if pagemap else 0
-    return Layout("raw", "mem" if pagemap else None, page_size, size, 0, 0, size, 0, memmap, dram, 0, False)
+    return Layout(
+        "raw", "mem" if pagemap else None, page_size, size, 0, 0, size, 0, memmap, dram, 0, False
+    )
 
 
 def system_ram_layout(
@@ -365,13 +384,25 @@ def io_costs(mode: str, io_bytes: int = 1 * MiB, page_size: int = PAGE_SIZE,
     _check_nonneg(io_bytes=io_bytes)
     pages = -(-io_bytes // page_size)
     if mode in ("raw", "sector"):
-        return (Modelled("copy_bytes_per_io", 2 * io_bytes, "bytes",
-                         f"buffered {io_bytes}-byte read: pmem_submit_bio copies into the page cache, "
-                         "then copy_to_user (drivers/nvdimm/pmem.c); O_DIRECT copies once"),)
+        return (
+            Modelled(
+                "copy_bytes_per_io",
+                2 * io_bytes,
+                "bytes",
+                f"buffered {io_bytes}-byte read: pmem_submit_bio copies into the page cache, "
+                "then copy_to_user (drivers/nvdimm/pmem.c); O_DIRECT copies once",
+            ),
+        )
     if mode == "ondemand":
-        return (Modelled("struct_pages_per_io", pages, "pages",
-                         f"2015 option 1b (not in Linux): {pages} struct pages "
-                         f"({pages * struct_page_size} bytes) built and freed per {io_bytes}-byte I/O"),)
+        return (
+            Modelled(
+                "struct_pages_per_io",
+                pages,
+                "pages",
+                f"2015 option 1b (not in Linux): {pages} struct pages "
+                f"({pages * struct_page_size} bytes) built and freed per {io_bytes}-byte I/O",
+            ),
+        )
     if mode == "extent":
         return (Modelled("extents_per_io", 1, "extents",
                          "2015 option 3 (not in Linux): one extent descriptor per contiguous I/O"),)

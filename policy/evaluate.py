@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import costs
 from .errors import Diagnostic
@@ -39,7 +40,9 @@ class FeatureMatrix:
     @property
     def ok(self) -> bool:
         """True when every requirement and budget is met and every profile loaded."""
-        return all(r.ok for r in self.rows) and not any(d.severity == "error" for d in self.diagnostics)
+        return all(r.ok for r in self.rows) and not any(
+            d.severity == "error" for d in self.diagnostics
+        )
 
     @property
     def verdict(self) -> str:
@@ -71,7 +74,9 @@ def _builds(builds: Optional[Sequence[BuildArg]]) -> Sequence[Build]:
     return out
 
 
-def _devices(devices: Optional[Sequence[DeviceArg]]) -> tuple[list[DeviceProfile], tuple[Diagnostic, ...]]:
+def _devices(
+    devices: Optional[Sequence[DeviceArg]],
+) -> tuple[list[DeviceProfile], tuple[Diagnostic, ...]]:
     from . import profiles, resources
 
     paths: list[Union[str, Path]] = []

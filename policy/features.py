@@ -177,15 +177,33 @@ def catalog() -> Catalog:
     """The validated catalog (cached; the file is package data)."""
     doc = _raw_catalog()
     modes = tuple(
-        ModeRule(m["name"], m["build"], m["layout"], tuple(m.get("maps", ())), bool(m.get("aligns")),
-                 bool(m.get("proposal")), m["reason"], m["source"])
+        ModeRule(
+            m["name"],
+            m["build"],
+            m["layout"],
+            tuple(m.get("maps", ())),
+            bool(m.get("aligns")),
+            bool(m.get("proposal")),
+            m["reason"],
+            m["source"],
+        )
         for m in doc["modes"]
     )
-    aligns = tuple(AlignRule(a["bytes"], a["build"], a["reason"], a["source"]) for a in doc["aligns"])
+    aligns = tuple(
+        AlignRule(a["bytes"], a["build"], a["reason"], a["source"]) for a in doc["aligns"]
+    )
     dts = tuple(
-        DeviceTypeRule(d["name"], d["build"], tuple(d["modes"]), tuple(sorted(d.get("mode_build", {}).items())),
-                       bool(d.get("pagemap")), bool(d.get("async")), bool(d.get("whole_device")),
-                       d["reason"], d["source"])
+        DeviceTypeRule(
+            d["name"],
+            d["build"],
+            tuple(d["modes"]),
+            tuple(sorted(d.get("mode_build", {}).items())),
+            bool(d.get("pagemap")),
+            bool(d.get("async")),
+            bool(d.get("whole_device")),
+            d["reason"],
+            d["source"],
+        )
         for d in doc["device_types"]
     )
     features = tuple(
@@ -238,19 +256,30 @@ def feature_verdict(
         matched.append(cond)
     if not matched:
         runtime = "; ".join(c.describe() for c in feature.runtime)
-        return Verdict(feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source)
+        return Verdict(
+            feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source
+        )
     sync_ok = [c for c in matched if not (c.sync_only and device_type.async_)]
     if not sync_ok:
-        return Verdict(feature.name, False,
-                       f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): {feature.reason}",
-                       feature.source)
+        return Verdict(
+            feature.name,
+            False,
+            f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): {feature.reason}",
+            feature.source,
+        )
     align_ok = [c for c in sync_ok if align >= c.min_align]
     if not align_ok:
         need = min(c.min_align for c in sync_ok)
-        return Verdict(feature.name, False, f"align {_size(align)} is below {_size(need)}: {feature.reason}",
-                       feature.source)
+        return Verdict(
+            feature.name,
+            False,
+            f"align {_size(align)} is below {_size(need)}: {feature.reason}",
+            feature.source,
+        )
     if not build_holds(build, feature.build):
-        return Verdict(feature.name, False, f"build lacks {feature.build}", feature.source, feature.build)
+        return Verdict(
+            feature.name, False, f"build lacks {feature.build}", feature.source, feature.build
+        )
     built = [c for c in align_ok if build_holds(build, c.build)]
     if not built:
         expr = align_ok[0].build

@@ -1,19 +1,20 @@
 """The wrapper around kconfiglib: parse the tree, load and write configs, ``BuildConfig``.
 
 With ``configfile`` (reading .config text), ``kexpr`` (expressions and chains) and ``encode``
-(the configuration space), the only modules that import kconfiglib. The tree is parsed once per process; every loaded
-configuration is captured as a frozen :class:`BuildConfig` snapshot, and expressions are evaluated
-against that snapshot (not against kconfiglib's mutable state), so several configurations can be
-held side by side.
+(the configuration space), the only modules that import kconfiglib. The tree is parsed once per
+process; every loaded configuration is captured as a frozen :class:`BuildConfig` snapshot, and
+expressions are evaluated against that snapshot (not against kconfiglib's mutable state), so
+several configurations can be held side by side.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import kconfiglib
 
@@ -208,7 +209,9 @@ def _reset(kconf: kconfiglib.Kconfig) -> None:
     kconf.warnings.clear()
 
 
-def load_text(text: str, path: str, name: Optional[str] = None, *, strict: bool = True) -> BuildConfig:
+def load_text(
+    text: str, path: str, name: Optional[str] = None, *, strict: bool = True
+) -> BuildConfig:
     """Resolve config text (``olddefconfig`` semantics) into a :class:`BuildConfig`.
 
     ``strict`` refuses malformed lines, unknown symbols and ill-typed values with a located
@@ -377,7 +380,9 @@ def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     sym = kconf.syms[name]
     file, line = kexpr.definition(sym)
     needs = kconfiglib.expr_str(sym.direct_dep)
-    return (ChainStep(name, "m", needs, file, line, "its dependencies allow at most m", "at-most-m"),)
+    return (
+        ChainStep(name, "m", needs, file, line, "its dependencies allow at most m", "at-most-m"),
+    )
 
 
 def _why_on(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
@@ -420,7 +425,11 @@ def import_config(src: Path) -> ImportReport:
     if problems:
         raise ConfigInputError(problems)
     kept = "".join(
-        (f"CONFIG_{a.name}={a.raw}\n" if a.raw != "is not set" else f"# CONFIG_{a.name} is not set\n")
+        (
+            f"CONFIG_{a.name}={a.raw}\n"
+            if a.raw != "is not set"
+            else f"# CONFIG_{a.name} is not set\n"
+        )
         for a in modeled
     )
     with _lock:

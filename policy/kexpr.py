@@ -7,7 +7,8 @@ min, OR is max, NOT is 2-x; relations compare numbers, else strings).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 import kconfiglib
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from .profiles import DeviceProfile, DeviceType
 
 MODES = ("raw", "sector", "fsdax", "devdax")
-# names older ndctl releases and the kernel's sysfs use (ndctl/namespace.c, namespace_devs.c mode_show)
+# names older ndctl releases and the kernel's sysfs use
+# (ndctl/namespace.c, drivers/nvdimm/namespace_devs.c mode_show)
 MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
 _NS_DEV = re.compile(r"namespace(\d+)\.(\d+)\Z")
 
@@ -137,7 +138,11 @@ class _Reader:
 
     def size(self, value: Any, where: tuple[Any, ...], what: str) -> tuple[int, int] | None:
         if isinstance(value, bool) or value is None:
-            self.error("ndctl-bad-size", f"{what} must be a number of bytes, not {json.dumps(value)}", where)
+            self.error(
+                "ndctl-bad-size",
+                f"{what} must be a number of bytes, not {json.dumps(value)}",
+                where,
+            )
             return None
         if isinstance(value, int):
             if value < 0:
@@ -146,8 +151,11 @@ class _Reader:
             return value, value
         if isinstance(value, float):
             if value < 0 or not value.is_integer():
-                self.error("ndctl-bad-size", f"{what} {value!r} is not a whole, non-negative number of bytes",
-                           where)
+                self.error(
+                    "ndctl-bad-size",
+                    f"{what} {value!r} is not a whole, non-negative number of bytes",
+                    where,
+                )
                 return None
             return int(value), int(value)
         if isinstance(value, str):
@@ -156,10 +164,18 @@ class _Reader:
             got = human_size_range(value)
             if got is not None:
                 return got
-            self.error("ndctl-bad-size", f"{what} {value!r} is not a number of bytes or an ndctl -u size "
-                       "such as \"15.75 GiB (16.91 GB)\"", where)
+            self.error(
+                "ndctl-bad-size",
+                f"{what} {value!r} is not a number of bytes or an ndctl -u size "
+                'such as "15.75 GiB (16.91 GB)"',
+                where,
+            )
             return None
-        self.error("ndctl-bad-size", f"{what} must be a number of bytes, not a {type(value).__name__}", where)
+        self.error(
+            "ndctl-bad-size",
+            f"{what} must be a number of bytes, not a {type(value).__name__}",
+            where,
+        )
         return None
 
     def string(self, obj: Mapping[str, Any], key: str, where: tuple[Any, ...]) -> str | None:
@@ -167,7 +183,11 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.error("ndctl-bad-field", f"{key} must be a string, not {json.dumps(value)}", where + (key,))
+            self.error(
+                "ndctl-bad-field",
+                f"{key} must be a string, not {json.dumps(value)}",
+                where + (key,),
+            )
             return None
         return value
 
@@ -180,14 +200,19 @@ class _Reader:
 
     # -- structure
 
-    def value(self, value: Any, where: tuple[Any, ...], region: str | None, provider: str | None) -> None:
+    def value(
+        self, value: Any, where: tuple[Any, ...], region: str | None, provider: str | None
+    ) -> None:
         if isinstance(value, list):
             for n, item in enumerate(value):
                 self.value(item, where + (n,), region, provider)
             return
         if not isinstance(value, dict):
-            self.error("ndctl-structure", f"expected an ndctl list object or array, not {json.dumps(value)[:40]}",
-                       where)
+            self.error(
+                "ndctl-structure",
+                f"expected an ndctl list object or array, not {json.dumps(value)[:40]}",
+                where,
+            )
             return
         dev = value.get("dev")
         kind = dev if isinstance(dev, str) else ""
@@ -202,8 +227,12 @@ class _Reader:
         elif kind.startswith(("nmem", "dax")) or not any(
                 k in value for k in ("buses", "regions", "namespaces", "dimms")):
             if not kind.startswith(("nmem", "dax")):
-                self.error("ndctl-structure", "not an ndctl list object: expected a namespace, region or bus "
-                           "(a \"dev\" of namespaceX.Y, regionX or ndbusX)", where)
+                self.error(
+                    "ndctl-structure",
+                    "not an ndctl list object: expected a namespace, region or bus "
+                    '(a "dev" of namespaceX.Y, regionX or ndbusX)',
+                    where,
+                )
             return
         for key in ("buses", "regions", "namespaces"):
             if key in value:
@@ -213,10 +242,23 @@ class _Reader:
         dev = str(obj["dev"])
         size = self.size(obj.get("size", 0), where + ("size",), "region size") or (0, 0)
         avail = obj.get("available_size")
-        avail_r = self.size(avail, where + ("available_size",), "available_size") if avail is not None else None
-        self.regions.append(Region(dev, size[0], size[1], avail_r[0] if avail_r else None,
-                                   self.string(obj, "type", where), self.integer(obj, "align", where),
-                                   provider, self.doc.linecol(self.doc.pos.get(where, 0))[0]))
+        avail_r = (
+            self.size(avail, where + ("available_size",), "available_size")
+            if avail is not None
+            else None
+        )
+        self.regions.append(
+            Region(
+                dev,
+                size[0],
+                size[1],
+                avail_r[0] if avail_r else None,
+                self.string(obj, "type", where),
+                self.integer(obj, "align", where),
+                provider,
+                self.doc.linecol(self.doc.pos.get(where, 0))[0],
+            )
+        )
         if "namespaces" in obj:
             self.value(obj["namespaces"], where + ("namespaces",), dev, provider)
 
@@ -225,21 +267,34 @@ class _Reader:
         before = len(self.errors)
         missing = [k for k in ("dev", "mode", "size") if k not in obj]
         if missing:
-            self.error("ndctl-missing-field", "namespace without " + ", ".join(f'"{k}"' for k in missing), where)
+            self.error(
+                "ndctl-missing-field",
+                "namespace without " + ", ".join(f'"{k}"' for k in missing),
+                where,
+            )
             return
         dev = self.string(obj, "dev", where) or ""
         m = _NS_DEV.match(dev)
         if dev and not m:
-            self.error("ndctl-bad-field", f"dev {dev!r} is not a namespace name (namespaceX.Y)", where + ("dev",))
+            self.error(
+                "ndctl-bad-field",
+                f"dev {dev!r} is not a namespace name (namespaceX.Y)",
+                where + ("dev",),
+            )
         raw_mode = obj["mode"]
         mode = MODE_ALIASES.get(raw_mode, raw_mode) if isinstance(raw_mode, str) else None
         if mode not in MODES:
-            self.error("ndctl-unknown-mode", f"unknown mode {json.dumps(raw_mode)}; ndctl modes are "
-                       + ", ".join(MODES), where + ("mode",))
+            self.error(
+                "ndctl-unknown-mode",
+                f"unknown mode {json.dumps(raw_mode)}; ndctl modes are " + ", ".join(MODES),
+                where + ("mode",),
+            )
         size = self.size(obj["size"], where + ("size",), "size")
         map_ = self.string(obj, "map", where)
         if map_ not in (None, "mem", "dev", "none"):
-            self.error("ndctl-bad-field", f"unknown map {map_!r}; expected mem or dev", where + ("map",))
+            self.error(
+                "ndctl-bad-field", f"unknown map {map_!r}; expected mem or dev", where + ("map",)
+            )
         align = self.integer(obj, "align", where)
         sector_size = self.integer(obj, "sector_size", where)
         chardev = self.string(obj, "chardev", where)
@@ -249,7 +304,9 @@ class _Reader:
             align = align or self.integer(dax, "align", where + ("daxregion",))
             devices = dax.get("devices")
             if isinstance(devices, list) and devices and isinstance(devices[0], dict):
-                chardev = chardev or self.string(devices[0], "chardev", where + ("daxregion", "devices", 0))
+                chardev = chardev or self.string(
+                    devices[0], "chardev", where + ("daxregion", "devices", 0)
+                )
                 dax_mode = self.string(devices[0], "mode", where + ("daxregion", "devices", 0))
         elif dax is not None:
             self.error("ndctl-bad-field", "daxregion must be an object", where + ("daxregion",))
@@ -258,7 +315,9 @@ class _Reader:
         if len(self.errors) > before or mode is None or size is None:
             return
         if align is not None and (align <= 0 or align & (align - 1)):
-            self.error("ndctl-bad-field", f"align {align} is not a power of two", where + ("align",))
+            self.error(
+                "ndctl-bad-field", f"align {align} is not a power of two", where + ("align",)
+            )
             return
         uuid = self.string(obj, "uuid", where)
         region = region or (f"region{m.group(1)}" if m else "region?")
@@ -271,7 +330,9 @@ class _Reader:
                 dtype = "e820"
         elif mode in ("fsdax", "devdax") and map_eff is None:
             map_eff = "dev"
-            self.warn("ndctl-assumed", f"{dev}: no map field; assuming ndctl's default map=dev", where)
+            self.warn(
+                "ndctl-assumed", f"{dev}: no map field; assuming ndctl's default map=dev", where
+            )
         if mode == "devdax" and dax_mode == "system-ram":
             kernel_mode = "system-ram"
         idle = state == "disabled" and size[1] == 0
@@ -283,21 +344,43 @@ class _Reader:
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
             eff_align = DEFAULT_ALIGN
-        self.namespaces.append(Namespace(
-            dev, region, mode, kernel_mode, map_eff, eff_align, size[0], size[1], raw, dtype, uuid,
-            sector_size, self.string(obj, "blockdev", where), chardev, self.string(obj, "name", where),
-            numa if isinstance(numa, int) and not isinstance(numa, bool) else None, idle, line, col,
-            json_path(where)))
+        self.namespaces.append(
+            Namespace(
+                dev,
+                region,
+                mode,
+                kernel_mode,
+                map_eff,
+                eff_align,
+                size[0],
+                size[1],
+                raw,
+                dtype,
+                uuid,
+                sector_size,
+                self.string(obj, "blockdev", where),
+                chardev,
+                self.string(obj, "name", where),
+                numa if isinstance(numa, int) and not isinstance(numa, bool) else None,
+                idle,
+                line,
+                col,
+                json_path(where),
+            )
+        )
 
     def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
               raw: RawSize, where: tuple[Any, ...]) -> None:
         shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
         how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
         if not raw.consistent:
-            self.warn("ndctl-inconsistent",
-                      f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
-                      f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); evaluating the nearest, "
-                      f"{raw.value} bytes", where + ("size",))
+            self.warn(
+                "ndctl-inconsistent",
+                f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
+                f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
+                f"evaluating the nearest, {raw.value} bytes",
+                where + ("size",),
+            )
         elif raw.note:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
@@ -329,10 +412,23 @@ def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
     seen: dict[str, Namespace] = {}
     for ns in reader.namespaces:
         if ns.dev in seen:
-            raise NdctlInputError([Diagnostic("error", "ndctl-duplicate", f"{ns.dev} is listed twice", path,
-                                              ns.line, ns.col, ns.json_path)])
+            raise NdctlInputError(
+                [
+                    Diagnostic(
+                        "error",
+                        "ndctl-duplicate",
+                        f"{ns.dev} is listed twice",
+                        path,
+                        ns.line,
+                        ns.col,
+                        ns.json_path,
+                    )
+                ]
+            )
         seen[ns.dev] = ns
-    return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values))
+    return Listing(
+        path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values)
+    )
 
 
 def read_listing(path: str | Path) -> Listing:
@@ -368,8 +464,17 @@ def to_devices(listing: Listing) -> list[DeviceProfile]:
             pin = Pin(ns.kernel_mode)
         else:
             pin = Pin(ns.kernel_mode, ns.map, ns.align)
-        labels = {"ndctl.dev": ns.dev, "ndctl.mode": ns.mode, "ndctl.size": str(ns.size), "ndctl.region": ns.region}
-        for key, val in (("ndctl.blockdev", ns.blockdev), ("ndctl.chardev", ns.chardev), ("ndctl.name", ns.name)):
+        labels = {
+            "ndctl.dev": ns.dev,
+            "ndctl.mode": ns.mode,
+            "ndctl.size": str(ns.size),
+            "ndctl.region": ns.region,
+        }
+        for key, val in (
+            ("ndctl.blockdev", ns.blockdev),
+            ("ndctl.chardev", ns.chardev),
+            ("ndctl.name", ns.name),
+        ):
             if val:
                 labels[key] = val
         out.append(DeviceProfile(
@@ -388,15 +493,31 @@ def describe(listing: Listing) -> Iterator[str]:
             continue
         raw = ns.raw
         assert raw is not None
-        how = ns.kernel_mode + (f" map={ns.map}" if ns.map else "") + (f" align={ns.align}" if ns.align else "")
+        how = (
+            ns.kernel_mode
+            + (f" map={ns.map}" if ns.map else "")
+            + (f" align={ns.align}" if ns.align else "")
+        )
         if not raw.consistent:
             got = f"inconsistent; nearest raw size {raw.value}"
         elif raw.exact:
             got = f"raw size {raw.value}"
         else:
-            got = f"raw size {raw.lo}..{raw.hi} ({raw.candidates} on a {raw.grid}-byte grid), using {raw.value}"
+            got = (f"raw size {raw.lo}..{raw.hi} ({raw.candidates} on a {raw.grid}-byte grid), "
+                   f"using {raw.value}")
         yield f"{ns.dev}: {how}, usable {ns.size}, {got}"
 
 
-__all__ = ["Listing", "Namespace", "NdctlInputError", "RawSize", "Region", "describe", "human_size_range",
-           "parse_listing", "read_listing", "recover_raw_size", "to_devices"]
+__all__ = [
+    "Listing",
+    "Namespace",
+    "NdctlInputError",
+    "RawSize",
+    "Region",
+    "describe",
+    "human_size_range",
+    "parse_listing",
+    "read_listing",
+    "recover_raw_size",
+    "to_devices",
+]

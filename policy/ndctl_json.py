@@ -53,7 +53,9 @@ class PositionedText:
         line = bisect.bisect_right(self.starts, offset)
         return line, offset - self.starts[line - 1] + 1
 
-    def diag(self, severity: Severity, code: str, message: str, where: tuple[Any, ...]) -> Diagnostic:
+    def diag(
+        self, severity: Severity, code: str, message: str, where: tuple[Any, ...]
+    ) -> Diagnostic:
         offset = self.pos.get(where)
         probe = where
         while offset is None and probe:
@@ -128,8 +130,13 @@ def decode_values(data: bytes, path: str) -> tuple[PositionedText, list[Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise NdctlInputError([Diagnostic("error", "ndctl-encoding", "invalid UTF-8; expected ndctl list JSON",
-                                          path, line)]) from err
+        raise NdctlInputError(
+            [
+                Diagnostic(
+                    "error", "ndctl-encoding", "invalid UTF-8; expected ndctl list JSON", path, line
+                )
+            ]
+        ) from err
     doc = PositionedText(text, path)
     decoder = json.JSONDecoder(parse_constant=_reject_constant)
     values: list[Any] = []
@@ -143,7 +150,9 @@ def decode_values(data: bytes, path: str) -> tuple[PositionedText, list[Any]]:
                                               err.lineno, err.colno)]) from err
         except ValueError as err:  # NaN / Infinity
             line, col = doc.linecol(i)
-            raise NdctlInputError([Diagnostic("error", "ndctl-json", str(err), path, line, col)]) from err
+            raise NdctlInputError(
+                [Diagnostic("error", "ndctl-json", str(err), path, line, col)]
+            ) from err
         except RecursionError as err:
             line, col = doc.linecol(i)
             raise NdctlInputError([Diagnostic("error", "ndctl-json", "JSON nested too deeply", path,

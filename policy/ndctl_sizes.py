@@ -1,4 +1,4 @@
-"""Sizes in ``ndctl list`` output: ``-u`` human sizes, and the raw namespace size behind a usable one.
+"""Sizes in ``ndctl list`` output: ``-u`` human sizes, and the raw size behind a usable size.
 
 :func:`human_size_range` turns ndctl's rounded ``-u`` text back into the byte range it stands for;
 :func:`recover_raw_size` reverses the kernel's arithmetic (:mod:`policy.costs`, never
@@ -61,7 +61,11 @@ def human_size_range(text: str) -> tuple[int, int] | None:
 
     lo, hi = window(int(whole) * 100 + int(cents), costs.MiB if unit == "MiB" else costs.GiB)
     # MiB only from 5000 KiB (below, a plain number) to just under 2 GiB; GiB from 2 GiB on
-    lo, hi = (max(lo, 5000 * 1024), min(hi, 2 * costs.GiB - 1)) if unit == "MiB" else (max(lo, 2 * costs.GiB), hi)
+    lo, hi = (
+        (max(lo, 5000 * 1024), min(hi, 2 * costs.GiB - 1))
+        if unit == "MiB"
+        else (max(lo, 2 * costs.GiB), hi)
+    )
     if jwhole is not None:
         jlo, jhi = window(int(jwhole) * 100 + int(jcents), 10**6 if junit == "MB" else 10**9)
         lo, hi = max(lo, jlo), min(hi, jhi)
@@ -131,7 +135,8 @@ def recover_raw_size(mode: str, map_: str | None, align: int | None, lo: int, hi
         found4, near4 = _search(lo, hi, d_min, d_max, 4096, lambda d: usable(d, False))
         if found4:
             found, grid = found4, 4096
-            note = f"no size that is a multiple of the {al}-byte align gives it (created outside ndctl?)"
+            note = (f"no size that is a multiple of the {al}-byte align gives it "
+                    "(created outside ndctl?)")
         nearest = nearest or near4
     if found:
         return RawSize(_pick(found), found[0], found[-1], len(found), grid, True, note)

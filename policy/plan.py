@@ -81,8 +81,14 @@ class Step:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "namespace": self.namespace, "action": self.action,
-                "command": list(self.command), "destroys_data": self.destroys_data, "reason": self.reason}
+        return {
+            "device": self.device,
+            "namespace": self.namespace,
+            "action": self.action,
+            "command": list(self.command),
+            "destroys_data": self.destroys_data,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -149,9 +155,22 @@ def state_from_listing(listing: Listing | None) -> tuple[NsState, ...]:
         raw = ns.raw
         assert raw is not None
         lo, hi = (raw.lo, raw.hi) if raw.consistent else (raw.value, raw.value)
-        out.append(NsState(ns.dev, ns.region, ns.kernel_mode, ns.map if ns.kernel_mode in PFN_MODES else None,
-                           ns.align if ns.kernel_mode in PFN_MODES else None, raw.value, lo, hi, ns.name,
-                           ns.blockdev, ns.chardev, ns.device_type))
+        out.append(
+            NsState(
+                ns.dev,
+                ns.region,
+                ns.kernel_mode,
+                ns.map if ns.kernel_mode in PFN_MODES else None,
+                ns.align if ns.kernel_mode in PFN_MODES else None,
+                raw.value,
+                lo,
+                hi,
+                ns.name,
+                ns.blockdev,
+                ns.chardev,
+                ns.device_type,
+            )
+        )
     return tuple(out)
 
 
@@ -163,7 +182,9 @@ def _short(device: Any) -> str:
     return name.split("/", 1)[1] if getattr(device, "host", None) and "/" in name else name
 
 
-def match(devices: Sequence[Any], state: Sequence[NsState]) -> tuple[dict[str, NsState], list[tuple[str, str]]]:
+def match(
+    devices: Sequence[Any], state: Sequence[NsState]
+) -> tuple[dict[str, NsState], list[tuple[str, str]]]:
     """Profile name -> the namespace it describes, and the problems (ambiguous or contested).
 
     A DeviceProfile names its namespace with a label ``ndctl.dev``, ``ndctl.blockdev``,
@@ -175,15 +196,28 @@ def match(devices: Sequence[Any], state: Sequence[NsState]) -> tuple[dict[str, N
     problems: list[tuple[str, str]] = []
     for d in devices:
         labels = dict(getattr(d, "labels", {}) or {}) if not getattr(d, "host", None) else {}
-        hits = [ns for ns in state if any(
-            labels.get(f"ndctl.{k}") == v for k, v in
-            (("dev", ns.dev), ("blockdev", ns.blockdev), ("chardev", ns.chardev), ("name", ns.name)) if v)]
+        hits = [
+            ns
+            for ns in state
+            if any(
+                labels.get(f"ndctl.{k}") == v
+                for k, v in (
+                    ("dev", ns.dev),
+                    ("blockdev", ns.blockdev),
+                    ("chardev", ns.chardev),
+                    ("name", ns.name),
+                )
+                if v
+            )
+        ]
         if not hits:
             hits = [ns for ns in state if ns.name and ns.name == str(d.name)]
         if not hits:
             hits = [ns for ns in state if _short(d) in ns.names() or str(d.name) in ns.names()]
         if len(hits) > 1:
-            problems.append((str(d.name), "matches several namespaces: " + ", ".join(ns.dev for ns in hits)))
+            problems.append(
+                (str(d.name), "matches several namespaces: " + ", ".join(ns.dev for ns in hits))
+            )
         elif hits:
             found[str(d.name)] = hits[0]
     owners: dict[str, list[str]] = {}
@@ -192,7 +226,9 @@ def match(devices: Sequence[Any], state: Sequence[NsState]) -> tuple[dict[str, N
     for ns_dev, names in owners.items():
         if len(names) > 1:
             for n in names:
-                problems.append((n, f"{ns_dev} is claimed by several profiles: {', '.join(sorted(names))}"))
+                problems.append(
+                    (n, f"{ns_dev} is claimed by several profiles: {', '.join(sorted(names))}")
+                )
                 found.pop(n, None)
     return found, problems
 
@@ -220,9 +256,15 @@ def _dax_name(region: str, index: int) -> str:
     return f"dax{region.removeprefix('region')}.{index}"
 
 
-def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (), *,
-              listing: Listing | None = None, decisions: Mapping[str, Decision] | None = None) -> Plan:
-    """Decide every profile under ``build`` and plan the commands from ``state`` to the decisions."""
+def make_plan(
+    devices: Sequence[Any],
+    build: Any,
+    state: Sequence[NsState] = (),
+    *,
+    listing: Listing | None = None,
+    decisions: Mapping[str, Decision] | None = None,
+) -> Plan:
+    """Decide every profile under ``build``; plan the commands from ``state`` to the decisions."""
     found, problems = match(devices, state)
     targets: dict[str, Target] = {}
     destroys: list[Step] = []
@@ -249,13 +291,21 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
             continue
         c = chosen.candidate
         if c.mode not in NDCTL_MODES:
-            problems.append((name, f"no plan: {c.mode} is a 2015 proposal that ndctl cannot set up"))
+            problems.append(
+                (name, f"no plan: {c.mode} is a 2015 proposal that ndctl cannot set up")
+            )
             continue
         if str(d.type) == "hmem":
-            problems.append((name, "no plan: hmem devices have no namespaces (use daxctl directly)"))
+            problems.append(
+                (name, "no plan: hmem devices have no namespaces (use daxctl directly)")
+            )
             continue
-        t = Target(c.mode, c.map if c.mode in PFN_MODES else None, c.align if c.mode in PFN_MODES else None,
-                   int(d.size))
+        t = Target(
+            c.mode,
+            c.map if c.mode in PFN_MODES else None,
+            c.align if c.mode in PFN_MODES else None,
+            int(d.size),
+        )
         targets[name] = t
         ns: NsState | None = found.get(name)
         why = f"decided {t.label()}: {dec.reason}"
@@ -266,28 +316,54 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
             if ns.mode in ("devdax", "system-ram") and t.mode in ("devdax", "system-ram") \
                     and ns.map == t.map and ns.align == t.align:
                 chardev = ns.chardev or _dax_name(ns.region, 0)
-                daxctl.append(Step(name, ns.dev, "daxctl",
-                                   ("daxctl", "reconfigure-device", f"--mode={t.mode}", chardev),
-                                   t.mode == "system-ram",
-                                   f"{ns.dev} is {ns.label()}; {why}"
-                                   + ("; onlining as system RAM ends its use as persistent storage"
-                                      if t.mode == "system-ram" else "; the memory must be offline first")))
+                daxctl.append(
+                    Step(
+                        name,
+                        ns.dev,
+                        "daxctl",
+                        ("daxctl", "reconfigure-device", f"--mode={t.mode}", chardev),
+                        t.mode == "system-ram",
+                        f"{ns.dev} is {ns.label()}; {why}"
+                        + (
+                            "; onlining as system RAM ends its use as persistent storage"
+                            if t.mode == "system-ram"
+                            else "; the memory must be offline first"
+                        ),
+                    )
+                )
                 continue
-            reconfigures.append(Step(name, ns.dev, "reconfigure",
-                                     ("ndctl", "create-namespace", "-f", "-e", ns.dev, *_mode_args(t)),
-                                     True, f"{ns.dev} is {ns.label()}; {why}"))
+            reconfigures.append(
+                Step(
+                    name,
+                    ns.dev,
+                    "reconfigure",
+                    ("ndctl", "create-namespace", "-f", "-e", ns.dev, *_mode_args(t)),
+                    True,
+                    f"{ns.dev} is {ns.label()}; {why}",
+                )
+            )
             if t.mode == "system-ram":
                 daxctl.append(_online(name, ns.dev, ns.chardev or _dax_name(ns.region, 0), why))
             continue
         region: str | None = None
         if ns is not None:
-            destroys.append(Step(name, ns.dev, "destroy", ("ndctl", "destroy-namespace", "--force", ns.dev),
-                                 True, f"{ns.dev} is {ns.label()}, the profile wants size {_ndctl_size(t.size)}; "
-                                       "recreated below"))
+            destroys.append(
+                Step(
+                    name,
+                    ns.dev,
+                    "destroy",
+                    ("ndctl", "destroy-namespace", "--force", ns.dev),
+                    True,
+                    f"{ns.dev} is {ns.label()}, the profile wants size {_ndctl_size(t.size)}; "
+                    "recreated below",
+                )
+            )
             region = ns.region
         region = region or d.labels.get("ndctl.region") if hasattr(d, "labels") else region
         if region is None and free:
-            region = next((r for r, avail in free.items() if avail is None or avail >= t.size), None)
+            region = next(
+                (r for r, avail in free.items() if avail is None or avail >= t.size), None
+            )
         if region is not None and free.get(region) is not None:
             free[region] = (free[region] or 0) - t.size
         argv = ["ndctl", "create-namespace", *_mode_args(t), f"--size={_ndctl_size(t.size)}"]
@@ -308,8 +384,14 @@ def make_plan(devices: Sequence[Any], build: Any, state: Sequence[NsState] = (),
 
 
 def _online(device: str, ns: str | None, chardev: str, why: str) -> Step:
-    return Step(device, ns, "daxctl", ("daxctl", "reconfigure-device", "--mode=system-ram", chardev), True,
-                f"online {chardev} as system RAM (predicted name; check create-namespace's output); {why}")
+    return Step(
+        device,
+        ns,
+        "daxctl",
+        ("daxctl", "reconfigure-device", "--mode=system-ram", chardev),
+        True,
+        f"online {chardev} as system RAM (predicted name; check create-namespace's output); {why}",
+    )
 
 
 def _free_space(listing: Listing | None) -> dict[str, int | None]:
@@ -321,7 +403,9 @@ def _free_space(listing: Listing | None) -> dict[str, int | None]:
 # ------------------------------------------------------------------------------ simulation
 
 
-def apply_steps(state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | Step]) -> tuple[NsState, ...]:
+def apply_steps(
+    state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | Step]
+) -> tuple[NsState, ...]:
     """Simulate a plan's commands (its JSON ``steps`` or :class:`Step` objects) on ``state``.
 
     A new namespace takes the next free index of its region (``namespace0.1``), its ``--name`` and,
@@ -356,9 +440,21 @@ def apply_steps(state: Sequence[NsState], steps: Sequence[Mapping[str, Any] | St
                 idx = max(used, default=-1) + 1
                 size = _parse_ndctl_size(opts["size"])
                 rid = region.removeprefix("region")
-                current.append(NsState(f"namespace{rid}.{idx}", region, mode, map_, align, size, size, size,
-                                       opts.get("name"), _blockdev(rid, idx, mode),
-                                       _dax_name(region, idx) if mode == "devdax" else None))
+                current.append(
+                    NsState(
+                        f"namespace{rid}.{idx}",
+                        region,
+                        mode,
+                        map_,
+                        align,
+                        size,
+                        size,
+                        size,
+                        opts.get("name"),
+                        _blockdev(rid, idx, mode),
+                        _dax_name(region, idx) if mode == "devdax" else None,
+                    )
+                )
         elif argv[:2] == ["daxctl", "reconfigure-device"]:
             mode = _options(argv[2:])["mode"]
             chardev = argv[-1]
@@ -398,13 +494,19 @@ def _options(args: Sequence[str]) -> dict[str, str]:
 
 def render_text(plan: Plan) -> str:
     """The plan for humans: shell comments, the commands, loud warnings before destructive ones."""
-    lines = [f"# pmempolicy plan: config {plan.config}"
-             + (f", current namespaces from {plan.listing}" if plan.listing else ", from no namespaces"),
-             "# Nothing has been run. Review, then run the commands yourself."]
+    lines = [
+        f"# pmempolicy plan: config {plan.config}"
+        + (f", current namespaces from {plan.listing}" if plan.listing else ", from no namespaces"),
+        "# Nothing has been run. Review, then run the commands yourself.",
+    ]
     n_destroy = sum(s.destroys_data for s in plan.steps)
     if n_destroy:
-        lines += ["#", f"# !!! WARNING: {n_destroy} of these commands DESTROY DATA on the namespaces they name.",
-                  "# !!! Back up first; unmount file systems and stop users of the devices."]
+        lines += [
+            "#",
+            f"# !!! WARNING: {n_destroy} of these commands DESTROY DATA on the namespaces "
+            "they name.",
+            "# !!! Back up first; unmount file systems and stop users of the devices.",
+        ]
     for d in plan.diagnostics:
         lines.append(f"# listing: {d}")
     if not plan.steps:

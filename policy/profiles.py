@@ -42,7 +42,9 @@ from .yamlload import MAX_BYTES, Loaded, PathKey, json_path, load_yaml
 
 DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
 DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
-MODES: tuple[str, ...] = ("raw", "sector", "fsdax", "devdax", "system-ram", "ondemand", "pfn", "extent")
+MODES: tuple[str, ...] = (
+    "raw", "sector", "fsdax", "devdax", "system-ram", "ondemand", "pfn", "extent",
+)
 PAGE_MODES = ("fsdax", "devdax", "system-ram")  # permanent struct pages: map and align apply
 ALIGNS: tuple[int, ...] = (4096, 2 * MiB, GiB)
 MIN_PFN_NAMESPACE = 16 * MiB  # ndctl refuses smaller fsdax/devdax namespaces
@@ -52,7 +54,7 @@ INFO_BLOCK = 8 * 1024  # nd_pfn info block (drivers/nvdimm/pfn_devs.c:nd_pfn_ini
 
 @dataclass(frozen=True)
 class Pin:
-    """A fixed runtime choice: ``mode`` (see :data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
+    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
 
     mode: str
     map: str | None = None
@@ -82,7 +84,9 @@ class DeviceProfile:
     pin: Pin | None
     source: str
     line: int
-    labels: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}), hash=False)
+    labels: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
 
 
 @dataclass(frozen=True)
@@ -202,16 +206,28 @@ class _Checker:
             self.add("error", "size", "size must be positive", dpath + ("size",))
         if start_align is not None:
             if start_align == 0 or start_align & (start_align - 1):
-                self.add("error", "start-align",
-                         f"start_align {format_size(start_align)} is not a power of two", dpath + ("start_align",))
+                self.add(
+                    "error",
+                    "start-align",
+                    f"start_align {format_size(start_align)} is not a power of two",
+                    dpath + ("start_align",),
+                )
             elif size and size % start_align:
-                self.add("error", "size-align",
-                         f"size {format_size(size)} is not a multiple of start_align {format_size(start_align)}",
-                         dpath + ("size",))
+                self.add(
+                    "error",
+                    "size-align",
+                    f"size {format_size(size)} is not a multiple of start_align "
+                    f"{format_size(start_align)}",
+                    dpath + ("size",),
+                )
             elif start_align < COMPAT_ALIGN:
-                self.add("warning", "start-align",
-                         f"start_align {format_size(start_align)} is below 2 MiB: the kernel refuses "
-                         "fsdax/devdax on a namespace whose start is not 2 MiB aligned", dpath + ("start_align",))
+                self.add(
+                    "warning",
+                    "start-align",
+                    f"start_align {format_size(start_align)} is below 2 MiB: the kernel refuses "
+                    "fsdax/devdax on a namespace whose start is not 2 MiB aligned",
+                    dpath + ("start_align",),
+                )
 
         own: dict[str, tuple[Any, PathKey]] = {
             k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry
@@ -221,8 +237,12 @@ class _Checker:
         wants = self.features(*eff["wants"]) if "wants" in eff else ()
         if "requires" in own or "wants" in own:
             for both in sorted(set(requires) & set(wants)):
-                self.add("warning", "requires-wants",
-                         f"feature {both!r} is both required and wanted; requires wins", eff["wants"][1])
+                self.add(
+                    "warning",
+                    "requires-wants",
+                    f"feature {both!r} is both required and wanted; requires wins",
+                    eff["wants"][1],
+                )
         budget_dram = budget_capacity = None
         budget_text = None
         if "budget" in eff and isinstance(eff["budget"][0], dict):
@@ -243,10 +263,20 @@ class _Checker:
             return None  # the file is invalid: no device is built from it
         labels = self.doc.value.get("metadata", {}).get("labels", {}) or {}
         return DeviceProfile(
-            name=name, host=host, type=dev["type"], size=size or 0, start_align=start_align,
+            name=name,
+            host=host,
+            type=dev["type"],
+            size=size or 0,
+            start_align=start_align,
             numa_node=int(numa) if isinstance(numa, (int, float)) else None,
-            requires=requires, wants=wants, budget_dram=budget_dram, budget_capacity=budget_capacity,
-            budget_text=budget_text, pin=pin, source=self.path, line=self.doc.mark(dpath)[0],
+            requires=requires,
+            wants=wants,
+            budget_dram=budget_dram,
+            budget_capacity=budget_capacity,
+            budget_text=budget_text,
+            pin=pin,
+            source=self.path,
+            line=self.doc.mark(dpath)[0],
             labels=types.MappingProxyType(dict(labels)),
         )
 
@@ -256,18 +286,26 @@ class _Checker:
         mode, pmap = value["mode"], value.get("map")
         align = parse_size(value["align"]) if "align" in value else None
         if pmap is not None and mode not in PAGE_MODES:
-            self.add("error", "pin-map",
-                     f"map applies only to fsdax, devdax and system-ram (where struct pages are "
-                     f"placed when the namespace is created); mode {mode} has none", where + ("map",))
+            self.add(
+                "error",
+                "pin-map",
+                f"map applies only to fsdax, devdax and system-ram (where struct pages are "
+                f"placed when the namespace is created); mode {mode} has none",
+                where + ("map",),
+            )
         if align is not None:
             if mode not in PAGE_MODES:
                 self.add("error", "pin-align",
                          f"align applies only to fsdax, devdax and system-ram, not to mode {mode}",
                          where + ("align",))
             elif align == GiB and mode == "fsdax":
-                self.add("error", "pin-align",
-                         "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back "
-                         "to smaller pages; use devdax for 1 GiB faults or align 2MiB", where + ("align",))
+                self.add(
+                    "error",
+                    "pin-align",
+                    "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back "
+                    "to smaller pages; use devdax for 1 GiB faults or align 2MiB",
+                    where + ("align",),
+                )
         if dtype == "hmem" and (mode not in ("devdax", "system-ram") or pmap == "dev"):
             self.add("error", "pin-type",
                      "hmem (EFI soft-reserved memory) has no namespace: only devdax or system-ram "
@@ -275,22 +313,38 @@ class _Checker:
         if mode in PAGE_MODES and size:
             unit = max(align or COMPAT_ALIGN, COMPAT_ALIGN)
             if size < MIN_PFN_NAMESPACE:
-                self.add("error", "size-small",
-                         f"size {format_size(size)} is below 16 MiB: ndctl refuses {mode} namespaces "
-                         "that small", where + ("mode",))
+                self.add(
+                    "error",
+                    "size-small",
+                    f"size {format_size(size)} is below 16 MiB: ndctl refuses {mode} namespaces "
+                    "that small",
+                    where + ("mode",),
+                )
             elif size % (align or COMPAT_ALIGN):
-                self.add("error", "size-align",
-                         f"size {format_size(size)} is not a multiple of the {format_size(align or COMPAT_ALIGN)} "
-                         "align; ndctl refuses it", where + ("align",) if align else where + ("mode",))
+                self.add(
+                    "error",
+                    "size-align",
+                    f"size {format_size(size)} is not a multiple of the "
+                    f"{format_size(align or COMPAT_ALIGN)} align; ndctl refuses it",
+                    where + ("align",) if align else where + ("mode",),
+                )
             elif size <= unit:
-                self.add("error", "size-align",
-                         f"align {format_size(unit)} leaves no room on a {format_size(size)} device: the "
-                         "kernel reports 'unable to satisfy requested alignment'", where + ("align",))
+                self.add(
+                    "error",
+                    "size-align",
+                    f"align {format_size(unit)} leaves no room on a {format_size(size)} device: "
+                    "the kernel reports 'unable to satisfy requested alignment'",
+                    where + ("align",),
+                )
             elif align == GiB and pmap == "mem":
-                self.add("warning", "align-waste",
-                         f"align 1GiB with map mem pads the {INFO_BLOCK // 1024} KiB info block to a full "
-                         f"1 GiB: {format_size(GiB)} of the {format_size(size)} device is lost "
-                         f"(align 2MiB would lose {format_size(COMPAT_ALIGN)})", where + ("align",))
+                self.add(
+                    "warning",
+                    "align-waste",
+                    f"align 1GiB with map mem pads the {INFO_BLOCK // 1024} KiB info block to a "
+                    f"full 1 GiB: {format_size(GiB)} of the {format_size(size)} device is lost "
+                    f"(align 2MiB would lose {format_size(COMPAT_ALIGN)})",
+                    where + ("align",),
+                )
         return Pin(mode=mode, map=pmap, align=align)
 
 
@@ -306,7 +360,9 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
             where = err.path
             line, col = doc.mark(err.path)
         flagged.add(where)
-        diag = Diagnostic("error", f"schema-{err.keyword}", err.message, path, line, col, json_path(where))
+        diag = Diagnostic(
+            "error", f"schema-{err.keyword}", err.message, path, line, col, json_path(where)
+        )
         if diag not in diags:  # the same rule reached through two subschemas
             diags.append(diag)
     value = doc.value
@@ -321,7 +377,9 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
             dp = checker.device(spec, ("spec",), {}, name, None)
             devices += [dp] if dp else []
         elif value.get("kind") == "HostProfile" and isinstance(spec.get("devices"), list):
-            inherited = {k: (spec[k], ("spec", k)) for k in ("requires", "wants", "budget") if k in spec}
+            inherited = {
+                k: (spec[k], ("spec", k)) for k in ("requires", "wants", "budget") if k in spec
+            }
             seen: dict[str, int] = {}
             for i, entry in enumerate(spec["devices"]):
                 if not isinstance(entry, dict):
@@ -329,11 +387,16 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
                 dname = entry.get("name")
                 if isinstance(dname, str):
                     if dname in seen:
-                        checker.add("error", "duplicate-device",
-                                    f"device name {dname!r} is already used by devices[{seen[dname]}]",
-                                    ("spec", "devices", i, "name"))
+                        checker.add(
+                            "error",
+                            "duplicate-device",
+                            f"device name {dname!r} is already used by devices[{seen[dname]}]",
+                            ("spec", "devices", i, "name"),
+                        )
                     seen.setdefault(dname, i)
-                dp = checker.device(entry, ("spec", "devices", i), inherited, f"{name}/{dname}", name)
+                dp = checker.device(
+                    entry, ("spec", "devices", i), inherited, f"{name}/{dname}", name
+                )
                 devices += [dp] if dp else []
     diags += checker.diags
     if any(d.severity == "error" for d in diags):
@@ -365,12 +428,21 @@ def _gather(results: Sequence[FileResult]) -> ProfileSet:
         for dev in fr.devices:
             other = seen.get(dev.name)
             if other is not None and other.path != fr.path:
-                extra.append(Diagnostic("warning", "duplicate-name",
-                                        f"profile name {dev.name!r} is also defined in {other.path}",
-                                        fr.path, dev.line, None))
+                extra.append(
+                    Diagnostic(
+                        "warning",
+                        "duplicate-name",
+                        f"profile name {dev.name!r} is also defined in {other.path}",
+                        fr.path,
+                        dev.line,
+                        None,
+                    )
+                )
             seen.setdefault(dev.name, fr)
         if extra:
-            files[i] = FileResult(fr.path, fr.ok, fr.diagnostics + tuple(extra), fr.devices, fr.unreadable)
+            files[i] = FileResult(
+                fr.path, fr.ok, fr.diagnostics + tuple(extra), fr.devices, fr.unreadable
+            )
     return ProfileSet(
         devices=tuple(d for f in files for d in f.devices),
         diagnostics=tuple(d for f in files for d in f.diagnostics),
@@ -388,10 +460,20 @@ def _read(path: Path) -> FileResult:
         with open(path, "rb") as fh:
             data = fh.read(MAX_BYTES + 1)
     except IsADirectoryError:
-        return FileResult(str(path), False, (Diagnostic("error", "io-error", "is a directory, not a profile file", str(path)),), unreadable=True)
+        return FileResult(
+            str(path),
+            False,
+            (Diagnostic("error", "io-error", "is a directory, not a profile file", str(path)),),
+            unreadable=True,
+        )
     except OSError as err:
         reason = err.strerror or str(err)
-        return FileResult(str(path), False, (Diagnostic("error", "io-error", f"cannot read: {reason}", str(path)),), unreadable=True)
+        return FileResult(
+            str(path),
+            False,
+            (Diagnostic("error", "io-error", f"cannot read: {reason}", str(path)),),
+            unreadable=True,
+        )
     return _file_result(data, str(path))
 
 

@@ -20,12 +20,21 @@ with a finding (exit 1) naming the chain to the root cause.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Optional, Protocol, Sequence
+from typing import Any, Literal, Optional, Protocol
 
 from . import costs
 from .chain import ChainStep, render_chain
-from .features import Catalog, DeviceTypeRule, ModeRule, Verdict, build_holds, catalog, feature_verdict
+from .features import (
+    Catalog,
+    DeviceTypeRule,
+    ModeRule,
+    Verdict,
+    build_holds,
+    catalog,
+    feature_verdict,
+)
 
 MAP_ORDER = ("dev", "mem", None)  # ndctl's default --map is dev
 ALIGN_ORDER = (2 * costs.MiB, costs.GiB, 4096)  # ndctl's default --align is 2M
@@ -183,7 +192,9 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _impossible(cand: Candidate, why: str, chain: tuple[ChainStep, ...], proposal: bool) -> CandidateResult:
+def _impossible(
+    cand: Candidate, why: str, chain: tuple[ChainStep, ...], proposal: bool
+) -> CandidateResult:
     return CandidateResult(cand, False, why, chain, None, (), (), (), (), proposal, why)
 
 
@@ -191,7 +202,11 @@ def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b:
             pagemap: bool) -> costs.Layout:
     page = b.build.page_size
     start = int(device.start_align or 0)
-    compat = costs.PPC64_HASH_COMPAT_ALIGN if b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN") else costs.SUBSECTION_SIZE
+    compat = (
+        costs.PPC64_HASH_COMPAT_ALIGN
+        if b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN")
+        else costs.SUBSECTION_SIZE
+    )
     dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
     size = int(device.size)
     if mode.layout == "raw":
@@ -201,12 +216,18 @@ def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b:
     if dt.whole_device:
         # dax_hmem: no namespace, no info block, memmap in DRAM (deduplicated for device-dax)
         memmap = costs.memmap_bytes(size, page)
-        dedup = mode.layout == "pfn" and costs.can_dedup("devdax", "mem", cand.align, dedup_arch, page)
+        dedup = mode.layout == "pfn" and costs.can_dedup(
+            "devdax", "mem", cand.align, dedup_arch, page
+        )
         dram, pte = costs.dedup_memmap(size, cand.align, page) if dedup else (memmap, 0)
-        return costs.Layout(cand.mode, "mem", cand.align, size, 0, 0, size, 0, memmap, dram + pte, pte, dedup)
+        return costs.Layout(
+            cand.mode, "mem", cand.align, size, 0, 0, size, 0, memmap, dram + pte, pte, dedup
+        )
     map_ = _pfn_map(cand)
     if mode.layout == "kmem":
-        return costs.system_ram_layout(size, map_, cand.align, start=start, page_size=page, compat=compat)
+        return costs.system_ram_layout(
+            size, map_, cand.align, start=start, page_size=page, compat=compat
+        )
     return costs.pfn_layout(size, map_, cand.align, mode=cand.mode, start=start, page_size=page,
                             compat=compat, arch_optimize_vmemmap=dedup_arch)
 
@@ -220,7 +241,9 @@ def _pfn_map(cand: Candidate) -> costs.PfnMap:
     raise ValueError(f"{cand.label()}: a pfn/kmem layout needs map=mem or map=dev")
 
 
-def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> list[CandidateResult]:
+def candidates_for(
+    device: Any, build: Build, cat: Optional[Catalog] = None
+) -> list[CandidateResult]:
     """Every candidate for ``device`` under ``build``, possible or not, before ranking."""
     cat = cat or catalog()
     b = build if isinstance(build, _CachedBuild) else _CachedBuild(build)
@@ -231,16 +254,26 @@ def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> 
     for mode in cat.modes:
         default = Candidate(mode.name, None, page)
         if mode.name not in dt.modes:
-            out.append(_impossible(default, f"a {dt.name} device cannot host {mode.name} ({dt.reason})",
-                                   (), mode.proposal))
+            out.append(
+                _impossible(
+                    default,
+                    f"a {dt.name} device cannot host {mode.name} ({dt.reason})",
+                    (),
+                    mode.proposal,
+                )
+            )
             continue
         expr = dt.build_for(mode.name, mode)
         if not b.holds(expr):
             chain = b.chain(expr)
             root = f": {chain[-1].render()}" if chain else ""
-            out.append(_impossible(default, f"{mode.name} needs {expr}{root}", chain, mode.proposal))
+            out.append(
+                _impossible(default, f"{mode.name} needs {expr}{root}", chain, mode.proposal)
+            )
             continue
-        maps: tuple[Optional[str], ...] = ("mem",) if dt.whole_device and mode.maps else (mode.maps or (None,))
+        maps: tuple[Optional[str], ...] = (
+            ("mem",) if dt.whole_device and mode.maps else (mode.maps or (None,))
+        )
         aligns: list[int] = []
         if mode.aligns:
             for rule in cat.aligns:
@@ -249,9 +282,14 @@ def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> 
                 else:
                     chain = b.chain(rule.build)
                     for m in maps:
-                        out.append(_impossible(Candidate(mode.name, m, rule.bytes),
-                                               f"align {_size(rule.bytes)} needs {rule.build} ({rule.reason})",
-                                               chain, mode.proposal))
+                        out.append(
+                            _impossible(
+                                Candidate(mode.name, m, rule.bytes),
+                                f"align {_size(rule.bytes)} needs {rule.build} ({rule.reason})",
+                                chain,
+                                mode.proposal,
+                            )
+                        )
         else:
             aligns = [page]
         for m in maps:
@@ -261,13 +299,20 @@ def candidates_for(device: Any, build: Build, cat: Optional[Catalog] = None) -> 
                 if layout.refused is not None:
                     out.append(_impossible(cand, layout.refused.render(), (), mode.proposal))
                     continue
-                verdicts = tuple(feature_verdict(f, b, dt, mode.name, m, align, pagemap) for f in cat.features)
+                verdicts = tuple(
+                    feature_verdict(f, b, dt, mode.name, m, align, pagemap) for f in cat.features
+                )
                 on = {v.feature for v in verdicts if v.enabled}
                 over: list[str] = []
                 if device.budget_dram is not None and layout.dram_memmap > device.budget_dram:
                     over.append(f"DRAM {layout.dram_memmap} > budget {device.budget_dram}")
-                if device.budget_capacity is not None and layout.capacity_lost > device.budget_capacity:
-                    over.append(f"capacity lost {layout.capacity_lost} > budget {device.budget_capacity}")
+                if (
+                    device.budget_capacity is not None
+                    and layout.capacity_lost > device.budget_capacity
+                ):
+                    over.append(
+                        f"capacity lost {layout.capacity_lost} > budget {device.budget_capacity}"
+                    )
                 out.append(CandidateResult(
                     cand, True, "", (), layout, verdicts,
                     tuple(f for f in device.requires if f not in on),
@@ -297,7 +342,9 @@ def _lost_reason(loser: CandidateResult, winner: CandidateResult) -> str:
     return "same cost; later in the fixed order (mode, map dev>mem, align 2M>1G>4K)"
 
 
-def _win_reason(w: CandidateResult, device: Any, runner_up: Optional[CandidateResult], pinned: bool) -> str:
+def _win_reason(
+    w: CandidateResult, device: Any, runner_up: Optional[CandidateResult], pinned: bool
+) -> str:
     lay = w.layout
     assert lay is not None
     parts = []
@@ -331,7 +378,10 @@ def _feature_chain(feature: str, device: Any, results: Sequence[CandidateResult]
         expr = dt.build_for(mode, mrule)
         if not b.holds(expr):
             chain = b.chain(expr)
-            return (f"{feature} needs {mode} → " + (render_chain(chain) if chain else f"{expr} is off"), chain)
+            return (
+                f"{feature} needs {mode} → " + (render_chain(chain) if chain else f"{expr} is off"),
+                chain,
+            )
         if not b.holds(feat.build):
             chain = b.chain(feat.build)
             return (f"{feature} needs {feat.build} → " + (render_chain(chain) or "off"), chain)
@@ -364,23 +414,42 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
                         or (r.candidate.mode == pin.mode and not r.possible)]
             why = matching[0].why_impossible if matching else f"no candidate matches the pin {pin}"
             chain = matching[0].chain if matching else ()
-            findings.append(Finding("impossible-pin", f"pin {pin.mode} is impossible: {why}", None, chain))
+            findings.append(
+                Finding("impossible-pin", f"pin {pin.mode} is impossible: {why}", None, chain)
+            )
         else:
-            findings.append(Finding("no-candidate", "no mode is possible for this device under this build"))
+            findings.append(
+                Finding("no-candidate", "no mode is possible for this device under this build")
+            )
         for feature in device.requires:
             msg, chain = _feature_chain(feature, device, results, b, cat)
             findings.append(Finding("unmet-requirement", msg, feature, chain))
         all_lost = tuple(_with_lost(r, r.why_impossible) for r in results)
-        return Decision(b.build.name, name, str(device.type), int(device.size), False, "finding", None,
-                        findings[0].message, all_lost, tuple(findings))
+        return Decision(
+            b.build.name,
+            name,
+            str(device.type),
+            int(device.size),
+            False,
+            "finding",
+            None,
+            findings[0].message,
+            all_lost,
+            tuple(findings),
+        )
     ranked = sorted(pool, key=lambda r: r.rank(cat))
     winner = ranked[0]
     for feature in winner.missing_required:
         msg, chain = _feature_chain(feature, device, results, b, cat)
         findings.append(Finding("unmet-requirement", msg, feature, chain))
     if not winner.missing_required and winner.over_budget:
-        findings.append(Finding("over-budget", f"cheapest candidate giving every required feature, "
-                                f"{winner.candidate.label()}, is over budget: " + "; ".join(winner.over_budget)))
+        findings.append(
+            Finding(
+                "over-budget",
+                f"cheapest candidate giving every required feature, "
+                f"{winner.candidate.label()}, is over budget: " + "; ".join(winner.over_budget),
+            )
+        )
     final: list[CandidateResult] = []
     runner_up: Optional[CandidateResult] = None
     for r in results:

@@ -32,7 +32,8 @@ def schema() -> dict[str, Any]:
 
 
 _PATTERN_HINTS = {
-    "name": "use lower-case letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+    "name": "use lower-case letters, digits, '-', '_' and '.', "
+    "starting and ending with a letter or digit",
     "size": "write bytes (4096) or a number with a unit (KiB, MiB, GiB, TiB)",
     "budgetValue": "write a size (64MiB) or a percentage of the device size (1%)",
     "features": "feature names are lower-case words joined by '_' (e.g. longterm_pin)",
@@ -88,7 +89,16 @@ def describe(value: Any) -> str:
 
 _TYPE_WORDS = {"integer": "an integer", "string": "a string", "object": "a mapping",
                "array": "a list", "number": "a number", "boolean": "a boolean", "null": "null"}
-_ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment", "examples", "default", "$defs"}
+_ANNOTATIONS = {
+    "$schema",
+    "$id",
+    "title",
+    "description",
+    "$comment",
+    "examples",
+    "default",
+    "$defs",
+}
 
 
 def suggest(word: str, choices: Sequence[str]) -> str:
@@ -115,7 +125,9 @@ class SchemaChecker:
         name = ref[len("#/$defs/"):]
         return self.root["$defs"][name], name
 
-    def _check(self, v: Any, s: dict[str, Any], path: PathKey, defname: str | None) -> Iterator[SchemaError]:
+    def _check(
+        self, v: Any, s: dict[str, Any], path: PathKey, defname: str | None
+    ) -> Iterator[SchemaError]:
         for kw, arg in s.items():
             if kw in _ANNOTATIONS:
                 continue
@@ -180,7 +192,9 @@ class SchemaChecker:
                 if arg and isinstance(v, list):
                     for i, item in enumerate(v):
                         if any(_equal(item, other) for other in v[:i]):
-                            yield SchemaError(path, "uniqueItems", f"{describe(item)} is listed more than once")
+                            yield SchemaError(
+                                path, "uniqueItems", f"{describe(item)} is listed more than once"
+                            )
                             break
             elif kw in ("minimum", "maximum"):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -194,7 +208,9 @@ class SchemaChecker:
             elif kw == "pattern":
                 if isinstance(v, str) and _regex(arg).search(v) is None:
                     hint = _PATTERN_HINTS.get(defname or "", "")
-                    yield SchemaError(path, "pattern", f"{v!r} is not valid here" + (f": {hint}" if hint else ""))
+                    yield SchemaError(
+                        path, "pattern", f"{v!r} is not valid here" + (f": {hint}" if hint else "")
+                    )
             else:
                 raise ValueError(f"schema keyword {kw!r} is not supported by SchemaChecker")
 

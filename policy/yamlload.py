@@ -194,7 +194,9 @@ class _Builder:
         first: dict[str, Mark] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _Reject("yaml-key", "mapping keys must be plain strings", _node_mark(key_node))
+                raise _Reject(
+                    "yaml-key", "mapping keys must be plain strings", _node_mark(key_node)
+                )
             key = _scalar(key_node)
             if not isinstance(key, str):
                 raise _Reject(
@@ -254,7 +256,9 @@ def _too_large() -> str:
     return f"file is larger than {MAX_BYTES // 1024} KiB; profiles are small, refusing to parse it"
 
 
-def _diag(code: str, message: str, path: str, mark: Mark | None, json_path: str = "$") -> Diagnostic:
+def _diag(
+    code: str, message: str, path: str, mark: Mark | None, json_path: str = "$"
+) -> Diagnostic:
     line, col = mark if mark else (None, None)
     return Diagnostic("error", code, " ".join(message.split()), path, line, col, json_path)
 
@@ -304,7 +308,9 @@ def load_yaml(data: bytes | str, path: str) -> tuple[Loaded | None, list[Diagnos
     except yaml.MarkedYAMLError as err:
         tab = _first_tab_indent(text)
         if tab is not None:
-            return None, [_diag("yaml-tab", "tab character in indentation; indent with spaces", path, tab)]
+            return None, [
+                _diag("yaml-tab", "tab character in indentation; indent with spaces", path, tab)
+            ]
         ymark = err.problem_mark or err.context_mark
         where = (ymark.line + 1, ymark.column + 1) if ymark is not None else None
         message = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"

@@ -39,7 +39,9 @@ def config_values(path: Path) -> dict[str, str]:
     return {a.name: a.value for a in parsed.assignments}
 
 
-def test_defconfig_then_olddefconfig_is_stable_and_keeps_old(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_defconfig_then_olddefconfig_is_stable_and_keeps_old(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "defconfig", "debian_amd64")
     assert code == 0 and "saved to '.config'" in out
     first = (cwd / ".config").read_text()
@@ -60,7 +62,9 @@ def test_kconfig_config_environment_names_the_file(cwd: Path, capsys: pytest.Cap
 
 
 @pytest.mark.parametrize("target", ["alldefconfig", "allnoconfig", "allyesconfig"])
-def test_all_targets_write_a_loadable_config(target: str, cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_targets_write_a_loadable_config(
+    target: str, cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, _ = run(capsys, target, "--config", "x.config")
     assert code == 0
     build = kconfig.load_build(cwd / "x.config")
@@ -132,16 +136,20 @@ def test_get_unknown_symbol_is_a_usage_error(cwd: Path, capsys: pytest.CaptureFi
     assert code == 2 and "unknown symbol(s): ND_BLK" in err
 
 
-def test_listnewconfig_lists_symbols_missing_from_the_file(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_listnewconfig_lists_symbols_missing_from_the_file(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (cwd / ".config").write_text("CONFIG_X86_64=y\nCONFIG_MODULES=y\n")
     code, out, _ = run(capsys, "listnewconfig")
     assert code == 0
     lines = out.splitlines()
-    assert "CONFIG_LIBNVDIMM=n" in lines or any(l.startswith("CONFIG_LIBNVDIMM=") for l in lines)
-    assert not any(l.startswith("CONFIG_MODULES=") for l in lines)
+    assert "CONFIG_LIBNVDIMM=n" in lines or any(ln.startswith("CONFIG_LIBNVDIMM=") for ln in lines)
+    assert not any(ln.startswith("CONFIG_MODULES=") for ln in lines)
 
 
-@pytest.mark.parametrize("src,compress", [(AMD64, None), (ARM64, None), (AMD64, "gz"), (ARM64, "plain")])
+@pytest.mark.parametrize(
+    "src,compress", [(AMD64, None), (ARM64, None), (AMD64, "gz"), (ARM64, "plain")]
+)
 def test_import_real_debian_configs_is_faithful(src: Path, compress: str | None, cwd: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = src
@@ -183,14 +191,23 @@ def _assert_untouched(cwd: Path, before: bytes) -> None:
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("CONFIG_X86_64=y\nthis is not a config line\n",
-         ".config:2:1: error: malformed line 'this is not a config line'"),
-        ("CONFIG_X86_64=y\nCONFIG_ND_BLK=y\n",
-         ".config:2:1: error: unknown symbol CONFIG_ND_BLK: not in the pmempolicy Kconfig tree"),
-        ("CONFIG_X86_64=y\nCONFIG_ZONE_DEVICE=m\n",
-         ".config:2:20: error: CONFIG_ZONE_DEVICE=m is not a valid bool value; expected y or n"),
-        ("CONFIG_LIBNVDIMM=maybe\n",
-         ".config:1:18: error: CONFIG_LIBNVDIMM=maybe is not a valid tristate value; expected y, m or n"),
+        (
+            "CONFIG_X86_64=y\nthis is not a config line\n",
+            ".config:2:1: error: malformed line 'this is not a config line'",
+        ),
+        (
+            "CONFIG_X86_64=y\nCONFIG_ND_BLK=y\n",
+            ".config:2:1: error: unknown symbol CONFIG_ND_BLK: not in the pmempolicy Kconfig tree",
+        ),
+        (
+            "CONFIG_X86_64=y\nCONFIG_ZONE_DEVICE=m\n",
+            ".config:2:20: error: CONFIG_ZONE_DEVICE=m is not a valid bool value; expected y or n",
+        ),
+        (
+            "CONFIG_LIBNVDIMM=maybe\n",
+            ".config:1:18: error: CONFIG_LIBNVDIMM=maybe is not a valid tristate value; "
+            "expected y, m or n",
+        ),
         ("CONFIG_X86_64=y\n  CONFIG_BTT=y\n", ".config:2:3: error: malformed line 'CONFIG_BTT=y'"),
     ],
 )
@@ -238,7 +255,9 @@ def test_set_with_bad_values(cwd: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert (cwd / ".config").read_bytes() == before
 
 
-def test_unknown_defconfig_lists_the_shipped_ones(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_defconfig_lists_the_shipped_ones(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "defconfig", "option9")
     assert code == 2 and "no defconfig named 'option9'" in err and "debian_amd64" in err
 
@@ -246,21 +265,34 @@ def test_unknown_defconfig_lists_the_shipped_ones(cwd: Path, capsys: pytest.Capt
 def test_range_check_on_a_tree_with_an_int_symbol(tmp_path: Path) -> None:
     # The shipped tree has no prompted int symbol; the range check is exercised on a small tree.
     (tmp_path / "Kconfig").write_text(
-        'config NODES_SHIFT\n\tint "Maximum NUMA Nodes (as a power of 2)"\n\trange 1 10\n\tdefault 6\n'
+        'config NODES_SHIFT\n\tint "Maximum NUMA Nodes (as a power of 2)"\n'
+        '\trange 1 10\n\tdefault 6\n'
     )
     kconf = kconfig.parse_tree(tmp_path / "Kconfig")
     item = kconfig.ConfigLine("NODES_SHIFT", "11", "11", 3)
     diag = kconfig.check_assignment(kconf, item, "x.config")
     assert diag is not None
-    assert diag.render() == "x.config:3:20: error: CONFIG_NODES_SHIFT=11 is out of range; expected 1..10 [config-range]"
-    assert kconfig.check_assignment(kconf, kconfig.ConfigLine("NODES_SHIFT", "ten", "ten", 4), "x") is not None
-    assert kconfig.check_assignment(kconf, kconfig.ConfigLine("NODES_SHIFT", "10", "10", 5), "x") is None
+    assert (
+        diag.render()
+        == "x.config:3:20: error: CONFIG_NODES_SHIFT=11 is out of range; expected 1..10 "
+        "[config-range]"
+    )
+    assert (
+        kconfig.check_assignment(kconf, kconfig.ConfigLine("NODES_SHIFT", "ten", "ten", 4), "x")
+        is not None
+    )
+    assert (
+        kconfig.check_assignment(kconf, kconfig.ConfigLine("NODES_SHIFT", "10", "10", 5), "x")
+        is None
+    )
 
 
 # ---------------------------------------------------------------------------- atomic writes
 
 
-def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_the_previous_file_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / ".config"
     target.write_text("old\n")
 

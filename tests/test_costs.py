@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from policy import costs
 from policy.costs import GiB, KiB, MiB, TiB
@@ -90,7 +89,10 @@ def test_map_mem_dram_follows_whole_namespace() -> None:
 def test_aligns_4k_and_2m_give_identical_sizes() -> None:
     for size in (128 * MiB, 2 * GiB, 80 * GiB):
         for map_ in ("mem", "dev"):
-            assert costs.pfn_layout(size, map_, 4096).usable == costs.pfn_layout(size, map_, 2 * MiB).usable
+            assert (
+                costs.pfn_layout(size, map_, 4096).usable
+                == costs.pfn_layout(size, map_, 2 * MiB).usable
+            )
 
 
 @pytest.mark.parametrize(
@@ -181,7 +183,9 @@ def test_system_ram_spends_dram_for_usable_and_wastes_map_dev() -> None:
     mem = costs.system_ram_layout(2 * GiB, "mem")
     assert mem.usable == 2046 * MiB and mem.dram_memmap == costs.memmap_bytes(2046 * MiB)
     dev = costs.system_ram_layout(2 * GiB, "dev")
-    assert dev.capacity_lost > mem.capacity_lost and dev.dram_memmap == costs.memmap_bytes(dev.usable)
+    assert dev.capacity_lost > mem.capacity_lost and dev.dram_memmap == costs.memmap_bytes(
+        dev.usable
+    )
 
 
 def test_io_costs() -> None:

@@ -18,7 +18,9 @@ def test_every_command_loads_has_help_and_is_in_the_readme(name: str) -> None:
     command = LazyGroup._load(name)
     assert command is not None, f"{name}: registered but its module is missing"
     assert command.help and command.help.strip(), f"{name}: no help text"
-    assert re.search(rf"`pmempolicy [^`]*\b{re.escape(name)}\b", README), f"{name}: not in README.md"
+    assert re.search(rf"`pmempolicy [^`]*\b{re.escape(name)}\b", README), (
+        f"{name}: not in README.md"
+    )
     ctx = click.Context(cli, info_name="pmempolicy")
     assert "Show this message and exit" in command.get_help(click.Context(command, parent=ctx))
 
@@ -33,7 +35,9 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_them() -> None:
     assert "python3 -m venv .venv" in ci and ".venv/bin/pip install" in ci
 
 
-def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_python_example_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     code = README.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})

@@ -7,13 +7,13 @@ import random
 from pathlib import Path
 
 import pytest
+from test_runtime import dev
 
 import policy.evaluate
 from policy import kconfig
 from policy.api import explain_feature
 from policy.costs import GiB, MiB, TiB
 from policy.profiles import Pin
-from test_runtime import dev
 
 DEBIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-6.1"
 
@@ -41,7 +41,9 @@ def test_debian_amd64_every_nvdimm_mode_available(amd64: kconfig.BuildConfig) ->
     d = policy.evaluate([amd64], [dev("x")]).rows[0]
     possible = {c.candidate.mode for c in d.candidates if c.possible}
     assert {"raw", "sector", "fsdax", "devdax", "system-ram"} <= possible
-    aligns = {c.candidate.align for c in d.candidates if c.possible and c.candidate.mode == "devdax"}
+    aligns = {
+        c.candidate.align for c in d.candidates if c.possible and c.candidate.mode == "devdax"
+    }
     assert aligns == {4096, 2 * MiB, GiB}
 
 
@@ -50,7 +52,9 @@ def test_debian_amd64_longterm_pin_gets_devdax(amd64: kconfig.BuildConfig) -> No
     assert row.ok and row.chosen.candidate.mode == "devdax"
 
 
-def test_debian_arm64_raw_or_sector_only_and_dax_mmap_names_zone_device(arm64: kconfig.BuildConfig) -> None:
+def test_debian_arm64_raw_or_sector_only_and_dax_mmap_names_zone_device(
+    arm64: kconfig.BuildConfig,
+) -> None:
     row = policy.evaluate([arm64], [dev("x")]).rows[0]
     assert {c.candidate.mode for c in row.candidates if c.possible} <= {"raw", "sector"}
     row = policy.evaluate([arm64], [dev("dax", requires=("dax_mmap",))]).rows[0]
@@ -73,9 +77,15 @@ def test_reference_numbers_through_the_api(amd64: kconfig.BuildConfig) -> None:
     assert chosen(80 * GiB, Pin("sector")).usable == 85814456320
 
 
-def test_order_independent_and_deterministic(amd64: kconfig.BuildConfig, arm64: kconfig.BuildConfig) -> None:
-    devices = [dev(f"d{i}", size=(i + 1) * 16 * GiB, requires=r)
-               for i, r in enumerate([(), ("longterm_pin",), ("dax_mmap",), ("sector_atomic",), ("system_ram",)])]
+def test_order_independent_and_deterministic(
+    amd64: kconfig.BuildConfig, arm64: kconfig.BuildConfig
+) -> None:
+    devices = [
+        dev(f"d{i}", size=(i + 1) * 16 * GiB, requires=r)
+        for i, r in enumerate(
+            [(), ("longterm_pin",), ("dax_mmap",), ("sector_atomic",), ("system_ram",)]
+        )
+    ]
     a = policy.evaluate([amd64, arm64], devices)
     shuffled = devices[:]
     random.Random(4).shuffle(shuffled)
@@ -90,9 +100,13 @@ def test_records_are_frozen(amd64: kconfig.BuildConfig) -> None:
         m.rows[0].ok = False  # type: ignore[misc]
 
 
-def test_explain_pin_and_kconfig_change(amd64: kconfig.BuildConfig, arm64: kconfig.BuildConfig) -> None:
+def test_explain_pin_and_kconfig_change(
+    amd64: kconfig.BuildConfig, arm64: kconfig.BuildConfig
+) -> None:
     e = explain_feature("longterm_pin", dev("x"), amd64)
-    assert not e.enabled and e.change and e.change.startswith("pin mode=devdax") and e.change_checked
+    assert (
+        not e.enabled and e.change and e.change.startswith("pin mode=devdax") and e.change_checked
+    )
     e = explain_feature("dax_mmap", dev("x"), arm64)
     assert not e.enabled and any(s.symbol == "ZONE_DEVICE" for s in e.chain)
     assert e.change == "set ZONE_DEVICE=y" and e.change_checked

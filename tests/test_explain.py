@@ -1,13 +1,13 @@
-"""explain: multi-step Kconfig changes follow the chain to its root and are checked by re-evaluating."""
+"""explain: multi-step Kconfig changes follow the chain to its root, checked by re-evaluating."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from policy import kconfig
 from policy.api import explain_feature
+from policy.features import catalog
 from policy.profiles import load_profiles
 from policy.runtime import decide
-from policy.features import catalog
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"

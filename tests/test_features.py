@@ -10,8 +10,21 @@ import yaml
 from policy import features
 from policy.resources import data_file
 
-REQUIRED = {"dax_mmap", "map_sync", "pmd_faults", "pud_faults", "o_direct_dax_file", "gup_dax_mapping",
-            "longterm_pin", "rdma_odp", "vm_backing", "system_ram", "block_io", "sector_atomic", "p2pdma"}
+REQUIRED = {
+    "dax_mmap",
+    "map_sync",
+    "pmd_faults",
+    "pud_faults",
+    "o_direct_dax_file",
+    "gup_dax_mapping",
+    "longterm_pin",
+    "rdma_odp",
+    "vm_backing",
+    "system_ram",
+    "block_io",
+    "sector_atomic",
+    "p2pdma",
+}
 PROPOSALS = {"ondemand_pages", "pfn_io", "extent_pages"}
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import kconfiglib
 import pytest
-
 from test_kconfig_tree import (
     CONFIGS,
     DEBIAN,
@@ -187,9 +186,13 @@ def random_config(seed: int, dest: Path) -> Path:
                 and any(n.prompt for n in sym.nodes)
                 and sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE)
             ):
-                value = rnd.choice(["y", "n"] if sym.orig_type is kconfiglib.BOOL else ["y", "m", "n"])
+                value = rnd.choice(
+                    ["y", "n"] if sym.orig_type is kconfiglib.BOOL else ["y", "m", "n"]
+                )
                 extra.append(
-                    f"# CONFIG_{sym.name} is not set" if value == "n" else f"CONFIG_{sym.name}={value}"
+                    f"# CONFIG_{sym.name} is not set"
+                    if value == "n"
+                    else f"CONFIG_{sym.name}={value}"
                 )
         with dest.open("a") as f:
             f.write("\n".join(extra) + "\n")

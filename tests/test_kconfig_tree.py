@@ -16,8 +16,8 @@ import lzma
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import kconfiglib
 import pytest
@@ -435,7 +435,10 @@ def test_proposals_live_in_their_own_menu(tree: kconfiglib.Kconfig) -> None:
     }
     assert outside == set()
     map_mem = tree.syms["PROPOSED_DEFAULT_MAP_MEM"]
-    assert map_mem.choice is not None and map_mem.choice is tree.syms["PROPOSED_DEFAULT_MAP_DEV"].choice
+    assert (
+        map_mem.choice is not None
+        and map_mem.choice is tree.syms["PROPOSED_DEFAULT_MAP_DEV"].choice
+    )
 
 
 def test_proposals_default_off(tree: kconfiglib.Kconfig) -> None:
@@ -542,7 +545,9 @@ EXTRA_LINES_BY_DESIGN = {
 def _debian_values(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"^CONFIG_(\w+)=(.*)$", line) or re.match(r"^# CONFIG_(\w+) is (not set)$", line)
+        m = re.match(r"^CONFIG_(\w+)=(.*)$", line) or re.match(
+            r"^# CONFIG_(\w+) is (not set)$", line
+        )
         if m:
             values[m.group(1)] = "n" if m.group(2) == "not set" else m.group(2)
     return values

@@ -63,11 +63,19 @@ def test_table_fits_80_columns_and_csv_parses() -> None:
     assert max(len(line) for line in out.splitlines()) <= 80
     _, out = run("matrix", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows and {"config", "device", "ok", "verdict", "mode", "feature:longterm_pin"} <= set(rows[0])
+    assert rows and {"config", "device", "ok", "verdict", "mode", "feature:longterm_pin"} <= set(
+        rows[0]
+    )
 
 
 def test_query_jmespath() -> None:
-    _, out = run("matrix", "--config", "debian_amd64", "--query", "results[?device=='ws01-pmem0'].costs.dram_memmap_bytes")
+    _, out = run(
+        "matrix",
+        "--config",
+        "debian_amd64",
+        "--query",
+        "results[?device=='ws01-pmem0'].costs.dram_memmap_bytes",
+    )
     assert json.loads(out) == [128 * 2**20]  # 8 GiB fsdax map=mem: 128 MiB of memmap
     assert main(["matrix", "--query", "results[?"]) == 2
 

@@ -76,7 +76,9 @@ def test_menuconfig_toggle_save_quit(terminal: Terminal, tmp_path: Path) -> None
                       "ZONE_DEVICE in the search results")
     terminal.keys("Enter")
     screen = terminal.wait_for(
-        lambda s: "[ ] Device memory (pmem, HMM, etc...) hotplug support" in s, "ZONE_DEVICE shown off")
+        lambda s: "[ ] Device memory (pmem, HMM, etc...) hotplug support" in s,
+        "ZONE_DEVICE shown off",
+    )
     assert "Memory Management options" in screen
     terminal.keys("Space")
     terminal.wait_for(lambda s: "[*] Device memory (pmem, HMM, etc...) hotplug support" in s,

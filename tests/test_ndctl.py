@@ -1,11 +1,10 @@
-"""The ndctl listing reader on real listings: modes, sizes, raw sizes, features; bad input; arithmetic."""
+"""The ndctl reader on real listings: modes, sizes, raw sizes, features; bad input; arithmetic."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from policy import costs, kconfig
 from policy.cli import main
@@ -31,26 +30,123 @@ def amd64() -> kconfig.BuildConfig:
 
 # (file, namespace) -> (ndctl mode, kernel mode, map, align, usable lo, raw size used, exact?)
 EXPECTED = {
-    ("btt-check.namespace.json", "namespace5.0"): ("sector", "sector", None, None, 32440320, 32 * MiB, True),
-    ("daxdev-errors.namespace.json", "namespace6.0"): ("devdax", "devdax", "dev", 4096, 64004096, 64 * MiB, False),
-    ("daos-ndctl-list-N-3t.json", "namespace0.0"): ("fsdax", "fsdax", "dev", 2 * MiB, 3183575302144,
-                                                    3012 * GiB, False),
-    ("insights-ndctl-list-Ni.json", "namespace1.0"): ("fsdax", "fsdax", "mem", 2 * MiB, 811746721792,
-                                                      756 * GiB, True),
-    ("ndctl-man-list-BN.json", "namespace0.0"): ("fsdax", "raw", "mem", None, 8 * GiB, 8 * GiB, True),
-    ("ndctl-man-list-BN.json", "namespace9.0"): ("raw", "raw", None, None, 32 * MiB, 32 * MiB, True),
-    ("pmem-docs-list-N-devdax.json", "namespace0.0"): ("devdax", "devdax", "dev", 2 * MiB, 4225761280,
-                                                       4 * GiB, False),
-    ("pmem-docs-list-N-memmap-fsdax.json", "namespace0.0"): ("fsdax", "raw", "mem", None, 4 * GiB, 4 * GiB, True),
-    ("pmem-docs-list-RuN-map-dev.json", "namespace0.0"): ("fsdax", "fsdax", "dev", 2 * MiB, 263179489772,
-                                                          249 * GiB, False),
-    ("pmem-docs-list-RuN-map-mem.json", "namespace0.0"): ("fsdax", "fsdax", "mem", 2 * MiB, 267356345467,
-                                                          249 * GiB, False),
-    ("pmem-docs-create-devdax-u.json", "namespace0.0"): ("devdax", "devdax", "dev", 2 * MiB, 132115000000,
-                                                         125 * GiB, False),
-    ("pmem-docs-create-sector-u.json", "namespace0.0"): ("sector", "sector", None, None, 134085000000,
-                                                         125 * GiB, False),
-    ("pmem-docs-list-Ni-disabled.json", "namespace0.0"): ("raw", "raw", None, None, 20 * GiB, 20 * GiB, True),
+    ("btt-check.namespace.json", "namespace5.0"): (
+        "sector",
+        "sector",
+        None,
+        None,
+        32440320,
+        32 * MiB,
+        True,
+    ),
+    ("daxdev-errors.namespace.json", "namespace6.0"): (
+        "devdax",
+        "devdax",
+        "dev",
+        4096,
+        64004096,
+        64 * MiB,
+        False,
+    ),
+    ("daos-ndctl-list-N-3t.json", "namespace0.0"): (
+        "fsdax",
+        "fsdax",
+        "dev",
+        2 * MiB,
+        3183575302144,
+        3012 * GiB,
+        False,
+    ),
+    ("insights-ndctl-list-Ni.json", "namespace1.0"): (
+        "fsdax",
+        "fsdax",
+        "mem",
+        2 * MiB,
+        811746721792,
+        756 * GiB,
+        True,
+    ),
+    ("ndctl-man-list-BN.json", "namespace0.0"): (
+        "fsdax",
+        "raw",
+        "mem",
+        None,
+        8 * GiB,
+        8 * GiB,
+        True,
+    ),
+    ("ndctl-man-list-BN.json", "namespace9.0"): (
+        "raw",
+        "raw",
+        None,
+        None,
+        32 * MiB,
+        32 * MiB,
+        True,
+    ),
+    ("pmem-docs-list-N-devdax.json", "namespace0.0"): (
+        "devdax",
+        "devdax",
+        "dev",
+        2 * MiB,
+        4225761280,
+        4 * GiB,
+        False,
+    ),
+    ("pmem-docs-list-N-memmap-fsdax.json", "namespace0.0"): (
+        "fsdax",
+        "raw",
+        "mem",
+        None,
+        4 * GiB,
+        4 * GiB,
+        True,
+    ),
+    ("pmem-docs-list-RuN-map-dev.json", "namespace0.0"): (
+        "fsdax",
+        "fsdax",
+        "dev",
+        2 * MiB,
+        263179489772,
+        249 * GiB,
+        False,
+    ),
+    ("pmem-docs-list-RuN-map-mem.json", "namespace0.0"): (
+        "fsdax",
+        "fsdax",
+        "mem",
+        2 * MiB,
+        267356345467,
+        249 * GiB,
+        False,
+    ),
+    ("pmem-docs-create-devdax-u.json", "namespace0.0"): (
+        "devdax",
+        "devdax",
+        "dev",
+        2 * MiB,
+        132115000000,
+        125 * GiB,
+        False,
+    ),
+    ("pmem-docs-create-sector-u.json", "namespace0.0"): (
+        "sector",
+        "sector",
+        None,
+        None,
+        134085000000,
+        125 * GiB,
+        False,
+    ),
+    ("pmem-docs-list-Ni-disabled.json", "namespace0.0"): (
+        "raw",
+        "raw",
+        None,
+        None,
+        20 * GiB,
+        20 * GiB,
+        True,
+    ),
 }
 
 
@@ -80,7 +176,9 @@ def test_real_listing_reads_and_evaluates(path: Path, amd64: kconfig.BuildConfig
         lay = row.chosen.layout
         assert lay is not None
         if ns.raw is not None and ns.raw.consistent:
-            assert ns.size_lo <= lay.usable <= ns.size_hi  # the forward arithmetic gives the listing back
+            assert (
+                ns.size_lo <= lay.usable <= ns.size_hi
+            )  # the forward arithmetic gives the listing back
 
 
 def _features(path: str, amd64: kconfig.BuildConfig) -> set[str]:
@@ -93,8 +191,13 @@ def _features(path: str, amd64: kconfig.BuildConfig) -> set[str]:
 def test_sector_example(amd64: kconfig.BuildConfig) -> None:
     listing = read_listing(DATA / "btt-check.namespace.json")
     (ns,) = listing.namespaces
-    assert (ns.dev, ns.mode, ns.size, ns.sector_size, ns.blockdev) == ("namespace5.0", "sector", 32440320, 4096,
-                                                                      "pmem5s")
+    assert (ns.dev, ns.mode, ns.size, ns.sector_size, ns.blockdev) == (
+        "namespace5.0",
+        "sector",
+        32440320,
+        4096,
+        "pmem5s",
+    )
     assert ns.raw_size == 32 * MiB and costs.btt_usable(32 * MiB) == 32440320
     feats = _features("btt-check.namespace.json", amd64)
     assert "sector_atomic" in feats and "block_io" in feats and "dax_mmap" not in feats
@@ -108,7 +211,9 @@ def test_devdax_example(amd64: kconfig.BuildConfig) -> None:
     # 64004096 is not a multiple of 2 MiB: an nfit_test namespace from before 6.1's 2 MiB data
     # alignment; the reader says so, located at the size, and evaluates the nearest raw size
     codes = {d.code: d for d in listing.diagnostics}
-    assert codes["ndctl-inconsistent"].line == 4 and codes["ndctl-inconsistent"].severity == "warning"
+    assert (
+        codes["ndctl-inconsistent"].line == 4 and codes["ndctl-inconsistent"].severity == "warning"
+    )
     assert "ndctl-assumed" in codes  # old ndctl printed no map
     feats = _features("daxdev-errors.namespace.json", amd64)
     assert {"dax_mmap", "longterm_pin", "vm_backing"} <= feats
@@ -143,31 +248,83 @@ def test_regions_and_idle() -> None:
 
 def test_daos_3t_figures() -> None:
     ns = read_listing(DATA / "daos-ndctl-list-N-3t.json").namespaces[0]
-    assert ns.raw is not None and (ns.raw.lo, ns.raw.hi, ns.raw.candidates) == (3012 * GiB - 2 * MiB, 3012 * GiB, 2)
+    assert ns.raw is not None and (ns.raw.lo, ns.raw.hi, ns.raw.candidates) == (
+        3012 * GiB - 2 * MiB,
+        3012 * GiB,
+        2,
+    )
     lay = costs.pfn_layout(3012 * GiB, "dev")
-    assert lay.usable == 3183575302144 and lay.dataoff == 3012 * GiB // 64 + 2 * MiB  # 47.06 GiB on the device
+    assert (
+        lay.usable == 3183575302144 and lay.dataoff == 3012 * GiB // 64 + 2 * MiB
+    )  # 47.06 GiB on the device
 
 
 # ------------------------------------------------------------------------------ bad listings
 
 BAD = {
-    "truncated": ('{\n  "dev":"namespace0.0",\n  "mode":"fsdax",\n  "size":', 4, "ndctl-json", "truncated JSON"),
-    "unknown-mode": ('[\n {"dev":"namespace0.0","mode":"turbo","size":4096}\n]', 2, "ndctl-unknown-mode",
-                     "unknown mode \"turbo\""),
-    "negative-size": ('{"dev":"namespace0.0",\n "mode":"raw",\n "size":-4096}', 3, "ndctl-bad-size", "negative"),
-    "non-numeric-size": ('{"dev":"namespace0.0","mode":"raw",\n"size":"lots"}', 2, "ndctl-bad-size", "'lots'"),
-    "boolean-size": ('{"dev":"namespace0.0","mode":"raw","size":true}', 1, "ndctl-bad-size", "true"),
-    "missing-size": ('{"regions":[\n {"dev":"region0","namespaces":[\n  {"dev":"namespace0.0","mode":"raw"}]}]}', 3,
-                     "ndctl-missing-field", '"size"'),
-    "missing-mode": ('[{"dev":"namespace0.0","size":1},\n {"dev":"namespace0.1","size":2}]', 1,
-                     "ndctl-missing-field", "without \"mode\""),
+    "truncated": (
+        '{\n  "dev":"namespace0.0",\n  "mode":"fsdax",\n  "size":',
+        4,
+        "ndctl-json",
+        "truncated JSON",
+    ),
+    "unknown-mode": (
+        '[\n {"dev":"namespace0.0","mode":"turbo","size":4096}\n]',
+        2,
+        "ndctl-unknown-mode",
+        'unknown mode "turbo"',
+    ),
+    "negative-size": (
+        '{"dev":"namespace0.0",\n "mode":"raw",\n "size":-4096}',
+        3,
+        "ndctl-bad-size",
+        "negative",
+    ),
+    "non-numeric-size": (
+        '{"dev":"namespace0.0","mode":"raw",\n"size":"lots"}',
+        2,
+        "ndctl-bad-size",
+        "'lots'",
+    ),
+    "boolean-size": (
+        '{"dev":"namespace0.0","mode":"raw","size":true}',
+        1,
+        "ndctl-bad-size",
+        "true",
+    ),
+    "missing-size": (
+        '{"regions":[\n {"dev":"region0","namespaces":[\n  {"dev":"namespace0.0","mode":"raw"}]}]}',
+        3,
+        "ndctl-missing-field",
+        '"size"',
+    ),
+    "missing-mode": (
+        '[{"dev":"namespace0.0","size":1},\n {"dev":"namespace0.1","size":2}]',
+        1,
+        "ndctl-missing-field",
+        'without "mode"',
+    ),
     "nan": ('{"dev":"namespace0.0","mode":"raw","size":NaN}', 1, "ndctl-json", "NaN"),
     "not-an-object": ("[1, 2]", 1, "ndctl-structure", "expected an ndctl list object"),
     "unknown-object": ('{"hello":"world"}', 1, "ndctl-structure", "not an ndctl list object"),
-    "bad-map": ('{"dev":"namespace0.0","mode":"fsdax","map":"disk","size":4096}', 1, "ndctl-bad-field", "map"),
-    "duplicate": ('[{"dev":"namespace0.0","mode":"raw","size":4096},\n{"dev":"namespace0.0","mode":"raw","size":1}]',
-                  2, "ndctl-duplicate", "listed twice"),
-    "bad-human": ('{"dev":"namespace0.0","mode":"raw","size":"12.5 GiB"}', 1, "ndctl-bad-size", "12.5 GiB"),
+    "bad-map": (
+        '{"dev":"namespace0.0","mode":"fsdax","map":"disk","size":4096}',
+        1,
+        "ndctl-bad-field",
+        "map",
+    ),
+    "duplicate": (
+        '[{"dev":"namespace0.0","mode":"raw","size":4096},\n{"dev":"namespace0.0","mode":"raw","size":1}]',
+        2,
+        "ndctl-duplicate",
+        "listed twice",
+    ),
+    "bad-human": (
+        '{"dev":"namespace0.0","mode":"raw","size":"12.5 GiB"}',
+        1,
+        "ndctl-bad-size",
+        "12.5 GiB",
+    ),
 }
 
 
@@ -183,21 +340,29 @@ def test_bad_listing_is_located(case: str) -> None:
 
 
 def test_every_problem_is_reported() -> None:
-    text = '[{"dev":"namespace0.0","mode":"turbo","size":1},\n {"dev":"namespace0.1","mode":"raw","size":-1}]'
+    text = ('[{"dev":"namespace0.0","mode":"turbo","size":1},\n'
+            ' {"dev":"namespace0.1","mode":"raw","size":-1}]')
     with pytest.raises(NdctlInputError) as info:
         parse_listing(text, "two.json")
-    assert [(d.line, d.code) for d in info.value.diagnostics] == [(1, "ndctl-unknown-mode"), (2, "ndctl-bad-size")]
+    assert [(d.line, d.code) for d in info.value.diagnostics] == [
+        (1, "ndctl-unknown-mode"),
+        (2, "ndctl-bad-size"),
+    ]
 
 
 def test_not_utf8_and_empty() -> None:
     with pytest.raises(NdctlInputError) as info:
         parse_listing(b'{"dev":"namespace0.0",\n"mode":"\xff"}', "bin.json")
     assert info.value.diagnostics[0].line == 2
-    assert parse_listing(b"  \n", "empty.json").namespaces == ()  # ndctl prints nothing without namespaces
+    assert (
+        parse_listing(b"  \n", "empty.json").namespaces == ()
+    )  # ndctl prints nothing without namespaces
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_listing_exits_2_through_the_cli(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_listing_exits_2_through_the_cli(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text, line, code, _ = BAD[case]
     bad = tmp_path / "bad.json"
     bad.write_text(text)
@@ -241,7 +406,9 @@ def test_human_size_examples() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.integers(min_value=8, max_value=4096 * 512), st.sampled_from(["mem", "dev"]),
        st.sampled_from([4096, 2 * MiB, GiB]), st.sampled_from(["fsdax", "devdax"]))
-def test_reverse_pfn_arithmetic_finds_the_size(units: int, map_: str, align: int, mode: str) -> None:
+def test_reverse_pfn_arithmetic_finds_the_size(
+    units: int, map_: str, align: int, mode: str
+) -> None:
     d = units * 2 * MiB
     if d % align:
         d = -(-d // align) * align

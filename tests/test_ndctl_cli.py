@@ -15,16 +15,27 @@ DEBIAN = {"amd64": DATA / "debian-6.1" / "config.amd64_none_amd64.xz",
 
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=lambda p: p.name)
-def test_evaluate_current_setup_under_debian_amd64(listing: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["evaluate", "--config", str(DEBIAN["amd64"]), "--ndctl", str(listing), "--format", "json"])
+def test_evaluate_current_setup_under_debian_amd64(
+    listing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["evaluate", "--config", str(DEBIAN["amd64"]), "--ndctl", str(listing), "--format", "json"]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["ok"] is True and doc["devices"] and all(d.startswith("namespace") for d in doc["devices"])
+    assert (
+        doc["ok"] is True
+        and doc["devices"]
+        and all(d.startswith("namespace") for d in doc["devices"])
+    )
 
 
 def test_evaluate_sector_and_devdax_modes(capsys: pytest.CaptureFixture[str]) -> None:
-    for name, mode in (("btt-check.namespace.json", "sector"), ("daxdev-errors.namespace.json", "devdax")):
+    for name, mode in (
+        ("btt-check.namespace.json", "sector"),
+        ("daxdev-errors.namespace.json", "devdax"),
+    ):
         assert main(["evaluate", "--config", "debian_amd64", "--ndctl", str(DATA / "ndctl" / name),
                      "--format", "json"]) == 0
         assert f'"{mode}"' in capsys.readouterr().out
@@ -41,7 +52,9 @@ def test_matrix_with_listing_and_both_debian_configs(capsys: pytest.CaptureFixtu
     assert doc["ok"] is False
 
 
-def test_evaluate_listing_from_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_listing_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import sys
 
@@ -61,7 +74,15 @@ def test_evaluate_bad_listing_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_evaluate_accepts_distro_configs(capsys: pytest.CaptureFixture[str]) -> None:
     for cfg in DEBIAN.values():
-        assert main(["evaluate", "--config", str(cfg), "--format", "json",
-                     str(Path(__file__).parent.parent / "profiles" / "db-400g-odirect.yaml")]) in (0, 1)
+        assert main(
+            [
+                "evaluate",
+                "--config",
+                str(cfg),
+                "--format",
+                "json",
+                str(Path(__file__).parent.parent / "profiles" / "db-400g-odirect.yaml"),
+            ]
+        ) in (0, 1)
         doc = json.loads(capsys.readouterr().out)
         assert doc["configs"] == [cfg.name]

@@ -26,12 +26,16 @@ def amd64() -> kconfig.BuildConfig:
 
 def _profile(tmp: Path, name: str, size: str, extra: str = "", labels: str = "") -> Path:
     path = tmp / f"{name}.yaml"
-    path.write_text(f"apiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n  name: {name}\n{labels}"
-                    f"spec:\n  device:\n    type: nvdimm\n    size: {size}\n{extra}")
+    path.write_text(
+        f"apiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n  name: {name}\n{labels}"
+        f"spec:\n  device:\n    type: nvdimm\n    size: {size}\n{extra}"
+    )
     return path
 
 
-def _reached(plan_doc: dict[str, Any], state: tuple[NsState, ...], devices: list[Any], build: Any) -> None:
+def _reached(
+    plan_doc: dict[str, Any], state: tuple[NsState, ...], devices: list[Any], build: Any
+) -> None:
     """Apply the plan's JSON steps, then: every target holds and a fresh plan has nothing to do."""
     new = apply_steps(state, plan_doc["steps"])
     again = make_plan(devices, build, new)
@@ -52,7 +56,8 @@ def test_plan_reaches_the_decision_on_every_listing(listing_path: Path, amd64: k
                                                      tmp_path: Path) -> None:
     listing = read_listing(listing_path)
     state = state_from_listing(listing)
-    # one profile per active namespace, named after it, wanting a different setup; plus the shipped ones
+    # one profile per active namespace, named after it, wanting a different setup;
+    # plus the shipped ones
     paths = [resources.profiles_dir()]
     for n, ns in enumerate(listing.active):
         size = ns.raw_size if n % 2 == 0 else ns.raw_size + 2 * GiB  # some keep the size, some grow
@@ -74,17 +79,39 @@ def test_plan_reaches_the_decision_on_every_listing(listing_path: Path, amd64: k
 
 def test_reconfigure_in_place_and_destroy(amd64: kconfig.BuildConfig, tmp_path: Path) -> None:
     listing = read_listing(DATA / "ndctl" / "insights-ndctl-list-Ni.json")
-    same = _profile(tmp_path, "keep", "756GiB", "  requires: [longterm_pin]\n", "  labels: {ndctl.dev: namespace1.0}\n")
-    plan = make_plan(list(profiles.load_profiles([same]).devices), amd64, state_from_listing(listing),
-                     listing=listing)
+    same = _profile(
+        tmp_path,
+        "keep",
+        "756GiB",
+        "  requires: [longterm_pin]\n",
+        "  labels: {ndctl.dev: namespace1.0}\n",
+    )
+    plan = make_plan(
+        list(profiles.load_profiles([same]).devices),
+        amd64,
+        state_from_listing(listing),
+        listing=listing,
+    )
     (step,) = plan.steps
-    assert step.command == ("ndctl", "create-namespace", "-f", "-e", "namespace1.0", "--mode=devdax", "--map=dev",
-                            "--align=2M")
+    assert step.command == (
+        "ndctl",
+        "create-namespace",
+        "-f",
+        "-e",
+        "namespace1.0",
+        "--mode=devdax",
+        "--map=dev",
+        "--align=2M",
+    )
     assert step.destroys_data and step.action == "reconfigure"
     grow = _profile(tmp_path, "grow", "800GiB", "  requires: [longterm_pin]\n",
                     "  labels: {ndctl.blockdev: pmem1}\n")
-    plan = make_plan(list(profiles.load_profiles([grow]).devices), amd64, state_from_listing(listing),
-                     listing=listing)
+    plan = make_plan(
+        list(profiles.load_profiles([grow]).devices),
+        amd64,
+        state_from_listing(listing),
+        listing=listing,
+    )
     assert [s.action for s in plan.steps] == ["destroy", "create"]
     assert plan.steps[0].command == ("ndctl", "destroy-namespace", "--force", "namespace1.0")
     assert "--size=800G" in plan.steps[1].command and "--region=region1" in plan.steps[1].command
@@ -93,19 +120,30 @@ def test_reconfigure_in_place_and_destroy(amd64: kconfig.BuildConfig, tmp_path: 
 def test_already_matching_plans_nothing(amd64: kconfig.BuildConfig, tmp_path: Path) -> None:
     listing = read_listing(DATA / "ndctl" / "insights-ndctl-list-Ni.json")
     prof = _profile(tmp_path, "pmem1", "756GiB", "  pin: {mode: fsdax, map: mem, align: 2MiB}\n")
-    plan = make_plan(list(profiles.load_profiles([prof]).devices), amd64, state_from_listing(listing),
-                     listing=listing)
-    assert plan.steps == () and plan.unchanged == (("pmem1", "namespace1.0", "fsdax map=mem align=2M size=756G"),)
+    plan = make_plan(
+        list(profiles.load_profiles([prof]).devices),
+        amd64,
+        state_from_listing(listing),
+        listing=listing,
+    )
+    assert plan.steps == () and plan.unchanged == (
+        ("pmem1", "namespace1.0", "fsdax map=mem align=2M size=756G"),
+    )
 
 
 def test_system_ram_uses_daxctl(amd64: kconfig.BuildConfig, tmp_path: Path) -> None:
     listing = read_listing(DATA / "ndctl" / "pmem-docs-list-N-devdax.json")
-    prof = _profile(tmp_path, "dax0.0", "4GiB", "  pin: {mode: system-ram, map: dev, align: 2MiB}\n")
+    prof = _profile(
+        tmp_path, "dax0.0", "4GiB", "  pin: {mode: system-ram, map: dev, align: 2MiB}\n"
+    )
     devices = list(profiles.load_profiles([prof]).devices)
     state = state_from_listing(listing)
     plan = make_plan(devices, amd64, state, listing=listing)
     (step,) = plan.steps
-    assert step.command == ("daxctl", "reconfigure-device", "--mode=system-ram", "dax0.0") and step.destroys_data
+    assert (
+        step.command == ("daxctl", "reconfigure-device", "--mode=system-ram", "dax0.0")
+        and step.destroys_data
+    )
     _reached(plan.to_dict(), state, devices, amd64)
 
 
@@ -129,20 +167,40 @@ def test_plan_cli_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "ndctl create-namespace -f -e namespace1.0 --mode=devdax --map=dev --align=2M" in out
     assert "!!! DESTROYS DATA on namespace1.0" in out and "WARNING" in err
     assert "imported distro config" in err and "outside the model ignored" in err
-    assert main(["plan", "--config", "debian_amd64", "--ndctl", str(listing), "--format", "json", str(prof)]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                "--config",
+                "debian_amd64",
+                "--ndctl",
+                str(listing),
+                "--format",
+                "json",
+                str(prof),
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["destroys_data"] is True and doc["steps"][0]["action"] == "reconfigure"
 
 
-def test_plan_cli_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_cli_stdin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from policy.cli import cli
 
     prof = _profile(tmp_path, "pmem1", "756GiB", "  pin: {mode: fsdax, map: mem, align: 2MiB}\n")
     data = (DATA / "ndctl" / "insights-ndctl-list-Ni.json").read_bytes()
-    result = CliRunner().invoke(cli, ["plan", "--config", "debian_amd64", "--ndctl", "-", str(prof)], input=data,
-                                standalone_mode=False)
+    result = CliRunner().invoke(
+        cli,
+        ["plan", "--config", "debian_amd64", "--ndctl", "-", str(prof)],
+        input=data,
+        standalone_mode=False,
+    )
     assert result.exception is None and result.return_value == 0
     assert "unchanged: pmem1 is namespace1.0" in result.output
 

@@ -159,10 +159,14 @@ def test_deep_nesting_is_refused() -> None:
 
 
 def test_bom_and_yaml12_scalars() -> None:
-    doc, diags = load_yaml(b"\xef\xbb\xbfa: [0o17, 0x1f, 017, 1e3, .NaN, ~, TRUE, On, 2015-01-01]", "s")
+    doc, diags = load_yaml(
+        b"\xef\xbb\xbfa: [0o17, 0x1f, 017, 1e3, .NaN, ~, TRUE, On, 2015-01-01]", "s"
+    )
     assert not diags and doc is not None
     v = doc.value["a"]
-    assert v[:4] == [15, 31, 17, 1000.0] and v[4] != v[4] and v[5:] == [None, True, "On", "2015-01-01"]
+    assert (
+        v[:4] == [15, 31, 17, 1000.0] and v[4] != v[4] and v[5:] == [None, True, "On", "2015-01-01"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -175,7 +179,9 @@ def test_parse_size(text: object, value: int) -> None:
     assert parse_size(text) == value  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bad", ["", "GiB", "8 gigs", "8Gb", "8Gi", "-1", "0.5B", True, None, -1, 1.5, float("inf")])
+@pytest.mark.parametrize(
+    "bad", ["", "GiB", "8 gigs", "8Gb", "8Gi", "-1", "0.5B", True, None, -1, 1.5, float("inf")]
+)
 def test_parse_size_rejects(bad: object) -> None:
     with pytest.raises(SizeError):
         parse_size(bad)  # type: ignore[arg-type]

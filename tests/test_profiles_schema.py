@@ -8,8 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from policy.profiles import SchemaChecker, schema
 from policy.yamlload import load_yaml
@@ -73,14 +72,45 @@ def test_corpus_has_schema_failures_to_compare() -> None:
 
 
 _leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 2**41), st.floats(allow_nan=False),
-    st.sampled_from(["nvdimm", "hmem", "8GiB", "1%", "no", "devdax", "mem", "2MiB", "dax_mmap", "x y", ""]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2**41),
+    st.floats(allow_nan=False),
+    st.sampled_from(
+        ["nvdimm", "hmem", "8GiB", "1%", "no", "devdax", "mem", "2MiB", "dax_mmap", "x y", ""]
+    ),
 )
-_keys = st.sampled_from(["apiVersion", "kind", "metadata", "spec", "name", "labels", "device", "devices",
-                         "type", "size", "start_align", "numa_node", "requires", "wants", "budget",
-                         "dram", "capacity", "pin", "mode", "map", "align", "extra"])
-_tree = st.recursive(_leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
-                                                   st.dictionaries(_keys, kids, max_size=5)), max_leaves=25)
+_keys = st.sampled_from(
+    [
+        "apiVersion",
+        "kind",
+        "metadata",
+        "spec",
+        "name",
+        "labels",
+        "device",
+        "devices",
+        "type",
+        "size",
+        "start_align",
+        "numa_node",
+        "requires",
+        "wants",
+        "budget",
+        "dram",
+        "capacity",
+        "pin",
+        "mode",
+        "map",
+        "align",
+        "extra",
+    ]
+)
+_tree = st.recursive(
+    _leaf,
+    lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(_keys, kids, max_size=5)),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -89,11 +119,15 @@ _tree = st.recursive(_leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
     spec=_tree,
     meta=_tree,
 )
-def test_checker_agrees_with_jsonschema_on_generated_documents(kind: str, spec: Any, meta: Any) -> None:
+def test_checker_agrees_with_jsonschema_on_generated_documents(
+    kind: str, spec: Any, meta: Any
+) -> None:
     doc = {"apiVersion": "pmempolicy/v1", "kind": kind, "metadata": meta, "spec": spec}
     assert _our_view(doc) == _jsonschema_view(doc)
 
 
 def test_schema_file_is_plain_json() -> None:
-    text = (Path(__file__).resolve().parent.parent / "policy" / "data" / "profile.schema.json").read_text()
+    text = (
+        Path(__file__).resolve().parent.parent / "policy" / "data" / "profile.schema.json"
+    ).read_text()
     assert json.loads(text) == schema()

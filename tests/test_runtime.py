@@ -6,19 +6,27 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from policy.costs import GiB, MiB
 from policy.profiles import DeviceProfile, Pin
 from policy.runtime import decide
 
-AMD64 = frozenset("""BLK_DEV_PMEM BTT NVDIMM_PFN NVDIMM_DAX FS_DAX FS_DAX_PMD DEV_DAX DEV_DAX_PMEM
+AMD64 = frozenset(
+    """BLK_DEV_PMEM BTT NVDIMM_PFN NVDIMM_DAX FS_DAX FS_DAX_PMD DEV_DAX DEV_DAX_PMEM
 DEV_DAX_KMEM DEV_DAX_HMEM LIBNVDIMM ACPI_NFIT ZONE_DEVICE TRANSPARENT_HUGEPAGE
-HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP MEMORY_HOTPLUG VIRTIO_PMEM
-X86_PMEM_LEGACY CXL_PMEM CXL_REGION INFINIBAND_ON_DEMAND_PAGING""".split())
+HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP MEMORY_HOTPLUG
+VIRTIO_PMEM X86_PMEM_LEGACY CXL_PMEM CXL_REGION INFINIBAND_ON_DEMAND_PAGING""".split()
+)
 # what PREEMPT_RT turns off: THP, hence DEV_DAX, DEV_DAX_PMEM, FS_DAX_PMD
-RT = AMD64 - {"TRANSPARENT_HUGEPAGE", "DEV_DAX", "DEV_DAX_PMEM", "DEV_DAX_KMEM", "FS_DAX_PMD", "DEV_DAX_HMEM"}
+RT = AMD64 - {
+    "TRANSPARENT_HUGEPAGE",
+    "DEV_DAX",
+    "DEV_DAX_PMEM",
+    "DEV_DAX_KMEM",
+    "FS_DAX_PMD",
+    "DEV_DAX_HMEM",
+}
 # arm64 Debian: ZONE_DEVICE off, so no NVDIMM_PFN/NVDIMM_DAX/FS_DAX; no PUD THP, no dedup
 ARM64 = AMD64 - {"ZONE_DEVICE", "NVDIMM_PFN", "NVDIMM_DAX", "FS_DAX", "FS_DAX_PMD", "DEV_DAX_PMEM",
                  "HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD", "ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP",
@@ -52,12 +60,33 @@ class FakeBuild:
         return ()
 
 
-def dev(name: str = "d0", type: str = "nvdimm", size: int = 128 * GiB, requires: tuple[str, ...] = (),
-        wants: tuple[str, ...] = (), dram: Optional[int] = None, cap: Optional[int] = None,
-        pin: Optional[Pin] = None, start_align: Optional[int] = None) -> DeviceProfile:
-    return DeviceProfile(name=name, host=None, type=type, size=size, start_align=start_align,  # type: ignore[arg-type]
-                         numa_node=None, requires=tuple(requires), wants=tuple(wants), budget_dram=dram,
-                         budget_capacity=cap, budget_text=None, pin=pin, source="<test>", line=1)
+def dev(
+    name: str = "d0",
+    type: str = "nvdimm",
+    size: int = 128 * GiB,
+    requires: tuple[str, ...] = (),
+    wants: tuple[str, ...] = (),
+    dram: Optional[int] = None,
+    cap: Optional[int] = None,
+    pin: Optional[Pin] = None,
+    start_align: Optional[int] = None,
+) -> DeviceProfile:
+    return DeviceProfile(
+        name=name,
+        host=None,
+        type=type,
+        size=size,
+        start_align=start_align,  # type: ignore[arg-type]
+        numa_node=None,
+        requires=tuple(requires),
+        wants=tuple(wants),
+        budget_dram=dram,
+        budget_capacity=cap,
+        budget_text=None,
+        pin=pin,
+        source="<test>",
+        line=1,
+    )
 
 
 def chosen(d: Any) -> tuple[Optional[str], Optional[str], Optional[int]]:
@@ -65,14 +94,23 @@ def chosen(d: Any) -> tuple[Optional[str], Optional[str], Optional[int]]:
     return (c.mode, c.map, c.align) if c else (None, None, None)
 
 
-B = {"amd64": FakeBuild("amd64", AMD64), "rt": FakeBuild("rt", RT), "arm64": FakeBuild("arm64", ARM64),
-     "proposed": FakeBuild("proposed", PROPOSED)}
+B = {
+    "amd64": FakeBuild("amd64", AMD64),
+    "rt": FakeBuild("rt", RT),
+    "arm64": FakeBuild("arm64", ARM64),
+    "proposed": FakeBuild("proposed", PROPOSED),
+}
 
 # build, device kwargs, expected (mode, map, align), ok
 TABLE = [
     ("amd64", {}, ("raw", None, 4096), True),  # nothing asked: the cheapest (no DRAM, nothing lost)
     ("amd64", {"requires": ("sector_atomic",)}, ("sector", None, 4096), True),
-    ("amd64", {"requires": ("dax_mmap",)}, ("fsdax", "dev", 2 * MiB), True),  # least DRAM, then 2M>4K
+    (
+        "amd64",
+        {"requires": ("dax_mmap",)},
+        ("fsdax", "dev", 2 * MiB),
+        True,
+    ),  # least DRAM, then 2M>4K
     ("amd64", {"requires": ("longterm_pin",)}, ("devdax", "dev", 2 * MiB), True),
     ("amd64", {"requires": ("pud_faults",)}, ("devdax", "dev", GiB), True),
     ("amd64", {"requires": ("o_direct_dax_file", "pmd_faults")}, ("fsdax", "dev", 2 * MiB), True),
@@ -82,14 +120,29 @@ TABLE = [
     # (1G align would lose a whole GiB of capacity: over the budget)
     ("amd64", {"requires": ("longterm_pin",), "cap": 64 * MiB}, ("devdax", "mem", 2 * MiB), True),
     ("amd64", {"requires": ("dax_mmap",), "cap": 64 * MiB}, ("devdax", "mem", 2 * MiB), True),
-    ("amd64", {"requires": ("dax_mmap", "block_io"), "cap": 64 * MiB}, ("fsdax", "mem", 2 * MiB), True),
+    (
+        "amd64",
+        {"requires": ("dax_mmap", "block_io"), "cap": 64 * MiB},
+        ("fsdax", "mem", 2 * MiB),
+        True,
+    ),
     # a budget nothing meets is a finding with the best candidate
-    ("amd64", {"requires": ("dax_mmap",), "cap": 1 * MiB, "dram": 1 * MiB}, ("fsdax", "dev", 2 * MiB), False),
+    (
+        "amd64",
+        {"requires": ("dax_mmap",), "cap": 1 * MiB, "dram": 1 * MiB},
+        ("fsdax", "dev", 2 * MiB),
+        False,
+    ),
     # wants break ties before cost
     ("amd64", {"wants": ("block_io", "dax_mmap")}, ("fsdax", "dev", 2 * MiB), True),
     # pins
     ("amd64", {"pin": Pin("devdax", "mem", 2 * MiB)}, ("devdax", "mem", 2 * MiB), True),
-    ("amd64", {"pin": Pin("fsdax"), "requires": ("longterm_pin",)}, ("fsdax", "dev", 2 * MiB), False),
+    (
+        "amd64",
+        {"pin": Pin("fsdax"), "requires": ("longterm_pin",)},
+        ("fsdax", "dev", 2 * MiB),
+        False,
+    ),
     ("rt", {"pin": Pin("devdax")}, (None, None, None), False),
     # PREEMPT_RT: no THP, so no devdax and fsdax with 4K only
     ("rt", {"requires": ("dax_mmap",)}, ("fsdax", "dev", 4096), True),
@@ -158,7 +211,10 @@ def test_over_budget_finding() -> None:
 
 def test_dedup_only_on_x86_build() -> None:
     d = decide(dev(pin=Pin("devdax", "mem", 2 * MiB)), B["amd64"])
-    assert d.chosen.layout.dedup and d.chosen.layout.dram_memmap == 128 * GiB // 256 + 128 * GiB // 32768
+    assert (
+        d.chosen.layout.dedup
+        and d.chosen.layout.dram_memmap == 128 * GiB // 256 + 128 * GiB // 32768
+    )
     arm = FakeBuild("x", AMD64 - {"ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP"})
     d = decide(dev(pin=Pin("devdax", "mem", 2 * MiB)), arm)
     assert not d.chosen.layout.dedup and d.chosen.layout.dram_memmap == 2 * GiB
@@ -172,15 +228,27 @@ def test_pagemap_raw_spends_dram_and_gives_dax() -> None:
     assert d.chosen.feature("dax_mmap").enabled and not d.chosen.feature("map_sync").enabled
 
 
-FEATS = ["dax_mmap", "map_sync", "pmd_faults", "pud_faults", "longterm_pin", "block_io", "sector_atomic",
-         "system_ram", "o_direct_dax_file"]
+FEATS = [
+    "dax_mmap",
+    "map_sync",
+    "pmd_faults",
+    "pud_faults",
+    "longterm_pin",
+    "block_io",
+    "sector_atomic",
+    "system_ram",
+    "o_direct_dax_file",
+]
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=st.integers(min_value=8, max_value=4096).map(lambda n: n * 2 * MiB),
-       req=st.lists(st.sampled_from(FEATS), max_size=2, unique=True),
-       want=st.lists(st.sampled_from(FEATS), max_size=2, unique=True),
-       build=st.sampled_from(sorted(B)), type_=st.sampled_from(["nvdimm", "virtio-pmem", "hmem", "cxl"]))
+@given(
+    size=st.integers(min_value=8, max_value=4096).map(lambda n: n * 2 * MiB),
+    req=st.lists(st.sampled_from(FEATS), max_size=2, unique=True),
+    want=st.lists(st.sampled_from(FEATS), max_size=2, unique=True),
+    build=st.sampled_from(sorted(B)),
+    type_=st.sampled_from(["nvdimm", "virtio-pmem", "hmem", "cxl"]),
+)
 def test_decisions_deterministic_and_costs_nonnegative(size: int, req: list, want: list, build: str,
                                                       type_: str) -> None:
     device = dev(type=type_, size=size, requires=tuple(req), wants=tuple(want))

@@ -30,7 +30,9 @@ def run(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
 def test_valid_directory_exits_0() -> None:
     code, out, _ = run("validate", "--strict", str(SHIPPED), str(CORPUS / "valid"))
     assert code == 0
-    assert out.endswith("13 files checked: 13 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n")
+    assert out.endswith(
+        "13 files checked: 13 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n"
+    )
 
 
 def test_findings_exit_1_and_report_every_problem() -> None:
@@ -75,7 +77,9 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
 def test_stdin() -> None:
     data = (CORPUS / "invalid" / "norway.yaml").read_bytes()
     code, out, _ = run("validate", "-", stdin=data)
-    assert code == 1 and out.startswith("<stdin>:5:49: error: expected an integer, got the string 'no'")
+    assert code == 1 and out.startswith(
+        "<stdin>:5:49: error: expected an integer, got the string 'no'"
+    )
 
 
 def _result_for_formats():  # type: ignore[no-untyped-def]
@@ -89,15 +93,26 @@ def test_json_format() -> None:
     assert code == 1
     doc = json.loads(out)
     assert doc["schema_version"] == 1 and doc["ok"] is False and doc["verdict"] == "invalid"
-    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 5, "warnings": 1, "devices": 1}
+    assert doc["summary"] == {
+        "files": 2,
+        "valid": 1,
+        "invalid": 1,
+        "errors": 5,
+        "warnings": 1,
+        "devices": 1,
+    }
     first, second = doc["files"]
     assert (first["ok"], first["verdict"], second["verdict"], second["devices"]) == (
         False, "invalid", "valid", ["db01-pmem0"])
     assert first["diagnostics"][0] == {
-        "severity": "error", "code": "pin-align", "path": str(CORPUS / "invalid" / "pin-rules.yaml"),
-        "line": 8, "col": 33, "json_path": "$.spec.devices[0].pin.align",
+        "severity": "error",
+        "code": "pin-align",
+        "path": str(CORPUS / "invalid" / "pin-rules.yaml"),
+        "line": 8,
+        "col": 33,
+        "json_path": "$.spec.devices[0].pin.align",
         "message": "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back to "
-                   "smaller pages; use devdax for 1 GiB faults or align 2MiB",
+        "smaller pages; use devdax for 1 GiB faults or align 2MiB",
     }
 
 
@@ -105,9 +120,13 @@ def test_github_format() -> None:
     out = io.StringIO()
     report(_result_for_formats(), out, "github")
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=33,title=pmempolicy pin-align::fsdax")
+    assert lines[0].startswith(
+        f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=33,"
+        "title=pmempolicy pin-align::fsdax"
+    )
     assert any(line.startswith("::warning ") and "decimal-unit" in line for line in lines)
-    assert lines[-1] == f"::error file={CORPUS}/invalid/empty.yaml,title=pmempolicy empty::empty file%3A".replace("%3A", ":") + " expected one YAML document"
+    empty = f"::error file={CORPUS}/invalid/empty.yaml,title=pmempolicy empty::empty file%3A"
+    assert lines[-1] == empty.replace("%3A", ":") + " expected one YAML document"
 
 
 def test_junit_format() -> None:
@@ -133,7 +152,10 @@ def test_sarif_format() -> None:
     first = run_["results"][0]
     assert rules[first["ruleIndex"]] == first["ruleId"] == "pin-align"
     assert first["level"] == "error"
-    assert first["locations"][0]["physicalLocation"]["region"] == {"startLine": 8, "startColumn": 33}
+    assert first["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 8,
+        "startColumn": 33,
+    }
     levels = {r["ruleId"]: r["level"] for r in run_["results"]}
     assert levels["decimal-unit"] == "warning"
     empty = run_["results"][-1]["locations"][0]["physicalLocation"]
@@ -164,8 +186,13 @@ def test_schema_command_prints_the_schema() -> None:
 def test_validate_does_not_import_jsonschema() -> None:
     probe = ("import sys; from policy.cli import main; main(['validate', sys.argv[1]]); "
              "print('jsonschema' in sys.modules, 'kconfiglib' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", probe.replace("main([", "code = main(["), str(SHIPPED)],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe.replace("main([", "code = main(["), str(SHIPPED)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert proc.stdout.splitlines()[-1] == "False False"
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import click
 
@@ -71,7 +72,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pmempolicy", prog_name="pmempolicy")
-@click.option("--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.")
+@click.option(
+    "--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error."
+)
 def cli(show_traceback: bool) -> None:
     """Decide and explain how Linux gives persistent memory its struct pages.
 

@@ -24,7 +24,7 @@ class ConfigSettings:
     config: Path
 
     @classmethod
-    def from_option(cls, value: Optional[str]) -> "ConfigSettings":
+    def from_option(cls, value: Optional[str]) -> ConfigSettings:
         return cls(Path(value or os.environ.get("KCONFIG_CONFIG") or ".config"))
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import click
 
@@ -40,7 +41,9 @@ def _default_configs() -> tuple[str, ...]:
 
 
 def _load_builds(names: Sequence[str]) -> list[Any]:
-    from ..configsrc import load_builds  # shipped defconfigs, pmempolicy .configs and distro configs
+    from ..configsrc import (
+        load_builds,  # shipped defconfigs, pmempolicy .configs and distro configs
+    )
 
     return load_builds(names)
 
@@ -102,9 +105,13 @@ def _options(fn: Any) -> Any:
 
 
 def _ndctl_option(fn: Any) -> Any:
-    return click.option("--ndctl", "ndctl", metavar="FILE",
-                        help="Evaluate the current namespaces of an `ndctl list` JSON file ('-' for stdin) "
-                             "as they are set up now (with PROFILE... also those profiles).")(fn)
+    return click.option(
+        "--ndctl",
+        "ndctl",
+        metavar="FILE",
+        help="Evaluate the current namespaces of an `ndctl list` JSON file ('-' for stdin) "
+        "as they are set up now (with PROFILE... also those profiles).",
+    )(fn)
 
 
 @click.command()
@@ -129,8 +136,11 @@ def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optio
 @click.option("--config", "configs", metavar="PATH", multiple=True,
               help="A .config or shipped defconfig name; repeat for several "
                    "(default: every shipped configs/*_defconfig).")
-@click.option("--fail-on-findings", is_flag=True,
-              help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).")
+@click.option(
+    "--fail-on-findings",
+    is_flag=True,
+    help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).",
+)
 @_options
 @_ndctl_option
 @click.argument("profiles", nargs=-1, type=click.Path())
@@ -147,14 +157,28 @@ def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Op
 
 @click.command()
 @click.argument("feature")
-@click.option("--device", "device", required=True, metavar="NAME", help="The device (profile name).")
-@click.option("--config", "config", metavar="PATH",
-              help="The .config or shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
-                   "else every shipped defconfig).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format: text or JSON.")
+@click.option(
+    "--device", "device", required=True, metavar="NAME", help="The device (profile name)."
+)
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    help="The .config or shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
+    "else every shipped defconfig).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format: text or JSON.",
+)
 @click.argument("profiles", nargs=-1, type=click.Path())
-def explain(feature: str, device: str, config: Optional[str], fmt: str, profiles: tuple[str, ...]) -> int:
+def explain(
+    feature: str, device: str, config: Optional[str], fmt: str, profiles: tuple[str, ...]
+) -> int:
     """Why FEATURE is on or off for a device, and the smallest change that turns it on.
 
     The change (a runtime pin or one Kconfig symbol) is checked by re-evaluating.
@@ -163,7 +187,9 @@ def explain(feature: str, device: str, config: Optional[str], fmt: str, profiles
     from ..features import feature_names
 
     if feature not in feature_names():
-        raise UsageError(f"unknown feature {feature!r}; known: {', '.join(sorted(feature_names()))}")
+        raise UsageError(
+            f"unknown feature {feature!r}; known: {', '.join(sorted(feature_names()))}"
+        )
     configs = (config,) if config else _default_configs()
     builds = _load_builds(configs)
     devices, _diags = _load_devices(profiles)
@@ -173,7 +199,11 @@ def explain(feature: str, device: str, config: Optional[str], fmt: str, profiles
         raise UsageError(f"no device named {device!r}; known: {known}")
     reports = [explain_feature(feature, match[0], b) for b in builds]
     if fmt == "json":
-        click.echo(json.dumps({"schema_version": 1, "explanations": [r.to_dict() for r in reports]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"schema_version": 1, "explanations": [r.to_dict() for r in reports]}, indent=2
+            )
+        )
     else:
         for r in reports:
             click.echo(r.render())

@@ -1,4 +1,4 @@
-"""``plan``: the ndctl/daxctl commands from the current namespaces to the decided policy (never run)."""
+"""``plan``: ndctl/daxctl commands from the current namespaces to the decided policy (never run)."""
 from __future__ import annotations
 
 import json
@@ -24,7 +24,7 @@ class PlanSettings:
 
 
 def read_ndctl_option(value: str) -> Any:
-    """The listing named by ``--ndctl`` (``-`` reads standard input). Shared with evaluate/matrix."""
+    """The listing named by ``--ndctl`` (``-`` reads stdin). Shared with evaluate/matrix."""
     from ..ndctl import parse_listing, read_listing
 
     if value == "-":
@@ -57,7 +57,9 @@ def run(settings: PlanSettings) -> int:
     loaded = profiles.load_profiles(list(settings.profiles) or [resources.profiles_dir()])
     for diag in loaded.diagnostics:
         click.echo(diag.render(), err=True)
-    plan = make_plan(list(loaded.devices), source.build, state_from_listing(listing), listing=listing)
+    plan = make_plan(
+        list(loaded.devices), source.build, state_from_listing(listing), listing=listing
+    )
     if source.imported:
         click.echo(f"note: {source.summary()}", err=True)
     if settings.fmt == "json":
@@ -74,14 +76,28 @@ def run(settings: PlanSettings) -> int:
 
 
 @click.command()
-@click.option("--config", "config", metavar="PATH",
-              help="The kernel config to plan for: a .config, a distro config (/boot/config-*, "
-                   "/proc/config.gz, .xz) or a shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config).")
-@click.option("--ndctl", "ndctl", metavar="FILE",
-              help="The current namespaces: `ndctl list` JSON (any of -N -R -B -u -i -X), '-' for stdin. "
-                   "Without it the plan starts from no namespaces.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format: commented shell commands, or JSON (schema_version 1).")
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    help="The kernel config to plan for: a .config, a distro config (/boot/config-*, "
+    "/proc/config.gz, .xz) or a shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config).",
+)
+@click.option(
+    "--ndctl",
+    "ndctl",
+    metavar="FILE",
+    help="The current namespaces: `ndctl list` JSON (any of -N -R -B -u -i -X), '-' for stdin. "
+    "Without it the plan starts from no namespaces.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format: commented shell commands, or JSON (schema_version 1).",
+)
 @click.argument("profiles", nargs=-1, type=click.Path())
 def plan(config: str | None, ndctl: str | None, fmt: str, profiles: tuple[str, ...]) -> int:
     """Turn the decided policy into ndctl/daxctl commands; never runs them.

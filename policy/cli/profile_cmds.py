@@ -42,8 +42,14 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
 
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True,
-              help="Output format: text lines, JSON, GitHub annotations, JUnit XML or SARIF 2.1.0.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="Output format: text lines, JSON, GitHub annotations, JUnit XML or SARIF 2.1.0.",
+)
 @click.option("--strict", is_flag=True, help="Warnings are findings too (exit 1).")
 def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
     """Check device profiles: files, directories (*.yaml, *.yml, recursively) or - for stdin.

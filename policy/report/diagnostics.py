@@ -59,7 +59,8 @@ class TextReporter(Reporter):
         plural = "" if s["files"] == 1 else "s"
         stream.write(
             f"{s['files']} file{plural} checked: {s['valid']} valid, {s['invalid']} invalid "
-            f"({s['errors']} error(s), {s['warnings']} warning(s){', strict' if self.strict else ''})\n"
+            f"({s['errors']} error(s), {s['warnings']} warning(s)"
+            f"{', strict' if self.strict else ''})\n"
         )
 
 
@@ -104,13 +105,15 @@ def _gh_escape(text: str, prop: bool = False) -> str:
 
 
 class GithubReporter(Reporter):
-    """GitHub Actions workflow commands: ``::error file=...,line=...,col=...,title=...::message``."""
+    """GitHub Actions workflow commands: ``::error file=F,line=L,col=C,title=T::message``."""
 
     name = "github"
 
     def report(self, result: ProfileSet, stream: TextIO) -> None:
         for d in result.diagnostics:
-            level = "error" if self.failed(d) else ("warning" if d.severity == "warning" else "notice")
+            level = (
+                "error" if self.failed(d) else ("warning" if d.severity == "warning" else "notice")
+            )
             props = [f"file={_gh_escape(d.path, True)}"]
             if d.line is not None:
                 props.append(f"line={d.line}")
@@ -164,29 +167,44 @@ class SarifReporter(Reporter):
                 if d.col is not None:
                     region["startColumn"] = d.col
                 location["region"] = region
-            level = "error" if self.failed(d) else ("warning" if d.severity == "warning" else "note")
-            results.append({
-                "ruleId": d.code,
-                "ruleIndex": index[d.code],
-                "level": level,
-                "message": {"text": d.message + (f" (at {d.json_path})" if d.json_path and d.json_path != "$" else "")},
-                "locations": [{"physicalLocation": location}],
-            })
+            level = (
+                "error" if self.failed(d) else ("warning" if d.severity == "warning" else "note")
+            )
+            results.append(
+                {
+                    "ruleId": d.code,
+                    "ruleIndex": index[d.code],
+                    "level": level,
+                    "message": {
+                        "text": d.message
+                        + (f" (at {d.json_path})" if d.json_path and d.json_path != "$" else "")
+                    },
+                    "locations": [{"physicalLocation": location}],
+                }
+            )
         doc = {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {"name": TOOL, "informationUri": INFO_URI,
-                                    "rules": [{"id": c, "shortDescription": {"text": c}} for c in codes]}},
-                "results": results,
-            }],
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "name": TOOL,
+                            "informationUri": INFO_URI,
+                            "rules": [{"id": c, "shortDescription": {"text": c}} for c in codes],
+                        }
+                    },
+                    "results": results,
+                }
+            ],
         }
         json.dump(doc, stream, indent=2)
         stream.write("\n")
 
 
 REPORTERS: dict[str, type[Reporter]] = {
-    cls.name: cls for cls in (TextReporter, JsonReporter, GithubReporter, JunitReporter, SarifReporter)
+    cls.name: cls
+    for cls in (TextReporter, JsonReporter, GithubReporter, JunitReporter, SarifReporter)
 }
 
 

@@ -24,7 +24,11 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             features[v.feature] = {"enabled": v.enabled, "why": v.why, "source": v.source}
     else:
         for f in catalog().features:
-            features[f.name] = {"enabled": False, "why": "no runtime mode was chosen", "source": f.source}
+            features[f.name] = {
+                "enabled": False,
+                "why": "no runtime mode was chosen",
+                "source": f.source,
+            }
     return {
         "config": d.build,
         "device": d.device,
@@ -55,7 +59,12 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             ],
         },
         "findings": [
-            {"code": f.code, "message": f.message, "feature": f.feature, "chain": [step.render() for step in f.chain]}
+            {
+                "code": f.code,
+                "message": f.message,
+                "feature": f.feature,
+                "chain": [step.render() for step in f.chain],
+            }
             for f in d.findings
         ],
         "warnings": list(d.warnings),
@@ -119,7 +128,7 @@ CSV_FIELDS = (
 
 
 class CsvReporter:
-    """One row per configuration × device; one ``feature:<name>`` column (true/false) per feature."""
+    """One row per configuration × device; a ``feature:<name>`` column (true/false) per feature."""
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
         names = sorted(f.name for f in catalog().features)
@@ -127,11 +136,24 @@ class CsvReporter:
         writer.writerow(list(CSV_FIELDS) + [f"feature:{n}" for n in names])
         for row in to_document(result)["results"]:
             dec, cst = row["decision"], row["costs"]
-            writer.writerow([
-                row["config"], row["device"], row["device_type"], str(row["ok"]).lower(), row["verdict"],
-                dec["mode"] or "", dec["map"] or "", dec["align"] or "", cst["size_bytes"],
-                cst["usable_bytes"], cst["capacity_lost_bytes"], cst["dram_memmap_bytes"], dec["reason"],
-            ] + [str(row["features"][n]["enabled"]).lower() for n in names])
+            writer.writerow(
+                [
+                    row["config"],
+                    row["device"],
+                    row["device_type"],
+                    str(row["ok"]).lower(),
+                    row["verdict"],
+                    dec["mode"] or "",
+                    dec["map"] or "",
+                    dec["align"] or "",
+                    cst["size_bytes"],
+                    cst["usable_bytes"],
+                    cst["capacity_lost_bytes"],
+                    cst["dram_memmap_bytes"],
+                    dec["reason"],
+                ]
+                + [str(row["features"][n]["enabled"]).lower() for n in names]
+            )
 
 
 class TableReporter:
@@ -149,11 +171,14 @@ class TableReporter:
             c = d.chosen
             lay = c.layout if c else None
             mode = (c.candidate.mode + ("*" if c.proposal else "")) if c else "-"
-            line = (f"{d.build[:12]:<12} {d.device[:18]:<18} {mode:<10} "
-                    f"{(c.candidate.map or '-') if c else '-':<3} "
-                    f"{_size(c.candidate.align) if c else '-':>5} {_size(d.size):>7} "
-                    f"{_size(lay.usable) if lay else '-':>7} {_size(lay.dram_memmap) if lay else '-':>7} "
-                    f"{'yes' if d.ok else 'NO':>3}")
+            line = (
+                f"{d.build[:12]:<12} {d.device[:18]:<18} {mode:<10} "
+                f"{(c.candidate.map or '-') if c else '-':<3} "
+                f"{_size(c.candidate.align) if c else '-':>5} {_size(d.size):>7} "
+                f"{_size(lay.usable) if lay else '-':>7} "
+                f"{_size(lay.dram_memmap) if lay else '-':>7} "
+                f"{'yes' if d.ok else 'NO':>3}"
+            )
             stream.write(line + "\n")
             if c is not None:
                 on = [v.feature for v in c.features if v.enabled]
@@ -169,11 +194,15 @@ class TableReporter:
                             f"costs: size {d.size} B, usable {lay.usable} B, capacity lost "
                             f"{lay.capacity_lost} B, DRAM memmap {lay.dram_memmap} B"
                             + (" (vmemmap dedup)" if lay.dedup else "")) + "\n")
-            stream.writelines(wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n" for f in d.findings)
+            stream.writelines(
+                wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n" for f in d.findings
+            )
             stream.writelines(wrap.fill(f"warning: {w}") + "\n" for w in d.warnings)
         stream.writelines(x.render() + "\n" for x in result.diagnostics)
-        stream.write(f"{len(result.rows)} evaluations, {sum(not r.ok for r in result.rows)} with findings"
-                     "; * = modelled 2015 proposal, not in Linux\n")
+        stream.write(
+            f"{len(result.rows)} evaluations, {sum(not r.ok for r in result.rows)} with findings"
+            "; * = modelled 2015 proposal, not in Linux\n"
+        )
 
 
 class VerboseTableReporter(TableReporter):
