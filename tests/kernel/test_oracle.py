@@ -38,6 +38,11 @@ def ci() -> dict:
     return json.loads((DATA / "results-ci.json").read_text())
 
 
+def _policy(doc: dict, **kw):
+    """pmempolicy's model under the Debian config committed beside the results."""
+    return model_mod.PolicyModel(config_path=model_mod.config_for(doc, DATA / "results-full.json"), **kw)
+
+
 def _kinds(rep: dict) -> set[str]:
     return {d["kind"].split(":")[0] for d in rep["disagreements"]}
 
@@ -92,7 +97,7 @@ def test_full_run_covers_the_matrix(full):
 
 
 def test_features_were_really_probed(full):
-    rep = compare.compare(full, model_mod.PolicyModel())
+    rep = compare.compare(full, _policy(full))
     feats = {c["kind"] for r in rep["rows"] for c in r["checks"] if c["kind"].startswith("feature:")}
     for name in ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file"):
         assert f"feature:{name}" in feats
@@ -107,7 +112,7 @@ def test_features_were_really_probed(full):
 @pytest.mark.parametrize("fixture", ["full", "ci"])
 def test_model_agrees_with_the_kernel(fixture, request):
     doc = request.getfixturevalue(fixture)
-    rep = compare.compare(doc, model_mod.PolicyModel())
+    rep = compare.compare(doc, _policy(doc))
     assert _unexpected(rep) == [], compare.render(rep)
     assert rep["checks"]["usable"]["total"] > 0 and rep["checks"]["dram"]["total"] > 0
     # the acceptance criteria: zero disagreements on usable bytes and on feature verdicts
@@ -118,7 +123,7 @@ def test_model_agrees_with_the_kernel(fixture, request):
                    reason="known model disagreements (KNOWN_MODEL_DISAGREEMENTS); remove them when fixed")
 def test_zero_disagreements(full, ci):
     for doc in (full, ci):
-        rep = compare.compare(doc, model_mod.PolicyModel())
+        rep = compare.compare(doc, _policy(doc))
         assert rep["disagreements"] == [], compare.render(rep)
 
 
@@ -138,7 +143,7 @@ def test_dram_noise_is_within_the_stated_tolerance(full):
 
 # ----------------------------------------------------------------- the harness catches wrong models
 def test_memmap_of_60_bytes_per_page_fails(full):
-    rep = compare.compare(full, model_mod.PolicyModel(struct_page_size=60))
+    rep = compare.compare(full, _policy(full, struct_page_size=60))
     assert "dram" in _kinds(rep), compare.render(rep)
 
 
@@ -176,7 +181,7 @@ class _Twisted:
     ("usable_off_by_page", "usable"),
 ])
 def test_each_kind_of_wrong_model_fails(full, twist, kind):
-    rep = compare.compare(full, _Twisted(model_mod.PolicyModel(), **{twist: True}))
+    rep = compare.compare(full, _Twisted(_policy(full), **{twist: True}))
     assert kind in _kinds(rep)
 
 
@@ -217,9 +222,22 @@ def test_ci_subset_boots_and_agrees(tmp_path):
     assert len(doc["boots"]) == 1
     boot = doc["boots"][0]
     assert boot["qemu_rc"] == 0 and not boot["missing_cases"], boot.get("console_tail", "")[-3000:]
-    rep = compare.compare(doc, model_mod.PolicyModel())
+    rep = compare.compare(doc, _policy(doc))
     print(compare.render(rep))
     print(f"CI subset: {len(doc['cases'])} cases, boot {boot['wall_seconds']}s, total {elapsed:.0f}s")
     assert _unexpected(rep) == [], compare.render(rep)
     probed = {c["kind"] for r in rep["rows"] for c in r["checks"]}
     assert "feature:longterm_pin" in probed, "soft-RoCE ibv_reg_mr probe did not run"
+
+
+def test_model_uses_the_kernel_packages_own_config(full):
+    m = _policy(full)
+    assert any("config-6.1.0-" in n for n in m.notes), m.notes
+    assert m.build.enabled("ZONE_DEVICE") and m.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+
+
+def test_region_capabilities_match_the_model(full):
+    rep = compare.compare(full, _policy(full))
+    caps = {c["kind"]: c for r in rep["rows"] for c in r["checks"] if c["kind"].startswith("capabilities:")}
+    assert set(caps) == {"capabilities:sector", "capabilities:fsdax", "capabilities:devdax"}
+    assert all(c["ok"] for c in caps.values()), caps

@@ -126,7 +126,7 @@ def dram_tolerance(model_bytes: int) -> int:
 
 
 def compare(doc: dict, model=None) -> dict:
-    model = model or model_mod.default_model(doc.get("kernel", {}).get("config"))
+    model = model or model_mod.default_model(model_mod.config_for(doc))
     rows, disagreements = [], []
     not_probed: dict = {}
     for case in doc["cases"]:
@@ -172,6 +172,26 @@ def compare(doc: dict, model=None) -> dict:
                     continue
                 check(f"feature:{name}", feats[name], pred.features[name], feats[name] == pred.features[name])
         rows.append(row)
+    # region capabilities: every align (fsdax, devdax) and BTT sector size the kernel accepts
+    caps_fn = getattr(model, "capabilities", None)
+    for boot in doc.get("boots", []):
+        regions = (boot.get("boot_info") or {}).get("regions")
+        if not caps_fn or not isinstance(regions, list) or not regions:
+            continue
+        want = caps_fn()
+        row = {"id": f"capabilities@{boot.get('name')}", "mode": None, "size": None, "map": None,
+               "align": None, "start": None, "checks": []}
+        for cap in regions[0].get("capabilities", []):
+            got = sorted(cap.get("alignments") or cap.get("sector_sizes") or [])
+            pred = want.get(cap["mode"])
+            if pred is None:
+                continue
+            c = {"kind": f"capabilities:{cap['mode']}", "measured": got, "model": pred, "ok": got == pred}
+            row["checks"].append(c)
+            if not c["ok"]:
+                disagreements.append({"id": row["id"], **c})
+        rows.append(row)
+        break   # one region description is enough: every boot has the same NVDIMM
     kinds: dict = {}
     for r in rows:
         for c in r["checks"]:
@@ -180,7 +200,7 @@ def compare(doc: dict, model=None) -> dict:
             kinds[k][0] += 1
             kinds[k][1] += 0 if c["ok"] else 1
     return {"model": getattr(model, "name", type(model).__name__), "model_notes": getattr(model, "notes", []),
-            "kernel": doc.get("kernel"), "n_cases": len(rows),
+            "kernel": doc.get("kernel"), "n_cases": sum(1 for r in rows if r["mode"] is not None),
             "checks": {k: {"total": v[0], "disagree": v[1]} for k, v in kinds.items()},
             "not_probed": not_probed, "disagreements": disagreements, "rows": rows,
             "dram_tolerance": {"pages": DRAM_TOL_PAGES, "relative": DRAM_TOL_REL}}
@@ -243,7 +263,7 @@ def main(argv: Optional[list] = None) -> int:
         m = model_mod.ReferenceModel(struct_page_size=a.struct_page_size)
     else:
         m = model_mod.PolicyModel(struct_page_size=a.struct_page_size,
-                                  config_path=(doc.get("kernel") or {}).get("config"))
+                                  config_path=model_mod.config_for(doc, a.results))
     rep = compare(doc, m)
     rep["dram_noise"] = dram_noise(doc)
     rep["dram_residual_pages"] = dram_residuals(rep)

@@ -52,6 +52,10 @@ class ReferenceModel:
         self.sp = struct_page_size
         self.dedup_arch = dedup_arch
 
+    def capabilities(self) -> dict:
+        return {"sector": [512, 520, 528, 4096, 4104, 4160, 4224],
+                "fsdax": [4 * KiB, 2 * MiB, 1 * GiB], "devdax": [4 * KiB, 2 * MiB, 1 * GiB]}
+
     def predict(self, spec: dict, start: int = 0) -> Prediction:
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
         feats = reference_features(mode, map_)
@@ -153,10 +157,14 @@ def _debian_build(config_path: Optional[str]):
     for kind, what in candidates:
         try:
             if kind == "path":
-                b = kconfig.load_build(what, "debian_amd64")
+                # the kernel package's own config: import-config keeps the modelled symbols
+                rep = kconfig.import_config(what)
+                if rep.differences:
+                    raise ValueError(f"model cannot reproduce {rep.differences}")
+                b = rep.build
             else:
                 b = kconfig.load_build(kconfig.find_defconfig(what))
-            return b, f"{kind}: {what}"
+            return b, f"{kind}: {Path(str(what)).name}"
         except Exception:
             continue
     return None
@@ -250,12 +258,41 @@ class PolicyModel:
         return {f.name: bool(F.feature_verdict(f, self.build, dt, mode, map_, align or PAGE, pagemap).enabled)
                 for f in cat.features}
 
+    def capabilities(self) -> dict:
+        """What the model says a 16 GiB NFIT namespace may use: aligns per mode, BTT sector sizes."""
+        out: dict = {"sector": sorted(getattr(self.costs, "BTT_LBASIZES", ()))}
+        try:
+            from policy import runtime
+            from policy.profiles import DeviceProfile
+            dev = DeviceProfile(name="caps", host=None, type="nvdimm", size=16 * GiB, start_align=None,
+                                numa_node=None, requires=(), wants=(), budget_dram=None, budget_capacity=None,
+                                budget_text=None, pin=None, source="kernel-oracle", line=0)
+            results = runtime.candidates_for(dev, self.build) if self.build is not None else []
+        except Exception:
+            results = []
+        for mode in ("fsdax", "devdax"):
+            out[mode] = sorted({r.candidate.align for r in results if r.candidate.mode == mode and r.possible})
+        return out
+
     def predict(self, spec: dict, start: int = 0) -> Prediction:
         if self.use_engine:
             p = self._engine(spec, start)
             if p is not None:
                 return p
         return self._direct(spec, start)
+
+
+def config_for(doc: dict, results_path: Optional[Path] = None) -> Optional[str]:
+    """The kernel package's config for a results document: the copy beside the results file
+    (``kernel.config_file``), else the path it was read from during the run."""
+    k = doc.get("kernel") or {}
+    if results_path is not None and k.get("config_file"):
+        p = Path(results_path).resolve().parent / k["config_file"]
+        if p.is_file():
+            return str(p)
+    if k.get("config") and Path(k["config"]).is_file():
+        return k["config"]
+    return None
 
 
 def default_model(config_path: Optional[str] = None):

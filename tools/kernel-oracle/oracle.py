@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import lzma
 import os
 import re
 import shlex
@@ -345,6 +346,10 @@ def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: 
         (CACHE / "work" / name / "serial1.txt").write_text(r["serial"])
     doc["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     out.parent.mkdir(parents=True, exist_ok=True)
+    # keep Debian's config of this kernel beside the results, so the comparison can use it later
+    cfg_name = f"config-{info['kernel_release']}.xz"
+    (out.parent / cfg_name).write_bytes(lzma.compress(Path(info["config"]).read_bytes()))
+    doc["kernel"]["config_file"] = cfg_name
     out.write_text(json.dumps(doc, indent=1) + "\n")
     log(f"wrote {out} ({len(doc['cases'])} cases)")
     return doc
