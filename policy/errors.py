@@ -71,6 +71,10 @@ class UsageError(PolicyError):
     exit_code = ExitCode.USAGE
 
 
+class UndefinedSymbolError(UsageError):
+    """A Kconfig expression names a symbol the tree does not define."""
+
+
 class InputError(PolicyError):
     """An input file is missing, unreadable or malformed."""
 

@@ -14,7 +14,7 @@ from typing import Any, Optional, Protocol
 import jsonschema
 import yaml
 
-from .errors import UsageError
+from .errors import UndefinedSymbolError, UsageError
 from .resources import data_file
 
 
@@ -30,11 +30,9 @@ def build_holds(build: Evaluates, expr: str) -> bool:
         return True
     try:
         return build.eval(expr) in ("y", "m")
-    except UsageError as err:
+    except UndefinedSymbolError:
         # a symbol the tree does not define is off: the catalog may outlive a tree edit
-        if "undefined symbol" in err.message:
-            return False
-        raise
+        return False
 
 
 @dataclass(frozen=True)

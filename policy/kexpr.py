@@ -13,7 +13,7 @@ from typing import Any, Optional
 import kconfiglib
 
 from .chain import ChainStep
-from .errors import UsageError
+from .errors import UndefinedSymbolError, UsageError
 
 TRI = ("n", "m", "y")
 
@@ -26,11 +26,14 @@ def definition(sym: Any) -> tuple[str, int]:
     return (str(node.filename), int(node.linenr))
 
 
-_EXPR_CACHE: dict[str, Any] = {}  # expression text -> parsed (the tree is parsed once per process)
+# (tree, expression text) -> parsed: a cache, keyed by the tree too because a parsed expression
+# holds that tree's Symbol objects (trees are parsed once per process and kept, see kconfig)
+_EXPR_CACHE: dict[tuple[kconfiglib.Kconfig, str], Any] = {}
 
 
 def parse_expr(kconf: kconfiglib.Kconfig, expr: str) -> Any:
-    parsed = _EXPR_CACHE.get(expr)
+    """Parse ``expr`` against ``kconf``; :class:`UsageError` for bad syntax or undefined symbols."""
+    parsed = _EXPR_CACHE.get((kconf, expr))
     if parsed is None:
         try:
             # the same steps as Kconfig.eval_string, keeping the parsed expression
@@ -42,14 +45,16 @@ def parse_expr(kconf: kconfiglib.Kconfig, expr: str) -> Any:
         except kconfiglib.KconfigError as err:
             raise UsageError(f"bad Kconfig expression {expr!r}: {err}") from err
         _check_expr_symbols(kconf, parsed, expr)
-        _EXPR_CACHE[expr] = parsed
+        _EXPR_CACHE[(kconf, expr)] = parsed
     return parsed
 
 
 def _check_expr_symbols(kconf: kconfiglib.Kconfig, parsed: Any, expr: str) -> None:
     for item in kconfiglib.expr_items(parsed):
         if isinstance(item, kconfiglib.Symbol) and not item.is_constant and not item.nodes:
-            raise UsageError(f"Kconfig expression {expr!r} names undefined symbol {item.name}")
+            raise UndefinedSymbolError(
+                f"Kconfig expression {expr!r} names undefined symbol {item.name}"
+            )
 
 
 def _sym_value(sym: Any, values: Mapping[str, str]) -> str:
