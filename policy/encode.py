@@ -65,11 +65,21 @@ class Model:
     settable: tuple[str, ...]  # every user-settable bool/tristate symbol of the tree, in menu order
 
 
+@dataclass(frozen=True)
+class Virtual:
+    """A computed slot: the on/off value of a Kconfig expression (e.g. a catalog condition)."""
+
+    name: str
+    expr: Any  # a parsed kconfiglib expression
+
+
 def choice_slot(choice: Any) -> str:
     return f"<choice:{choice.syms[0].name}>"
 
 
 def _slot(item: Any) -> str:
+    if isinstance(item, Virtual):
+        return item.name
     if isinstance(item, kconfiglib.Choice):
         return choice_slot(item)
     return str(item.name)
@@ -222,8 +232,6 @@ def _order(kconf: Any) -> list[Any]:
         # a choice entry is produced by its choice's step
         deps[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
                            else x for x in r}
-    import heapq
-
     indeg = {k: 0 for k in deps}
     users: dict[str, list[str]] = {k: [] for k in deps}
     for k, ds in deps.items():
@@ -232,16 +240,24 @@ def _order(kconf: Any) -> list[Any]:
                 raise Unsupported(f"{k} reads {d}, which is not a bool/tristate symbol of the tree")
             indeg[k] += 1
             users[d].append(k)
-    heap = [(pos[k], k) for k, n in indeg.items() if n == 0]
-    heapq.heapify(heap)
+    # greedy: among the ready items, take the one that ends the most live symbols and starts the
+    # fewest (the width of the frontier is the product of the live symbols' values)
+    remaining = {k: len(users[k]) for k in deps}
+    ready = {k for k, n in indeg.items() if n == 0}
     out = []
-    while heap:
-        _, k = heapq.heappop(heap)
+    while ready:
+        def score(k: str) -> tuple[int, int]:
+            kills = sum(1 for d in deps[k] if remaining[d] == 1)
+            return ((1 if users[k] else 0) - kills, pos[k])
+        k = min(ready, key=score)
+        ready.discard(k)
         out.append(k)
+        for d in deps[k]:
+            remaining[d] -= 1
         for u in users[k]:
             indeg[u] -= 1
             if indeg[u] == 0:
-                heapq.heappush(heap, (pos[u], u))
+                ready.add(u)
     if len(out) != len(deps):
         raise Unsupported("dependency loop in the tree")
     by_slot = {_slot(it): it for it in items}
@@ -260,13 +276,14 @@ def settable_symbols(kconf: Any) -> tuple[str, ...]:
 
 
 def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterable[str]] = None,
-                  *, whole_tree: bool = True) -> Model:
+                  *, whole_tree: bool = True, virtual: Sequence[Virtual] = ()) -> Model:
     """Compile the tree's semantics into steps.
 
     ``projection``: the symbols kept in the final states. ``space``: the user-settable symbols the
     enumeration may assign (None: all); the others keep no user value (their defaults apply).
     ``whole_tree``: walk every symbol (needed to find dead options); otherwise only the symbols the
-    projection depends on.
+    projection depends on. ``virtual``: computed on/off slots (each right after the last symbol
+    it reads), which the projection may name.
     """
     settable = settable_symbols(kconf)
     allowed = frozenset(settable if space is None else space)
@@ -284,15 +301,28 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
         else:
             reads[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
                                 else x for x in _sym_reads(it, modules)}
+    def mapped(names: set[str]) -> set[str]:
+        return {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
+                for x in names}
+
+    for v in virtual:
+        reads[v.name] = mapped(_reads(v.expr))
+        where = max((k for k, it in enumerate(order) if _slot(it) in reads[v.name]), default=-1)
+        order.insert(where + 1, v)
+    virtual_names = {v.name for v in virtual}
     proj_slots = []
     for name in projection:
+        if name in virtual_names:
+            proj_slots.append(name)
+            continue
         sym = kconf.syms.get(name)
         if sym is None or not sym.nodes:
             raise UsageError(f"projection symbol {name} is not defined in the tree")
         proj_slots.append(name)
     if not whole_tree:
         need: set[str] = set()
-        stack = [choice_slot(kconf.syms[n].choice) if kconf.syms[n].choice else n for n in proj_slots]
+        stack = [n if n in virtual_names else choice_slot(kconf.syms[n].choice) if kconf.syms[n].choice
+                 else n for n in proj_slots]
         while stack:
             k = stack.pop()
             if k in need:
@@ -303,14 +333,21 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
     # liveness: the last step that reads each slot (choice entries live in their choice's step)
     defines: list[tuple[str, ...]] = []
     for it in order:
-        if isinstance(it, kconfiglib.Choice):
+        if isinstance(it, Virtual):
+            defines.append((it.name,))
+        elif isinstance(it, kconfiglib.Choice):
             defines.append((choice_slot(it),) + tuple(s.name for s in it.syms))
         else:
             defines.append((it.name,))
     # liveness: the last step that reads each slot; expressions read choice entries by name
     last: dict[str, int] = {}
     for i, it in enumerate(order):
-        raw = _choice_reads(it, modules) if isinstance(it, kconfiglib.Choice) else _sym_reads(it, modules)
+        if isinstance(it, Virtual):
+            raw = _reads(it.expr)
+        elif isinstance(it, kconfiglib.Choice):
+            raw = _choice_reads(it, modules)
+        else:
+            raw = _sym_reads(it, modules)
         for r in raw:
             last[r] = i
     # projected symbols are kept to the end, reduced to on/off (y and m are both "on" to every
@@ -329,7 +366,9 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
         gen = _Gen(pos)
         collapse = {x for x in after if x in proj and computational.get(x, -1) <= i
                     and (x in new or computational.get(x, -1) == i)}
-        if isinstance(it, kconfiglib.Choice):
+        if isinstance(it, Virtual):
+            src, user = _virtual_source(it, gen, pos, after, collapse), ()
+        elif isinstance(it, kconfiglib.Choice):
             src, user = _choice_source(it, gen, pos, after, allowed, kconf, collapse)
         else:
             src, user = _symbol_source(it, gen, pos, after, allowed, kconf, collapse)
@@ -340,6 +379,12 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
         layout = after
     options = frozenset(settable)
     return Model(tuple(steps), tuple(layout), options, allowed, settable)
+
+
+def _virtual_source(v: Virtual, gen: _Gen, pos: dict[str, int], after: list[str],
+                    collapse: set[str]) -> str:
+    return (f"def step(s):\n    v = 1 if {gen.expr(v.expr)} else 0\n"
+            f"    return [({_out_tuple(pos, after, {v.name: 'v'}, collapse)}, 0, None, (v,))]\n")
 
 
 def _out_tuple(pos: dict[str, int], after: list[str], local: dict[str, str],

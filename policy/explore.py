@@ -176,19 +176,24 @@ class ProjectedBuild:
     """A configuration as :mod:`policy.runtime` sees it (no reason chains: values are projected)."""
 
     def __init__(self, config: Configuration, projection: Sequence[str]) -> None:
-        from .kconfig import BuildConfig
+        from . import kconfig, kexpr
 
-        values = {s: ("y" if s in config.on else "n") for s in projection}
+        self._kconf = kconfig.parse_tree()
+        self._kexpr = kexpr
+        self.values = {s: ("y" if s in config.on else "n") for s in projection}
         self.name = f"config-{config.id}"
         self.arch = config.arch
         self.page_size = config.page_size
-        self._build = BuildConfig(self.name, None, self.arch, self.page_size, values, frozenset())
 
     def eval(self, expr: str) -> str:
-        return self._build.eval(expr)
+        k = self._kexpr
+        return str(k.TRI[k.tri(k.parse_expr(self._kconf, expr), self.values)])
 
     def enabled(self, sym: str) -> bool:
-        return self._build.enabled(sym)
+        return self.values.get(sym, "n") != "n"
+
+    def why_expr_off(self, expr: str) -> tuple[Any, ...]:
+        return ()  # chains need the full configuration; solve reports them from a real build
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,7 @@ class Evaluator:
         return (build.page_size,) + tuple(build.eval(e) != "n" for e in self.exprs)
 
     def outcome(self, device: Any, build: ProjectedBuild, sig: tuple[Any, ...]) -> DeviceOutcome:
-        key = (id(device),) + sig
+        key = (device,) + sig
         got = self._cache.get(key)
         if got is None:
             got = self._cache[key] = _outcome(decide(device, build, self.cat))
@@ -258,7 +263,7 @@ class Evaluator:
     def evaluate(self, config: Configuration, devices: Optional[Sequence[Any]] = None) -> Evaluated:
         build = ProjectedBuild(config, self.space.projection)
         sig = self.signature(build)
-        return Evaluated(config, tuple(self.outcome(d, build, sig) for d in (devices or self.devices)))
+        return Evaluated(config, tuple(self.outcome(d, build, sig) for d in (self.devices if devices is None else devices)))
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,7 @@ class Requirement:
     """One thing a solution must meet: a required feature, a budget or a pin of one device."""
 
     device: str
-    kind: Literal["require", "budget-dram", "budget-capacity", "pin"]
+    kind: Literal["device", "require", "budget-dram", "budget-capacity", "pin"]
     feature: Optional[str] = None
 
     def label(self) -> str:
@@ -335,6 +340,8 @@ class Requirement:
             return f"{self.device} requires {self.feature}"
         if self.kind == "pin":
             return f"{self.device} pin"
+        if self.kind == "device":
+            return f"{self.device} needs some run-time mode"
         return f"{self.device} {self.kind.replace('-', ' ')}"
 
 
@@ -360,6 +367,7 @@ def requirements(devices: Sequence[Any], extra: Sequence[str]) -> tuple[Requirem
     out: list[Requirement] = []
     for d in sorted(devices, key=lambda d: str(d.name)):
         name = str(d.name)
+        out.append(Requirement(name, "device"))
         for f in dict.fromkeys(tuple(d.requires) + tuple(extra)):
             out.append(Requirement(name, "require", f))
         if d.budget_dram is not None:
@@ -372,10 +380,13 @@ def requirements(devices: Sequence[Any], extra: Sequence[str]) -> tuple[Requirem
 
 
 def _restrict(devices: Sequence[Any], reqs: Sequence[Requirement]) -> list[Any]:
-    """The devices with only ``reqs`` kept (requires, budgets and pins outside it dropped)."""
+    """The devices with only ``reqs`` kept (requires, budgets and pins outside it dropped; a device
+    without its "device" requirement is left out altogether)."""
     out = []
     for d in devices:
         mine = [r for r in reqs if r.device == str(d.name)]
+        if not any(r.kind == "device" for r in mine):
+            continue
         out.append(dataclasses.replace(
             d,
             requires=tuple(r.feature for r in mine if r.kind == "require" and r.feature),
@@ -443,7 +454,8 @@ def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimiz
         reasons: tuple[str, ...] = ()
         if near is not None:
             build = kconfig.load_text(near.config.config_text(), "<solve>", f"config-{near.config.id}")
-            dev = next(d for d in _restrict(ev.devices, core) if str(d.name) == r.device)
+            dev = next(d for d in _restrict(ev.devices, core + [Requirement(r.device, "device")])
+                       if str(d.name) == r.device)
             dec = decide(dev, build, cat)
             reasons = _reasons(dec, r)
         conflicts.append(Conflict(r, reasons))
@@ -453,7 +465,9 @@ def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimiz
 def _reasons(dec: Decision, r: Requirement) -> tuple[str, ...]:
     out: list[str] = []
     for f in dec.findings:
-        if r.kind == "require" and f.feature not in (None, r.feature):
+        if r.kind == "require" and f.feature != r.feature:
+            continue
+        if r.kind == "device" and f.code not in ("no-candidate", "impossible-pin"):
             continue
         out.append(f"[{f.code}] {f.message}")
         out.extend(f"  → {step}" for step in f.chain)

@@ -1,0 +1,167 @@
+"""``explore`` and ``solve``: the whole configuration space of the Kconfig tree at once."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import click
+
+from ..errors import ExitCode, UsageError
+
+SPACE_HELP = ("Enumerate only these user-settable symbols (comma list); the others keep their "
+              "defaults. Default: --all.")
+ALL_HELP = "Enumerate every user-settable symbol of the tree (the default)."
+LIMIT_HELP = "Stop with an error when more partial configurations than this are held at once."
+
+
+@dataclass(frozen=True)
+class ExploreSettings:
+    space: Optional[tuple[str, ...]]
+    profiles: tuple[str, ...]
+    fmt: str
+    limit: int
+
+
+class _Progress:
+    """A progress bar on stderr, only on a terminal and only once the run has taken a second."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        self.phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        if self.bar is None or phase != self.phase:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.close()
+            self.phase = phase
+            self.bar = click.progressbar(length=total, label=phase, file=sys.stderr)
+            self.bar.__enter__()
+            self.done = 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _space(config_space: Optional[str], all_: bool) -> Optional[tuple[str, ...]]:
+    if config_space and all_:
+        raise UsageError("--config-space and --all are mutually exclusive")
+    if not config_space:
+        return None
+    names = tuple(dict.fromkeys(s.strip().upper().removeprefix("CONFIG_")
+                                for s in config_space.split(",") if s.strip()))
+    if not names:
+        raise UsageError("--config-space needs at least one symbol")
+    return names
+
+
+def _devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
+    from .. import profiles, resources
+
+    loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
+    return list(loaded.devices), tuple(loaded.diagnostics)
+
+
+def _out(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+def run_explore(settings: ExploreSettings) -> int:
+    from ..explore import explore as run
+    from ..report.explore import EXPLORE_REPORTERS
+
+    devices, diags = _devices(settings.profiles)
+    progress = _Progress()
+    try:
+        result = run(devices, settings.space, progress=progress, limit=settings.limit, diagnostics=diags)
+    finally:
+        progress.close()
+    buf = io.StringIO()
+    EXPLORE_REPORTERS[settings.fmt]().report(result, buf)
+    _out(buf.getvalue())
+    bad = any(getattr(d, "severity", "error") == "error" for d in diags)
+    return int(ExitCode.FINDINGS if bad else ExitCode.OK)
+
+
+@click.command()
+@click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
+@click.option("--all", "all_", is_flag=True, help=ALL_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format: a summary table, JSON (schema_version 1) or CSV.")
+@click.option("--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP)
+@click.argument("profiles", nargs=-1, type=click.Path())
+def explore(config_space: Optional[str], all_: bool, fmt: str, limit: int, profiles: tuple[str, ...]) -> int:
+    """Every distinct valid configuration of the tree, evaluated against the profiles.
+
+    Reports the number of configurations (projected onto the symbols that change a feature or a
+    cost), dead and always-on options, features no configuration can give a device, and the Pareto
+    frontier (features gained vs DRAM and capacity spent). PROFILE... default: the shipped ones.
+    """
+    return run_explore(ExploreSettings(_space(config_space, all_), profiles, fmt, limit))
+
+
+def _default_output() -> Path:
+    return Path(os.environ.get("KCONFIG_CONFIG") or ".config")
+
+
+@click.command()
+@click.option("--require", "require", multiple=True, metavar="FEATURE[,...]",
+              help="Features every device must get (repeatable, comma lists allowed).")
+@click.option("--minimize", type=click.Choice(["dram", "capacity", "options"]), default="dram",
+              show_default=True, help="What to minimise: total DRAM memmap, total capacity lost, or the "
+                                      "number of enabled user options.")
+@click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
+@click.option("--all", "all_", is_flag=True, help=ALL_HELP)
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the .config (default: $KCONFIG_CONFIG, else ./.config); the previous "
+                   "file is kept as .old.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format: text or JSON (schema_version 1).")
+@click.option("--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP)
+@click.argument("profiles", nargs=-1, type=click.Path())
+def solve(require: tuple[str, ...], minimize: str, config_space: Optional[str], all_: bool,
+          output: Optional[str], fmt: str, limit: int, profiles: tuple[str, ...]) -> int:
+    """The cheapest configuration and per-device run-time pins that meet every requirement.
+
+    Writes the .config atomically and prints each device's decision. Exit 1 with a minimal set of
+    conflicting requirements, each with its reasons, when there is no solution.
+    """
+    from .. import kconfig
+    from ..atomic import write_atomic
+    from ..explore import solve as run
+    from ..report.explore import SOLVE_REPORTERS
+
+    features = tuple(f.strip() for item in require for f in item.split(",") if f.strip())
+    devices, diags = _devices(profiles)
+    if not devices:
+        raise UsageError("no valid device profiles to solve for")
+    progress = _Progress()
+    try:
+        result = run(devices, features, minimize, _space(config_space, all_),  # type: ignore[arg-type]
+                     progress=progress, limit=limit)
+    finally:
+        progress.close()
+    buf = io.StringIO()
+    SOLVE_REPORTERS[fmt]().report(result, buf)
+    if result.ok and result.build is not None:
+        target = Path(output) if output else _default_output()
+        write_atomic(target, kconfig.render_config(result.build), backup=True)
+        if fmt == "table":
+            buf.write(f"wrote {target}\n")
+    _out(buf.getvalue())
+    for d in diags:
+        click.echo(d.render(), err=True)
+    return int(ExitCode.OK if result.ok else ExitCode.FINDINGS)
