@@ -55,7 +55,7 @@ def ci_cases() -> list[dict]:
         make_case(b, 1 * GiB, "fsdax", "dev", 2 * MiB, probe=True),
         make_case(b, 256 * MiB, "devdax", "dev", 2 * MiB, probe=True),
         make_case(b, 1 * GiB, "devdax", "mem", 2 * MiB, probe=True),
-        make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB),
+        make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB, probe=True),
         make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),       # kernel refuses: cannot satisfy align
         make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),       # ndctl refuses: < 16 MiB
         make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB),  # devdax -> dax/kmem (last: it re-plugs RAM)
@@ -72,8 +72,7 @@ def full_cases() -> list[dict]:
         for mode in ("fsdax", "devdax"):
             for map_ in ("mem", "dev"):
                 for align in ALIGNS:
-                    out.append(make_case(b, size, mode, map_, align, probe=probe and align == 2 * MiB
-                                         or (probe and mode == "devdax" and align == GiB and size >= 2 * GiB)))
+                    out.append(make_case(b, size, mode, map_, align, probe=probe))
     b = "extra"
     out += [
         make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),          # ndctl: below 16 MiB

@@ -112,6 +112,12 @@ def measured_features(case: dict) -> dict:
         out["o_direct_dax_file"] = dax_mapping and p["o_direct_dax_file"] == "ok"
     elif mode in ("raw", "sector", "devdax"):
         out["o_direct_dax_file"] = False      # there is no DAX file on such a namespace
+    fs = p.get("fault_size")
+    if dax_mapping and fs in ("pte", "pmd", "pud"):
+        out["pmd_faults"] = fs == "pmd"
+        out["pud_faults"] = fs == "pud"
+    elif not dax_mapping:
+        out["pmd_faults"] = out["pud_faults"] = False     # page cache: 4 KiB pages only
     lt = str(ibv.get("longterm_pin", ""))
     if ibv.get("control_anon") == "ok" and lt.startswith(("ok", "err")):
         out["longterm_pin"] = dax_mapping and lt == "ok"

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Features the guest probes (see guest/daxprobe.c, guest/ibvprobe.c, guest/init.sh).
 PROBED_FEATURES = ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file",
-                   "block_io", "sector_atomic", "system_ram")
+                   "block_io", "sector_atomic", "system_ram", "pmd_faults", "pud_faults")
 MEMORY_BLOCK = 128 * MiB   # x86_64 memory_block_size_bytes() for a guest this small
 
 
@@ -58,7 +58,7 @@ class ReferenceModel:
 
     def predict(self, spec: dict, start: int = 0) -> Prediction:
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
-        feats = reference_features(mode, map_)
+        feats = reference_features(mode, map_, align)
         if size % (16 * MiB):
             # ndctl: every namespace size must be a multiple of the region align (16 MiB default in 6.1)
             return Prediction(True, "ndctl", "size not a multiple of the region align", source=self.name)
@@ -119,10 +119,15 @@ def _btt_usable(size: int, lbasize: int) -> int:
     return nlba * lbasize
 
 
-def reference_features(mode: str, map_: Optional[str]) -> dict:
-    """Section 6 feature matrix (Debian amd64, a synchronous NFIT region)."""
+def reference_features(mode: str, map_: Optional[str], align: Optional[int] = None) -> dict:
+    """Section 6 feature matrix (Debian amd64, a synchronous NFIT region).
+
+    Fault sizes: device-dax faults exactly at its align (ndctl: "enforces fault granularity"),
+    fsdax up to PMD when the data is 2 MiB aligned (fs/dax.c handles PTE/PMD only)."""
     dax = mode in ("fsdax", "devdax")
     return {
+        "pmd_faults": dax and (align or 0) >= 2 * MiB and not (mode == "devdax" and (align or 0) > 2 * MiB),
+        "pud_faults": mode == "devdax" and (align or 0) >= 1 * GiB,
         "system_ram": mode == "system-ram",
         "dax_mmap": dax,
         "map_sync": dax,
@@ -250,7 +255,7 @@ class PolicyModel:
 
     def _features(self, mode: str, map_: Optional[str], align: Optional[int]) -> dict:
         if self.build is None:
-            return reference_features(mode, map_)
+            return reference_features(mode, map_, align)
         from policy import features as F
         cat = F.catalog()
         dt = cat.device_type("nvdimm")

@@ -11,6 +11,8 @@
  *   gup_dax_mapping   O_DIRECT read() from ODIRECT_SRC *into* the DAX mapping
  *                     (short-term get_user_pages on devmap pages)
  *   o_direct_dax_file (file only) open(O_DIRECT) + read() *of* the DAX file
+ *   fault_size        pte | pmd | pud: the page-table level the DAX mapping was faulted at,
+ *                     from the VmPTE growth while touching it (vmpte_delta_kb)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +46,18 @@ static const char *ename(int e)
 	default: { static char b[32]; snprintf(b, sizeof b, "E%d", e); return b; }
 	}
 }
+static long vmpte_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	if (!f) return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmPTE:", 6)) v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
 static void verdict(const char *k, int ok, int e, int last)
 {
 	if (ok) printf("\"%s\":\"ok\"%s", k, last ? "" : ",");
@@ -66,14 +80,36 @@ int main(int argc, char **argv)
 			printf("\"dax_attr\":\"%s\",", (sx.stx_attributes & STATX_ATTR_DAX) ? "yes" : "no");
 		else printf("\"dax_attr\":\"err:%s\",", ename(errno));
 	}
-	/* plain shared mapping */
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* plain shared mapping, placed so that its page-table cost tells the fault size:
+	 * reserve anonymous space, touch one page at its start (so the upper-level tables exist),
+	 * then map the DAX object with MAP_FIXED at an aligned address further in, where no table
+	 * below the PUD level exists yet.  Touching every 4K page then costs, in VmPTE
+	 * (mm_pgtables_bytes): PTE faults: one 4K table per 2 MiB; PMD faults: at most one PMD
+	 * table; PUD faults: nothing. */
+	size_t big = len >= (1ul << 30) ? (1ul << 30) : (2ul << 20);
+	size_t reslen = len + big + (4ul << 20);
+	char *res = mmap(NULL, reslen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *want = NULL;
+	if (res != MAP_FAILED) {
+		res[0] = 1;
+		want = (char *)((((unsigned long)res + (2ul << 20) + big - 1) / big) * big);
+	}
+	long pte0 = vmpte_kb();
+	char *p = mmap(want, len, PROT_READ | PROT_WRITE, MAP_SHARED | (want ? MAP_FIXED : 0), fd, 0);
 	int ok = p != MAP_FAILED, e = errno;
 	if (ok) {
 		for (size_t i = 0; i < len; i += 4096) p[i] = (char)i;
 		ok = 1;
 	}
 	verdict("mmap", ok, e, 0);
+	if (ok && want) {
+		long d = vmpte_kb() - pte0, n2m = len >> 21;
+		const char *fs = "unknown";
+		if (n2m >= 4 && d >= 4 * n2m) fs = "pte";
+		else if (len >= (1ul << 30) && d <= 0) fs = "pud";
+		else if (n2m >= 4 && d <= 8) fs = "pmd";
+		printf("\"vmpte_delta_kb\":%ld,\"fault_size\":\"%s\",", d, fs);
+	}
 	/* MAP_SYNC */
 	char *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
 	verdict("map_sync", q != MAP_FAILED, errno, 0);

@@ -70,7 +70,8 @@ probe_devdax() { # ns-json-file maplen
 }
 probe_blockfs() { # blockdev maplen
 	bd=$1
-	T mkfs.ext4 -q -F -b 4096 /dev/$bd >/tmp/p 2>&1; emit "MKFS $?"
+	# stripe = 2 MiB so that mballoc hands out 2 MiB-aligned extents (PMD faults need them)
+	T mkfs.ext4 -q -F -b 4096 -E stride=512,stripe_width=512 /dev/$bd >/tmp/p 2>&1; emit "MKFS $?"
 	if mount -t ext4 -o dax /dev/$bd /mnt 2>/tmp/p; then
 		emit "DAX_MOUNT ok"
 		fallocate -l $2 /mnt/f 2>/dev/null || dd if=/dev/zero of=/mnt/f bs=1M count=$(( $2 / 1048576 )) 2>/dev/null
