@@ -11,6 +11,7 @@ A case is a dict:
   probe       1 = run the feature probes (mkfs/mount -o dax/mmap/MAP_SYNC/O_DIRECT/ibv_reg_mr)
   args        the ndctl create-namespace arguments (after -r REGION)
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import sys
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
 FULL_SIZES = [128 * MiB, 256 * MiB, 1 * GiB, 2 * GiB, 16 * GiB, 80 * GiB]
-ALIGNS = [4 * KiB, 2 * MiB, 1 * GiB]          # what the 6.1 x86_64 kernel lists in supported_alignments
+ALIGNS = [4 * KiB, 2 * MiB, 1 * GiB]  # what the 6.1 x86_64 kernel lists in supported_alignments
 PROBE_SIZES = {256 * MiB, 2 * GiB}
 
 
@@ -30,8 +31,16 @@ def human(n: int) -> str:
     return str(n)
 
 
-def make_case(boot: str, size: int, mode: str, map_: str | None = None, align: int | None = None,
-              sector_size: int | None = None, probe: bool = False, tag: str = "") -> dict:
+def make_case(
+    boot: str,
+    size: int,
+    mode: str,
+    map_: str | None = None,
+    align: int | None = None,
+    sector_size: int | None = None,
+    probe: bool = False,
+    tag: str = "",
+) -> dict:
     # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (kmem_probe in init.sh)
     args = ["--mode", "devdax" if mode == "system-ram" else mode, "--size", human(size)]
     if map_:
@@ -40,10 +49,24 @@ def make_case(boot: str, size: int, mode: str, map_: str | None = None, align: i
         args += ["--align", human(align)]
     if sector_size:
         args += ["--sector-size", str(sector_size)]
-    parts = [mode, human(size)] + ([map_] if map_ else []) + ([f"a{human(align)}"] if align else []) \
-        + ([f"s{sector_size}"] if sector_size else []) + ([tag] if tag else [])
-    return {"id": "-".join(parts), "boot": boot, "size": size, "mode": mode, "map": map_,
-            "align": align, "sector_size": sector_size, "probe": 1 if probe else 0, "args": args}
+    parts = (
+        [mode, human(size)]
+        + ([map_] if map_ else [])
+        + ([f"a{human(align)}"] if align else [])
+        + ([f"s{sector_size}"] if sector_size else [])
+        + ([tag] if tag else [])
+    )
+    return {
+        "id": "-".join(parts),
+        "boot": boot,
+        "size": size,
+        "mode": mode,
+        "map": map_,
+        "align": align,
+        "sector_size": sector_size,
+        "probe": 1 if probe else 0,
+        "args": args,
+    }
 
 
 def ci_cases() -> list[dict]:
@@ -56,9 +79,11 @@ def ci_cases() -> list[dict]:
         make_case(b, 256 * MiB, "devdax", "dev", 2 * MiB, probe=True),
         make_case(b, 1 * GiB, "devdax", "mem", 2 * MiB, probe=True),
         make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB, probe=True),
-        make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),       # kernel refuses: cannot satisfy align
-        make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),       # ndctl refuses: < 16 MiB
-        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB),  # devdax -> dax/kmem (last: it re-plugs RAM)
+        make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),  # kernel refuses: cannot satisfy align
+        make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),  # ndctl refuses: < 16 MiB
+        make_case(
+            b, 1 * GiB, "system-ram", "mem", 2 * MiB
+        ),  # devdax -> dax/kmem (last: it re-plugs RAM)
     ]
 
 
@@ -75,22 +100,22 @@ def full_cases() -> list[dict]:
                     out.append(make_case(b, size, mode, map_, align, probe=probe))
     b = "extra"
     out += [
-        make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),          # ndctl: below 16 MiB
+        make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),  # ndctl: below 16 MiB
         make_case(b, 8 * MiB, "devdax", "dev", 4 * KiB),
         make_case(b, 8 * MiB, "raw"),
-        make_case(b, 1536 * MiB, "fsdax", "dev", 1 * GiB),       # ndctl: size not a multiple of align
-        make_case(b, 256 * MiB, "fsdax", "dev", 64 * KiB),       # align the kernel does not list
+        make_case(b, 1536 * MiB, "fsdax", "dev", 1 * GiB),  # ndctl: size not a multiple of align
+        make_case(b, 256 * MiB, "fsdax", "dev", 64 * KiB),  # align the kernel does not list
         make_case(b, 256 * MiB, "devdax", "mem", 64 * KiB),
         make_case(b, 256 * MiB, "sector", sector_size=512),
         make_case(b, 3 * GiB, "fsdax", "mem", 1 * GiB),
         make_case(b, 3 * GiB, "devdax", "dev", 1 * GiB),
         make_case(b, 48 * MiB, "fsdax", "dev", 2 * MiB),
         make_case(b, 48 * MiB, "devdax", "mem", 2 * MiB),
-        make_case(b, 144 * MiB, "fsdax", "mem", 2 * MiB),       # not a multiple of a 128 MiB section
+        make_case(b, 144 * MiB, "fsdax", "mem", 2 * MiB),  # not a multiple of a 128 MiB section
         make_case(b, 144 * MiB, "fsdax", "dev", 2 * MiB),
         make_case(b, 64 * MiB, "raw"),
-        make_case(b, 64 * MiB, "raw", tag="repeat"),             # noise baseline: repeat of the above
-        make_case(b, 1 * GiB, "system-ram", "dev", 2 * MiB),     # devdax -> dax/kmem
+        make_case(b, 64 * MiB, "raw", tag="repeat"),  # noise baseline: repeat of the above
+        make_case(b, 1 * GiB, "system-ram", "dev", 2 * MiB),  # devdax -> dax/kmem
         make_case(b, 2 * GiB, "system-ram", "mem", 1 * GiB),
     ]
     return out

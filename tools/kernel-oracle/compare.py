@@ -12,6 +12,7 @@ For every case it checks
   feature:*   each probed feature verdict == the model's verdict
 Exit status 1 if there is any disagreement.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,10 @@ import model as model_mod  # noqa: E402
 
 PAGE = 4096
 GiB = 1 << 30
-# Measurement noise of the DRAM figure, established from the full run (docs/kernel-oracle.md): raw and
-# sector namespaces (no struct pages at all) moved the free-page count by 3..35 pages, and over all 81
-# DRAM checks of the first full run measured - model was -20..+35 pages, independent of the namespace
+# Measurement noise of the DRAM figure, established from the full run (docs/kernel-oracle.md):
+# raw and sector namespaces (no struct pages at all) moved the free-page count by 3..35 pages,
+# and over all 81 DRAM checks of the first full run measured - model was -20..+35 pages,
+# independent of the namespace
 # size (128 MiB..80 GiB). The tolerance is therefore absolute: 64 pages = 256 KiB.
 DRAM_TOL_PAGES = 64
 DRAM_TOL_REL = 0.0
@@ -42,8 +44,16 @@ def measured_refusal(case: dict) -> tuple[bool, Optional[str]]:
     if created:
         return False, None
     err = case.get("stderr", "") + "\n" + case.get("blocks", {}).get("dmesg", "")
-    kernel = any(s in err for s in ("failed to enable", "libndctl: ndctl_pfn_enable", "ndctl_dax_enable",
-                                    "ndctl_btt_enable", "ndctl_namespace_enable"))
+    kernel = any(
+        s in err
+        for s in (
+            "failed to enable",
+            "libndctl: ndctl_pfn_enable",
+            "ndctl_dax_enable",
+            "ndctl_btt_enable",
+            "ndctl_namespace_enable",
+        )
+    )
     return True, "kernel" if kernel else "ndctl"
 
 
@@ -98,7 +108,9 @@ def measured_features(case: dict) -> dict:
     if mode == "devdax":
         dax_mapping = p.get("mmap") == "ok"
     else:
-        dax_mapping = case.get("dax_mount") == "ok" and p.get("dax_attr") == "yes" and p.get("mmap") == "ok"
+        dax_mapping = (
+            case.get("dax_mount") == "ok" and p.get("dax_attr") == "yes" and p.get("mmap") == "ok"
+        )
     out["dax_mmap"] = dax_mapping
     if p.get("map_sync"):
         out["map_sync"] = p["map_sync"] == "ok"
@@ -111,13 +123,13 @@ def measured_features(case: dict) -> dict:
     if mode == "fsdax" and str(p.get("o_direct_dax_file", "")).startswith(("ok", "err")):
         out["o_direct_dax_file"] = dax_mapping and p["o_direct_dax_file"] == "ok"
     elif mode in ("raw", "sector", "devdax"):
-        out["o_direct_dax_file"] = False      # there is no DAX file on such a namespace
+        out["o_direct_dax_file"] = False  # there is no DAX file on such a namespace
     fs = p.get("fault_size")
     if dax_mapping and fs in ("pte", "pmd", "pud"):
         out["pmd_faults"] = fs == "pmd"
         out["pud_faults"] = fs == "pud"
     elif not dax_mapping:
-        out["pmd_faults"] = out["pud_faults"] = False     # page cache: 4 KiB pages only
+        out["pmd_faults"] = out["pud_faults"] = False  # page cache: 4 KiB pages only
     lt = str(ibv.get("longterm_pin", ""))
     if ibv.get("control_anon") == "ok" and lt.startswith(("ok", "err")):
         out["longterm_pin"] = dax_mapping and lt == "ok"
@@ -142,10 +154,19 @@ def compare(doc: dict, model=None) -> dict:
         start = measured_start(case)
         pred = model.predict(spec, start % GiB)
         ref, ref_by = measured_refusal(case)
-        row = {"id": case["id"], "mode": spec["mode"], "size": spec["size"], "map": spec.get("map"),
-               "align": spec.get("align"), "start": start, "checks": []}
+        row = {
+            "id": case["id"],
+            "mode": spec["mode"],
+            "size": spec["size"],
+            "map": spec.get("map"),
+            "align": spec.get("align"),
+            "start": start,
+            "checks": [],
+        }
 
-        def check(kind: str, measured, predicted, ok: bool, note: str = "") -> None:
+        def check(
+            kind: str, measured, predicted, ok: bool, note: str = "", row=row, case=case
+        ) -> None:
             c = {"kind": kind, "measured": measured, "model": predicted, "ok": ok}
             if note:
                 c["note"] = note
@@ -155,8 +176,13 @@ def compare(doc: dict, model=None) -> dict:
 
         if not case.get("complete", True):
             check("complete", False, True, False, "case did not finish in the guest")
-        check("refusal", ref, pred.refused, ref == pred.refused,
-              f"kernel/ndctl stderr: {case.get('stderr', '')[:200]}" if ref else pred.reason)
+        check(
+            "refusal",
+            ref,
+            pred.refused,
+            ref == pred.refused,
+            f"kernel/ndctl stderr: {case.get('stderr', '')[:200]}" if ref else pred.reason,
+        )
         if ref and pred.refused and pred.refused_by is not None:
             check("refused_by", ref_by, pred.refused_by, ref_by == pred.refused_by, pred.reason)
         if not ref and not pred.refused:
@@ -176,7 +202,12 @@ def compare(doc: dict, model=None) -> dict:
                 if name not in pred.features:
                     check(f"feature:{name}", feats[name], None, False, "model has no verdict")
                     continue
-                check(f"feature:{name}", feats[name], pred.features[name], feats[name] == pred.features[name])
+                check(
+                    f"feature:{name}",
+                    feats[name],
+                    pred.features[name],
+                    feats[name] == pred.features[name],
+                )
         rows.append(row)
     # region capabilities: every align (fsdax, devdax) and BTT sector size the kernel accepts
     caps_fn = getattr(model, "capabilities", None)
@@ -185,19 +216,31 @@ def compare(doc: dict, model=None) -> dict:
         if not caps_fn or not isinstance(regions, list) or not regions:
             continue
         want = caps_fn()
-        row = {"id": f"capabilities@{boot.get('name')}", "mode": None, "size": None, "map": None,
-               "align": None, "start": None, "checks": []}
+        row = {
+            "id": f"capabilities@{boot.get('name')}",
+            "mode": None,
+            "size": None,
+            "map": None,
+            "align": None,
+            "start": None,
+            "checks": [],
+        }
         for cap in regions[0].get("capabilities", []):
             got = sorted(cap.get("alignments") or cap.get("sector_sizes") or [])
             pred = want.get(cap["mode"])
             if pred is None:
                 continue
-            c = {"kind": f"capabilities:{cap['mode']}", "measured": got, "model": pred, "ok": got == pred}
+            c = {
+                "kind": f"capabilities:{cap['mode']}",
+                "measured": got,
+                "model": pred,
+                "ok": got == pred,
+            }
             row["checks"].append(c)
             if not c["ok"]:
                 disagreements.append({"id": row["id"], **c})
         rows.append(row)
-        break   # one region description is enough: every boot has the same NVDIMM
+        break  # one region description is enough: every boot has the same NVDIMM
     kinds: dict = {}
     for r in rows:
         for c in r["checks"]:
@@ -205,11 +248,17 @@ def compare(doc: dict, model=None) -> dict:
             kinds.setdefault(k, [0, 0])
             kinds[k][0] += 1
             kinds[k][1] += 0 if c["ok"] else 1
-    return {"model": getattr(model, "name", type(model).__name__), "model_notes": getattr(model, "notes", []),
-            "kernel": doc.get("kernel"), "n_cases": sum(1 for r in rows if r["mode"] is not None),
-            "checks": {k: {"total": v[0], "disagree": v[1]} for k, v in kinds.items()},
-            "not_probed": not_probed, "disagreements": disagreements, "rows": rows,
-            "dram_tolerance": {"pages": DRAM_TOL_PAGES, "relative": DRAM_TOL_REL}}
+    return {
+        "model": getattr(model, "name", type(model).__name__),
+        "model_notes": getattr(model, "notes", []),
+        "kernel": doc.get("kernel"),
+        "n_cases": sum(1 for r in rows if r["mode"] is not None),
+        "checks": {k: {"total": v[0], "disagree": v[1]} for k, v in kinds.items()},
+        "not_probed": not_probed,
+        "disagreements": disagreements,
+        "rows": rows,
+        "dram_tolerance": {"pages": DRAM_TOL_PAGES, "relative": DRAM_TOL_REL},
+    }
 
 
 def dram_noise(doc: dict) -> dict:
@@ -232,18 +281,27 @@ def dram_noise(doc: dict) -> dict:
 
     def stats(v: list) -> dict:
         return {"n": len(v), "min": min(v, default=None), "max": max(v, default=None)}
+
     return {"zero_pages": stats(vals), "create_minus_destroy_pages": stats(destroy_vs_create)}
 
 
 def dram_residuals(rep: dict) -> dict:
     """measured - model, in pages, over every DRAM check of a comparison report."""
-    r = [(c["measured"] - c["model"]) // PAGE for row in rep["rows"] for c in row["checks"] if c["kind"] == "dram"]
+    r = [
+        (c["measured"] - c["model"]) // PAGE
+        for row in rep["rows"]
+        for c in row["checks"]
+        if c["kind"] == "dram"
+    ]
     return {"n": len(r), "min": min(r, default=None), "max": max(r, default=None)}
 
 
 def render(rep: dict) -> str:
-    out = [f"model: {rep['model']}  cases: {rep['n_cases']}  "
-           f"kernel: {(rep.get('kernel') or {}).get('package')} {(rep.get('kernel') or {}).get('deb_version')}"]
+    kern = rep.get("kernel") or {}
+    out = [
+        f"model: {rep['model']}  cases: {rep['n_cases']}  "
+        f"kernel: {kern.get('package')} {kern.get('deb_version')}"
+    ]
     for n in rep["model_notes"]:
         out.append(f"  note: {n}")
     for k, v in sorted(rep["checks"].items()):
@@ -251,29 +309,43 @@ def render(rep: dict) -> str:
     for name, ids in sorted(rep["not_probed"].items()):
         out.append(f"  not probed: {name} ({len(ids)} cases)")
     for d in rep["disagreements"]:
-        out.append(f"DISAGREE {d['id']}: {d['kind']}: kernel={d['measured']} model={d['model']}"
-                   + (f" ({d['note']})" if d.get("note") else ""))
-    out.append("OK: no disagreements" if not rep["disagreements"] else f"FAIL: {len(rep['disagreements'])} disagreements")
+        out.append(
+            f"DISAGREE {d['id']}: {d['kind']}: kernel={d['measured']} model={d['model']}"
+            + (f" ({d['note']})" if d.get("note") else "")
+        )
+    out.append(
+        "OK: no disagreements"
+        if not rep["disagreements"]
+        else f"FAIL: {len(rep['disagreements'])} disagreements"
+    )
     return "\n".join(out)
 
 
 def main(argv: Optional[list] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("results", type=Path)
     ap.add_argument("--model", choices=["pmempolicy", "reference"], default="pmempolicy")
-    ap.add_argument("--struct-page-size", type=int, default=64, help="deliberately wrong models for testing")
+    ap.add_argument(
+        "--struct-page-size", type=int, default=64, help="deliberately wrong models for testing"
+    )
     ap.add_argument("--json", type=Path, help="write the full report here")
     a = ap.parse_args(argv)
     doc = json.loads(a.results.read_text())
     if a.model == "reference":
         m = model_mod.ReferenceModel(struct_page_size=a.struct_page_size)
     else:
-        m = model_mod.PolicyModel(struct_page_size=a.struct_page_size,
-                                  config_path=model_mod.config_for(doc, a.results))
+        m = model_mod.PolicyModel(
+            struct_page_size=a.struct_page_size, config_path=model_mod.config_for(doc, a.results)
+        )
     rep = compare(doc, m)
     rep["dram_noise"] = dram_noise(doc)
     rep["dram_residual_pages"] = dram_residuals(rep)
-    print(f"DRAM noise (pages): {rep['dram_noise']}; measured-model residuals: {rep['dram_residual_pages']}")
+    print(
+        f"DRAM noise (pages): {rep['dram_noise']}; "
+        f"measured-model residuals: {rep['dram_residual_pages']}"
+    )
     if a.json:
         a.json.write_text(json.dumps(rep, indent=1) + "\n")
     print(render(rep))

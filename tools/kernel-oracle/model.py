@@ -12,6 +12,7 @@ Two interchangeable backends behind one small interface (``predict(spec, start) 
 
 Both take ``struct_page_size`` so that a deliberately wrong model (60 bytes per page) can be built.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,18 +27,28 @@ PAGE = 4096
 REPO = Path(__file__).resolve().parents[2]
 
 # Features the guest probes (see guest/daxprobe.c, guest/ibvprobe.c, guest/init.sh).
-PROBED_FEATURES = ("dax_mmap", "map_sync", "gup_dax_mapping", "longterm_pin", "o_direct_dax_file",
-                   "block_io", "sector_atomic", "system_ram", "pmd_faults", "pud_faults")
-MEMORY_BLOCK = 128 * MiB   # x86_64 memory_block_size_bytes() for a guest this small
+PROBED_FEATURES = (
+    "dax_mmap",
+    "map_sync",
+    "gup_dax_mapping",
+    "longterm_pin",
+    "o_direct_dax_file",
+    "block_io",
+    "sector_atomic",
+    "system_ram",
+    "pmd_faults",
+    "pud_faults",
+)
+MEMORY_BLOCK = 128 * MiB  # x86_64 memory_block_size_bytes() for a guest this small
 
 
 @dataclass(frozen=True)
 class Prediction:
     refused: bool
-    refused_by: Optional[str] = None          # "ndctl" | "kernel" | None
+    refused_by: Optional[str] = None  # "ndctl" | "kernel" | None
     reason: str = ""
-    usable: Optional[int] = None              # what `ndctl list` prints as size
-    dram: Optional[int] = None                # DRAM bytes spent on struct pages (+ vmemmap PTEs)
+    usable: Optional[int] = None  # what `ndctl list` prints as size
+    dram: Optional[int] = None  # DRAM bytes spent on struct pages (+ vmemmap PTEs)
     features: dict = field(default_factory=dict)  # name -> bool
     source: str = ""
 
@@ -53,20 +64,30 @@ class ReferenceModel:
         self.dedup_arch = dedup_arch
 
     def capabilities(self) -> dict:
-        return {"sector": [512, 520, 528, 4096, 4104, 4160, 4224],
-                "fsdax": [4 * KiB, 2 * MiB, 1 * GiB], "devdax": [4 * KiB, 2 * MiB, 1 * GiB]}
+        return {
+            "sector": [512, 520, 528, 4096, 4104, 4160, 4224],
+            "fsdax": [4 * KiB, 2 * MiB, 1 * GiB],
+            "devdax": [4 * KiB, 2 * MiB, 1 * GiB],
+        }
 
     def predict(self, spec: dict, start: int = 0) -> Prediction:
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
         feats = reference_features(mode, map_, align)
         if size % (16 * MiB):
-            # ndctl: every namespace size must be a multiple of the region align (16 MiB default in 6.1)
-            return Prediction(True, "ndctl", "size not a multiple of the region align", source=self.name)
+            # ndctl: every size must be a multiple of the region align (16 MiB default in 6.1)
+            return Prediction(
+                True, "ndctl", "size not a multiple of the region align", source=self.name
+            )
         if mode == "raw":
             return Prediction(False, usable=size, dram=0, features=feats, source=self.name)
         if mode == "sector":
-            return Prediction(False, usable=_btt_usable(size, spec.get("sector_size") or 4096), dram=0,
-                              features=feats, source=self.name)
+            return Prediction(
+                False,
+                usable=_btt_usable(size, spec.get("sector_size") or 4096),
+                dram=0,
+                features=feats,
+                source=self.name,
+            )
         if mode == "system-ram":
             base = self.predict({**spec, "mode": "devdax"}, start)
             if base.refused:
@@ -75,10 +96,17 @@ class ReferenceModel:
             # drivers/dax/kmem.c dax_kmem_range(): hot-add only whole memory blocks
             lo = -(-(start + dataoff) // MEMORY_BLOCK) * MEMORY_BLOCK
             hi = (start + dataoff + base.usable) // MEMORY_BLOCK * MEMORY_BLOCK
-            return Prediction(False, usable=base.usable, dram=max(hi - lo, 0) // PAGE * self.sp,
-                              features={"system_ram": True}, source=self.name)
+            return Prediction(
+                False,
+                usable=base.usable,
+                dram=max(hi - lo, 0) // PAGE * self.sp,
+                features={"system_ram": True},
+                source=self.name,
+            )
         if align not in (4 * KiB, 2 * MiB, 1 * GiB):
-            return Prediction(True, "ndctl", f"align {align} not in the region's capabilities", source=self.name)
+            return Prediction(
+                True, "ndctl", f"align {align} not in the region's capabilities", source=self.name
+            )
         if size % align:
             return Prediction(True, "ndctl", "size not a multiple of align", source=self.name)
         if size < 16 * MiB:
@@ -91,15 +119,22 @@ class ReferenceModel:
         else:
             dataoff = -(-(start + 8 * KiB) // a) * a - start
         if dataoff >= size:
-            return Prediction(True, "kernel", "unable to satisfy requested alignment", source=self.name)
+            return Prediction(
+                True, "kernel", "unable to satisfy requested alignment", source=self.name
+            )
         usable = size - dataoff - end_trunc
         if map_ == "dev":
-            # whole 128 MiB sections take their vmemmap from the altmap; partial ones get DRAM base pages
+            # whole 128 MiB sections: vmemmap from the altmap; partial ones: DRAM base pages
             sec, lo, hi = 128 * MiB, start, start + size - end_trunc
             full_lo, full_hi = -(-lo // sec) * sec, hi // sec * sec
             pieces = [hi - lo] if full_lo >= full_hi else [full_lo - lo, hi - full_hi]
             dram = sum(-(-(p // PAGE * self.sp) // PAGE) * PAGE for p in pieces if p > 0)
-        elif mode == "devdax" and align > 4 * KiB and self.dedup_arch and self.sp & (self.sp - 1) == 0:
+        elif (
+            mode == "devdax"
+            and align > 4 * KiB
+            and self.dedup_arch
+            and self.sp & (self.sp - 1) == 0
+        ):
             dram = (size // align) * 2 * PAGE + size // PAGE * self.sp // PAGE * 8
         else:
             dram = size // PAGE * self.sp
@@ -126,7 +161,9 @@ def reference_features(mode: str, map_: Optional[str], align: Optional[int] = No
     fsdax up to PMD when the data is 2 MiB aligned (fs/dax.c handles PTE/PMD only)."""
     dax = mode in ("fsdax", "devdax")
     return {
-        "pmd_faults": dax and (align or 0) >= 2 * MiB and not (mode == "devdax" and (align or 0) > 2 * MiB),
+        "pmd_faults": dax
+        and (align or 0) >= 2 * MiB
+        and not (mode == "devdax" and (align or 0) > 2 * MiB),
         "pud_faults": mode == "devdax" and (align or 0) >= 1 * GiB,
         "system_ram": mode == "system-ram",
         "dax_mmap": dax,
@@ -144,6 +181,7 @@ def _import_policy():
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     import policy.costs as costs  # noqa: F401
+
     return costs
 
 
@@ -180,8 +218,9 @@ class PolicyModel:
 
     name = "pmempolicy"
 
-    def __init__(self, struct_page_size: int = 64, config_path: Optional[str] = None,
-                 use_engine: bool = True) -> None:
+    def __init__(
+        self, struct_page_size: int = 64, config_path: Optional[str] = None, use_engine: bool = True
+    ) -> None:
         self.costs = _import_policy()
         self.sp = struct_page_size
         self.config_path = config_path or os.environ.get("KORACLE_DEBIAN_CONFIG")
@@ -190,14 +229,18 @@ class PolicyModel:
         self.use_engine = use_engine and self.build is not None and struct_page_size == 64
         self.notes: list[str] = []
         if self.build is None:
-            self.notes.append("Debian build not loadable via policy.kconfig: feature verdicts from "
-                              "the reference matrix, dedup assumed (x86_64)")
+            self.notes.append(
+                "Debian build not loadable via policy.kconfig: feature verdicts from "
+                "the reference matrix, dedup assumed (x86_64)"
+            )
         else:
             self.notes.append(f"build: {self.build_source}")
         if not self.use_engine:
             self.notes.append("layouts from policy.costs directly (engine bypassed)")
         else:
-            self.notes.append("layouts and verdicts from policy.runtime.candidates_for (pmempolicy evaluate)")
+            self.notes.append(
+                "layouts and verdicts from policy.runtime.candidates_for (pmempolicy evaluate)"
+            )
 
     # -- the engine path: what `pmempolicy evaluate` computes for this device
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
@@ -208,20 +251,41 @@ class PolicyModel:
             self.notes.append(f"policy.runtime unavailable ({exc.__class__.__name__})")
             self.use_engine = False
             return None
-        dev = DeviceProfile(name=spec["id"], host=None, type="nvdimm", size=spec["size"],
-                            start_align=start or None, numa_node=None, requires=(), wants=(),
-                            budget_dram=None, budget_capacity=None, budget_text=None, pin=None,
-                            source="kernel-oracle", line=0)
+        dev = DeviceProfile(
+            name=spec["id"],
+            host=None,
+            type="nvdimm",
+            size=spec["size"],
+            start_align=start or None,
+            numa_node=None,
+            requires=(),
+            wants=(),
+            budget_dram=None,
+            budget_capacity=None,
+            budget_text=None,
+            pin=None,
+            source="kernel-oracle",
+            line=0,
+        )
         mode, map_ = spec["mode"], spec.get("map")
         align = spec.get("align") or self.build.page_size
         results = runtime.candidates_for(dev, self.build)
-        match = [r for r in results if r.candidate.mode == mode and (r.candidate.map or None) == (map_ or None)
-                 and (r.candidate.align == align or mode in ("raw", "sector"))]
+        match = [
+            r
+            for r in results
+            if r.candidate.mode == mode
+            and (r.candidate.map or None) == (map_ or None)
+            and (r.candidate.align == align or mode in ("raw", "sector"))
+        ]
         if not match:
             offered = sorted({r.candidate.align for r in results if r.candidate.mode == mode})
-            # the model has no candidate for this align, so it predicts a refusal but not who refuses
-            return Prediction(True, None, f"align {align} not offered (model aligns {offered})",
-                              source="pmempolicy evaluate")
+            # no candidate for this align: the model predicts a refusal but not who refuses
+            return Prediction(
+                True,
+                None,
+                f"align {align} not offered (model aligns {offered})",
+                source="pmempolicy evaluate",
+            )
         r = match[0]
         if not r.possible:
             by = "ndctl" if "ndctl refuses" in r.why_impossible else "kernel"
@@ -230,8 +294,13 @@ class PolicyModel:
         feats = {v.feature: bool(v.enabled) for v in r.features}
         if mode == "sector" and (spec.get("sector_size") or 4096) != 4096:
             lay = self.costs.btt_layout(spec["size"], spec["sector_size"])
-        return Prediction(False, usable=lay.usable, dram=lay.dram_memmap, features=feats,
-                          source="pmempolicy evaluate")
+        return Prediction(
+            False,
+            usable=lay.usable,
+            dram=lay.dram_memmap,
+            features=feats,
+            source="pmempolicy evaluate",
+        )
 
     def _direct(self, spec: dict, start: int) -> Prediction:
         c = self.costs
@@ -246,37 +315,71 @@ class PolicyModel:
         else:
             if align not in (4 * KiB, 2 * MiB, 1 * GiB):
                 return Prediction(True, None, f"align {align} not supported", source="policy.costs")
-            dedup_arch = True if self.build is None else self.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
-            lay = c.pfn_layout(size, map_, align, mode=mode, start=start, struct_page_size=self.sp,
-                               arch_optimize_vmemmap=dedup_arch)
+            dedup_arch = (
+                True
+                if self.build is None
+                else self.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+            )
+            lay = c.pfn_layout(
+                size,
+                map_,
+                align,
+                mode=mode,
+                start=start,
+                struct_page_size=self.sp,
+                arch_optimize_vmemmap=dedup_arch,
+            )
         if lay.refused is not None:
             return Prediction(True, lay.refused.by, lay.refused.render(), source="policy.costs")
-        return Prediction(False, usable=lay.usable, dram=lay.dram_memmap, features=feats, source="policy.costs")
+        return Prediction(
+            False, usable=lay.usable, dram=lay.dram_memmap, features=feats, source="policy.costs"
+        )
 
     def _features(self, mode: str, map_: Optional[str], align: Optional[int]) -> dict:
         if self.build is None:
             return reference_features(mode, map_, align)
         from policy import features as F
+
         cat = F.catalog()
         dt = cat.device_type("nvdimm")
         pagemap = dt.pagemap and self.build.enabled("ZONE_DEVICE")
-        return {f.name: bool(F.feature_verdict(f, self.build, dt, mode, map_, align or PAGE, pagemap).enabled)
-                for f in cat.features}
+        return {
+            f.name: bool(
+                F.feature_verdict(f, self.build, dt, mode, map_, align or PAGE, pagemap).enabled
+            )
+            for f in cat.features
+        }
 
     def capabilities(self) -> dict:
-        """What the model says a 16 GiB NFIT namespace may use: aligns per mode, BTT sector sizes."""
+        """What the model lets a 16 GiB NFIT namespace use: aligns per mode, BTT sector sizes."""
         out: dict = {"sector": sorted(getattr(self.costs, "BTT_LBASIZES", ()))}
         try:
             from policy import runtime
             from policy.profiles import DeviceProfile
-            dev = DeviceProfile(name="caps", host=None, type="nvdimm", size=16 * GiB, start_align=None,
-                                numa_node=None, requires=(), wants=(), budget_dram=None, budget_capacity=None,
-                                budget_text=None, pin=None, source="kernel-oracle", line=0)
+
+            dev = DeviceProfile(
+                name="caps",
+                host=None,
+                type="nvdimm",
+                size=16 * GiB,
+                start_align=None,
+                numa_node=None,
+                requires=(),
+                wants=(),
+                budget_dram=None,
+                budget_capacity=None,
+                budget_text=None,
+                pin=None,
+                source="kernel-oracle",
+                line=0,
+            )
             results = runtime.candidates_for(dev, self.build) if self.build is not None else []
         except Exception:
             results = []
         for mode in ("fsdax", "devdax"):
-            out[mode] = sorted({r.candidate.align for r in results if r.candidate.mode == mode and r.possible})
+            out[mode] = sorted(
+                {r.candidate.align for r in results if r.candidate.mode == mode and r.possible}
+            )
         return out
 
     def predict(self, spec: dict, start: int = 0) -> Prediction:

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Kernel oracle: boot Debian's 6.1 kernel under QEMU with emulated NVDIMMs and record what it does.
 
-  oracle.py fetch                    apt-get install the tools, apt-get download + dpkg -x the kernel
-  oracle.py run --subset ci|full     build the initramfs, boot once per case group, write results JSON
-  oracle.py compare RESULTS.json     compare with the model (see compare.py)
+  oracle.py fetch                  apt-get install the tools; apt-get download + dpkg -x the kernel
+  oracle.py run --subset ci|full   build the initramfs, boot once per case group, write results
+  compare.py RESULTS.json          compare a results file with the model
 
 Everything downloaded or built goes under tools/kernel-oracle/.cache/ (git-ignored).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,35 @@ import results as results_mod  # noqa: E402
 
 CACHE = Path(os.environ.get("KORACLE_CACHE", HERE / ".cache"))
 KERNEL_PKG_RE = r"^linux-image-6\.1\.0-(\d+)-amd64-unsigned$"
-APT_PKGS = ["qemu-system-x86", "busybox-static", "ndctl", "kmod", "rdma-core", "ibverbs-providers",
-            "libibverbs-dev", "iproute2", "e2fsprogs", "gcc", "libc6-dev"]
-MODULES = ["nfit", "libnvdimm", "nd_pmem", "nd_btt", "dax_pmem", "device_dax", "kmem", "loop", "ext4",
-           "crc32c_generic", "crc32_generic", "e1000", "rdma_rxe", "ib_uverbs"]
+APT_PKGS = [
+    "qemu-system-x86",
+    "busybox-static",
+    "ndctl",
+    "kmod",
+    "rdma-core",
+    "ibverbs-providers",
+    "libibverbs-dev",
+    "iproute2",
+    "e2fsprogs",
+    "gcc",
+    "libc6-dev",
+]
+MODULES = [
+    "nfit",
+    "libnvdimm",
+    "nd_pmem",
+    "nd_btt",
+    "dax_pmem",
+    "device_dax",
+    "kmem",
+    "loop",
+    "ext4",
+    "crc32c_generic",
+    "crc32_generic",
+    "e1000",
+    "rdma_rxe",
+    "ib_uverbs",
+]
 GUEST_BINARIES = ["/usr/bin/ndctl", "/usr/sbin/mkfs.ext4", "/usr/bin/rdma", "/usr/sbin/ip"]
 PROVIDER_LIB = "/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so"
 
@@ -48,9 +74,13 @@ def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 # --------------------------------------------------------------------------- fetch
 def newest_kernel_package() -> str:
-    out = subprocess.run(["apt-cache", "search", "--names-only", r"^linux-image-6\.1\.0-.*-amd64-unsigned$"],
-                         capture_output=True, text=True, check=True).stdout
-    names = [l.split()[0] for l in out.splitlines() if re.match(KERNEL_PKG_RE, l.split()[0])]
+    out = subprocess.run(
+        ["apt-cache", "search", "--names-only", r"^linux-image-6\.1\.0-.*-amd64-unsigned$"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = [ln.split()[0] for ln in out.splitlines() if re.match(KERNEL_PKG_RE, ln.split()[0])]
     if not names:
         raise SystemExit("no linux-image-6.1.0-*-amd64-unsigned in apt (run apt-get update)")
     return max(names, key=lambda n: int(re.match(KERNEL_PKG_RE, n).group(1)))
@@ -58,15 +88,20 @@ def newest_kernel_package() -> str:
 
 def fetch(update: bool = True) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in APT_PKGS if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
+    missing = [
+        p for p in APT_PKGS if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode
+    ]
     if missing or update:
         if update or missing:
             log("apt-get update")
             sh(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL)
         if missing:
             log(f"apt-get install {' '.join(missing)}")
-            sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-               env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+            sh(
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                stdout=subprocess.DEVNULL,
+            )
     pkg = os.environ.get("KORACLE_KERNEL_PKG") or newest_kernel_package()
     debs = sorted(CACHE.glob(f"{pkg}_*.deb"))
     if not debs:
@@ -86,13 +121,21 @@ def fetch(update: bool = True) -> Path:
 
 def kernel_info(kdir: Path) -> dict:
     vmlinuz = next((kdir / "boot").glob("vmlinuz-*"))
-    kver = vmlinuz.name[len("vmlinuz-"):]
+    kver = vmlinuz.name[len("vmlinuz-") :]
     deb_version = kdir.name.split("_")[1]
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    qemu = subprocess.run(
+        ["qemu-system-x86_64", "--version"], capture_output=True, text=True
+    ).stdout.splitlines()[0]
     ndctl = subprocess.run(["ndctl", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"package": kdir.name.split("_")[0], "deb_version": deb_version, "kernel_release": kver,
-            "vmlinuz": str(vmlinuz), "config": str(kdir / "boot" / f"config-{kver}"),
-            "qemu": qemu, "ndctl": ndctl}
+    return {
+        "package": kdir.name.split("_")[0],
+        "deb_version": deb_version,
+        "kernel_release": kver,
+        "vmlinuz": str(vmlinuz),
+        "config": str(kdir / "boot" / f"config-{kver}"),
+        "qemu": qemu,
+        "ndctl": ndctl,
+    }
 
 
 # --------------------------------------------------------------------------- initramfs
@@ -120,6 +163,7 @@ def module_closure(moddir: Path, wanted: list[str]) -> list[str]:
         for d in dep.get(rel, []):
             add(d)
         seen.append(rel)
+
     for w in wanted:
         rel = byname.get(w.replace("-", "_"))
         if rel is None:
@@ -182,7 +226,10 @@ class Cpio:
         dest = dest or path
         real = p.resolve()
         if p.is_symlink() and dest == path:
-            self.symlink(dest, os.path.relpath(real, p.parent) if real.parent == p.parent.resolve() else str(real))
+            self.symlink(
+                dest,
+                os.path.relpath(real, p.parent) if real.parent == p.parent.resolve() else str(real),
+            )
             self.host_file(str(real))
             return
         self.file(dest, real.read_bytes(), real.stat().st_mode & 0o777)
@@ -210,8 +257,10 @@ def cases_script(cases: list[dict]) -> str:
         if c["mode"] in ("raw", "sector", "fsdax"):
             maplen = 8 << 20
         probe = "k" if c["mode"] == "system-ram" else c["probe"]
-        lines.append(f"run_case {shlex.quote(c['id'])} region0 {probe} {maplen} -- "
-                     + " ".join(shlex.quote(a) for a in c["args"]))
+        lines.append(
+            f"run_case {shlex.quote(c['id'])} region0 {probe} {maplen} -- "
+            + " ".join(shlex.quote(a) for a in c["args"])
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -223,12 +272,27 @@ def build_initramfs(kdir: Path, info: dict, cases: list[dict], out: Path) -> Pat
         sh(["depmod", "-b", str(kdir), kver])
     probes = build_probes(CACHE / "probes")
     c = Cpio()
-    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "mnt", "run", "etc",
-              "lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"):
+    for d in (
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "mnt",
+        "run",
+        "etc",
+        "lib/x86_64-linux-gnu",
+        "usr/lib/x86_64-linux-gnu",
+    ):
         c.dir(d)
     c.symlink("lib64", "lib")
     c.file("bin/busybox", Path("/bin/busybox").read_bytes(), 0o755)
-    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True).stdout.split()
+    applets = subprocess.run(
+        ["/bin/busybox", "--list"], capture_output=True, text=True
+    ).stdout.split()
     for a in applets:
         if a in ("busybox",):
             continue
@@ -246,8 +310,11 @@ def build_initramfs(kdir: Path, info: dict, cases: list[dict], out: Path) -> Pat
     for lib in sorted(libs):
         real = Path(lib).resolve()
         c.file(lib.lstrip("/"), real.read_bytes(), 0o755)
-    c.file("lib64/ld-linux-x86-64.so.2", Path("/lib64/ld-linux-x86-64.so.2").resolve().read_bytes(), 0o755) \
-        if "lib64/ld-linux-x86-64.so.2" not in c.names else None
+    c.file(
+        "lib64/ld-linux-x86-64.so.2",
+        Path("/lib64/ld-linux-x86-64.so.2").resolve().read_bytes(),
+        0o755,
+    ) if "lib64/ld-linux-x86-64.so.2" not in c.names else None
     # kernel modules: closure of MODULES, then depmod on the initramfs tree
     mods = module_closure(moddir, MODULES)
     stage = CACHE / "modstage"
@@ -269,58 +336,109 @@ def build_initramfs(kdir: Path, info: dict, cases: list[dict], out: Path) -> Pat
     c.file("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(gzip.compress(c.bytes(), compresslevel=1))
-    log(f"initramfs {out} ({out.stat().st_size >> 20} MiB, {len(mods)} modules, {len(cases)} cases)")
+    log(
+        f"initramfs {out} ({out.stat().st_size >> 20} MiB, {len(mods)} modules, {len(cases)} cases)"
+    )
     return out
 
 
 # --------------------------------------------------------------------------- boot
-def boot(info: dict, initrd: Path, workdir: Path, region_bytes: int, ncases: int,
-         guest_mem: str = "3G", accel: str = "tcg", smp: int = 2) -> dict:
+def boot(
+    info: dict,
+    initrd: Path,
+    workdir: Path,
+    region_bytes: int,
+    ncases: int,
+    guest_mem: str = "3G",
+    accel: str = "tcg",
+    smp: int = 2,
+) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     img = workdir / "nvdimm0.img"
     if img.exists():
         img.unlink()
     label = 128 << 10
-    backing = region_bytes + (2 << 20)        # QEMU puts the label area at the end; keep 2 MiB alignment
+    backing = region_bytes + (2 << 20)  # QEMU puts the label area at the end; keep 2 MiB alignment
     with open(img, "wb") as fh:
-        fh.truncate(backing)                   # sparse
+        fh.truncate(backing)  # sparse
     console, results = workdir / "console.log", workdir / "serial1.txt"
     for f in (console, results):
         f.unlink(missing_ok=True)
     maxmem = (region_bytes >> 30) + 16
-    cmd = ["qemu-system-x86_64", "-machine", f"pc,nvdimm=on,accel={accel}", "-cpu", "max", "-smp", str(smp),
-           "-m", f"{guest_mem},slots=4,maxmem={maxmem}G",
-           "-kernel", info["vmlinuz"], "-initrd", str(initrd),
-           "-append", "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init",
-           "-object", f"memory-backend-file,id=nvmem0,share=on,mem-path={img},size={backing}",
-           "-device", f"nvdimm,id=nv0,memdev=nvmem0,label-size={label}",
-           "-nic", "user,model=e1000",
-           "-display", "none", "-monitor", "none", "-no-reboot",
-           "-serial", f"file:{console}", "-serial", f"file:{results}"]
+    cmd = [
+        "qemu-system-x86_64",
+        "-machine",
+        f"pc,nvdimm=on,accel={accel}",
+        "-cpu",
+        "max",
+        "-smp",
+        str(smp),
+        "-m",
+        f"{guest_mem},slots=4,maxmem={maxmem}G",
+        "-kernel",
+        info["vmlinuz"],
+        "-initrd",
+        str(initrd),
+        "-append",
+        "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init",
+        "-object",
+        f"memory-backend-file,id=nvmem0,share=on,mem-path={img},size={backing}",
+        "-device",
+        f"nvdimm,id=nv0,memdev=nvmem0,label-size={label}",
+        "-nic",
+        "user,model=e1000",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-no-reboot",
+        "-serial",
+        f"file:{console}",
+        "-serial",
+        f"file:{results}",
+    ]
     tmo = 240 + 120 * ncases
     log(f"boot: {ncases} cases, region {region_bytes >> 20} MiB, timeout {tmo}s")
     t0 = time.monotonic()
-    proc = subprocess.run(["timeout", "--kill-after=10", str(tmo), *cmd], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["timeout", "--kill-after=10", str(tmo), *cmd], capture_output=True, text=True
+    )
     wall = time.monotonic() - t0
     log(f"boot finished rc={proc.returncode} in {wall:.0f}s")
     img.unlink(missing_ok=True)
-    return {"qemu_cmd": cmd, "qemu_rc": proc.returncode, "qemu_stderr": proc.stderr[-4000:],
-            "wall_seconds": round(wall, 1), "timed_out": proc.returncode in (124, 137),
-            "serial": results.read_text(errors="replace") if results.exists() else "",
-            "console_tail": console.read_text(errors="replace")[-6000:] if console.exists() else ""}
+    return {
+        "qemu_cmd": cmd,
+        "qemu_rc": proc.returncode,
+        "qemu_stderr": proc.stderr[-4000:],
+        "wall_seconds": round(wall, 1),
+        "timed_out": proc.returncode in (124, 137),
+        "serial": results.read_text(errors="replace") if results.exists() else "",
+        "console_tail": console.read_text(errors="replace")[-6000:] if console.exists() else "",
+    }
 
 
-def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: bool = False,
-        cases_file: str | None = None) -> dict:
+def run(
+    subset: str,
+    out: Path,
+    only_boots: list[str] | None = None,
+    no_update: bool = False,
+    cases_file: str | None = None,
+) -> dict:
     kdir = fetch(update=not no_update)
     info = kernel_info(kdir)
     all_cases = json.loads(Path(cases_file).read_text()) if cases_file else cases_mod.subset(subset)
     boots: dict[str, list[dict]] = {}
     for c in all_cases:
         boots.setdefault(c["boot"], []).append(c)
-    doc = {"schema": 1, "subset": subset, "kernel": info,
-           "host": {"uname": os.uname().release, "nproc": os.cpu_count()},
-           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "boots": [], "cases": []}
+    doc = {
+        "schema": 1,
+        "subset": subset,
+        "kernel": info,
+        "host": {"uname": os.uname().release, "nproc": os.cpu_count()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "boots": [],
+        "cases": [],
+    }
     for name, cs in boots.items():
         if only_boots and name not in only_boots:
             continue
@@ -331,8 +449,13 @@ def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: 
         parsed = results_mod.parse_serial(r["serial"])
         got = {c["id"] for c in parsed["cases"]}
         meta = {k: v for k, v in r.items() if k not in ("serial",)}
-        meta.update(name=name, n_cases=len(cs), region_bytes=region, boot_info=parsed["boot"],
-                    missing_cases=[c["id"] for c in cs if c["id"] not in got])
+        meta.update(
+            name=name,
+            n_cases=len(cs),
+            region_bytes=region,
+            boot_info=parsed["boot"],
+            missing_cases=[c["id"] for c in cs if c["id"] not in got],
+        )
         if meta["missing_cases"] or r["qemu_rc"] != 0:
             log(f"boot {name}: rc={r['qemu_rc']} missing={meta['missing_cases']}")
         else:
@@ -341,7 +464,13 @@ def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: 
         spec = {c["id"]: c for c in cs}
         for pc in parsed["cases"]:
             pc["spec"] = spec.get(pc["id"])
-            for dup in ("list", "probe", "ibv", "stdout", "stderr"):   # parsed copies live at top level
+            for dup in (
+                "list",
+                "probe",
+                "ibv",
+                "stdout",
+                "stderr",
+            ):  # parsed copies live at top level
                 pc["blocks"].pop(dup, None)
             doc["cases"].append(pc)
         (CACHE / "work" / name / "serial1.txt").write_text(r["serial"])
@@ -357,7 +486,9 @@ def run(subset: str, out: Path, only_boots: list[str] | None = None, no_update: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fetch")
     r = sub.add_parser("run")

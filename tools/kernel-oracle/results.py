@@ -1,8 +1,8 @@
 """Parse the guest's second-serial-port records into JSON (one dict per case)."""
+
 from __future__ import annotations
 
 import json
-import re
 
 
 def _json_or_text(text: str):
@@ -52,8 +52,16 @@ def parse_serial(text: str) -> dict:
             tgt["sysfs"][path] = v.strip()
         elif key.startswith("KMEM_"):
             tgt.setdefault("kmem", {})[key[5:].lower()] = val
-        elif key in ("RC", "FREE_BEFORE", "FREE_AFTER", "FREE_DESTROYED", "FREE_BOOT", "MEMTOTAL", "MKFS",
-                     "INIT_LABELS"):
+        elif key in (
+            "RC",
+            "FREE_BEFORE",
+            "FREE_AFTER",
+            "FREE_DESTROYED",
+            "FREE_BOOT",
+            "MEMTOTAL",
+            "MKFS",
+            "INIT_LABELS",
+        ):
             try:
                 tgt[key.lower()] = int(val.split()[0])
             except (ValueError, IndexError):
