@@ -157,13 +157,15 @@ def _btt_usable(size: int, lbasize: int) -> int:
 def reference_features(mode: str, map_: Optional[str], align: Optional[int] = None) -> dict:
     """Section 6 feature matrix (Debian amd64, a synchronous NFIT region).
 
-    Fault sizes: device-dax faults exactly at its align (ndctl: "enforces fault granularity"),
-    fsdax up to PMD when the data is 2 MiB aligned (fs/dax.c handles PTE/PMD only)."""
+    Fault sizes (measured, see docs/kernel-oracle.md): device-dax faults exactly at its align
+    (ndctl: "enforces fault granularity"); fsdax up to PMD whatever its align, because the data
+    is always 2 MiB aligned (fs/dax.c handles PTE/PMD only)."""
     dax = mode in ("fsdax", "devdax")
     return {
-        "pmd_faults": dax
-        and (align or 0) >= 2 * MiB
-        and not (mode == "devdax" and (align or 0) > 2 * MiB),
+        # fsdax: the data always starts 2 MiB-aligned (nd_pfn_init A = max(align, 2 MiB)) and
+        # fs/dax.c ignores the pfn align, so PMD faults work even with --align 4K;
+        # devdax faults at exactly its align (a 1 GiB device maps PUDs only)
+        "pmd_faults": mode == "fsdax" or (mode == "devdax" and align == 2 * MiB),
         "pud_faults": mode == "devdax" and (align or 0) >= 1 * GiB,
         "system_ram": mode == "system-ram",
         "dax_mmap": dax,
