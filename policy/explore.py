@@ -11,6 +11,7 @@ the cheapest one meeting every requirement. Semantics and the exactness argument
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ RUNTIME_SYMBOLS = ("ZONE_DEVICE", "ARCH_HAS_MEMREMAP_COMPAT_ALIGN", "ARCH_WANT_H
 # BuildConfig.arch and BuildConfig.page_size (policy.kconfig._arch, _page_size)
 ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
 DEFAULT_LIMIT = 250_000
+# the default space: every user-settable projection symbol plus the bus/driver options whose
+# absence alone keeps a projected option off (ZONE_DEVICE needs MEMORY_HOTREMOVE, CXL_PMEM needs
+# PCI and CXL_BUS, VIRTIO_PMEM needs VIRTIO); docs/explore.md
+DEFAULT_EXTRA = ("MEMORY_HOTREMOVE", "PCI", "CXL_BUS", "VIRTIO")
 
 Minimize = Literal["dram", "capacity", "options"]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -57,6 +62,45 @@ def projection_symbols(defined: Sequence[str], cat: Optional[Catalog] = None) ->
     names = {n for e in catalog_expressions(cat) for n in _IDENT.findall(e) if n in known}
     names |= {n for n in ARCH_SYMBOLS if n in known}
     return tuple(sorted(names))
+
+
+_TOKEN = re.compile(r"\s*(&&|\|\||\(|\)|[A-Za-z0-9_]+)")
+
+
+def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
+    """``expr`` (only ``&&``, ``||``, parentheses and symbols) as a test of a set of on symbols.
+
+    Exact for projected configurations: without ``!`` and relations an expression holds (is y or
+    m) exactly when it holds with every m read as y. ``ValueError`` for any other construct.
+    """
+    out: list[str] = []
+    pos = 0
+    text = expr.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"not a monotone expression: {expr!r}")
+        tok = m.group(1)
+        pos = m.end()
+        if tok == "&&":
+            out.append(" and ")
+        elif tok == "||":
+            out.append(" or ")
+        elif tok in "()":
+            out.append(tok)
+        elif tok in ("y", "m"):
+            out.append("True")
+        elif tok == "n":
+            out.append("False")
+        else:
+            out.append(f"({tok!r} in on)")
+        if text[pos:].strip() == "":
+            break
+    fn = eval("lambda on: bool(" + "".join(out) + ")")  # noqa: S307 - built from checked tokens
+    return fn  # type: ignore[no-any-return]
+
+
+_monotone = functools.lru_cache(maxsize=None)(monotone_test)
 
 
 @dataclass(frozen=True)
@@ -112,6 +156,15 @@ class Space:
 
 
 _TRI = ("n", "m", "y")
+
+
+def default_space() -> tuple[str, ...]:
+    """The pmem sub-tree enumerated when neither ``--config-space`` nor ``--all`` is given."""
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    proj = set(projection_symbols([s.name for s in kconf.unique_defined_syms]))
+    return tuple(s for s in encode.settable_symbols(kconf) if s in proj or s in DEFAULT_EXTRA)
 
 
 def enumerate_space(space: Optional[Sequence[str]] = None, *, projection: Optional[Sequence[str]] = None,
@@ -180,20 +233,40 @@ class ProjectedBuild:
 
         self._kconf = kconfig.parse_tree()
         self._kexpr = kexpr
+        self.on = config.on
         self.values = {s: ("y" if s in config.on else "n") for s in projection}
         self.name = f"config-{config.id}"
         self.arch = config.arch
         self.page_size = config.page_size
 
     def eval(self, expr: str) -> str:
-        k = self._kexpr
-        return str(k.TRI[k.tri(k.parse_expr(self._kconf, expr), self.values)])
+        try:
+            test = _monotone(expr)
+        except ValueError:
+            k = self._kexpr
+            return str(k.TRI[k.tri(k.parse_expr(self._kconf, expr), self.values)])
+        return "y" if test(self.on) else "n"
 
     def enabled(self, sym: str) -> bool:
         return self.values.get(sym, "n") != "n"
 
     def why_expr_off(self, expr: str) -> tuple[Any, ...]:
         return ()  # chains need the full configuration; solve reports them from a real build
+
+
+@dataclass(frozen=True)
+class CandidateInfo:
+    """A possible run-time choice of a device: what it gives and costs, and its rank tail."""
+
+    label: str
+    mode: str
+    map: Optional[str]
+    align: int
+    features: frozenset[str]
+    dram: int
+    capacity: int
+    pinned: bool  # allowed by the profile's pin (True without a pin)
+    rank: tuple[int, ...]  # runtime's rank after requirements and budgets: wants, DRAM, ...
 
 
 @dataclass(frozen=True)
@@ -207,6 +280,25 @@ class DeviceOutcome:
     achievable: tuple[str, ...]  # features some possible candidate (a run-time pin) would give
     dram: int
     capacity: int
+    candidates: tuple[CandidateInfo, ...] = ()
+
+    def pick(self, device: Any, kinds: set[str], features: set[str]) -> Optional[CandidateInfo]:
+        """The candidate runtime.decide would choose with only these requirement kinds and
+        required features; None when no candidate meets them."""
+        best: Optional[CandidateInfo] = None
+        for c in self.candidates:
+            if "pin" in kinds and not c.pinned:
+                continue
+            if not features <= c.features:
+                continue
+            if "budget-dram" in kinds and device.budget_dram is not None and c.dram > device.budget_dram:
+                continue
+            if "budget-capacity" in kinds and device.budget_capacity is not None \
+                    and c.capacity > device.budget_capacity:
+                continue
+            if best is None or c.rank < best.rank:
+                best = c
+        return best
 
 
 @dataclass(frozen=True)
@@ -231,13 +323,26 @@ class Evaluated:
         return sum(o.capacity for o in self.outcomes)
 
 
-def _outcome(d: Decision) -> DeviceOutcome:
+def _outcome(d: Decision, device: Any, cat: Catalog) -> DeviceOutcome:
     c = d.chosen
     lay = c.layout if c else None
     achievable = sorted({v.feature for r in d.candidates if r.possible for v in r.features if v.enabled})
+    pin = device.pin
+    cands = []
+    for r in d.candidates:
+        if not r.possible or r.layout is None:
+            continue
+        k = r.candidate
+        pinned = pin is None or (k.mode == pin.mode and (pin.map is None or k.map == pin.map)
+                                 and (pin.align is None or k.align == pin.align))
+        cands.append(CandidateInfo(k.label(), k.mode, k.map, k.align,
+                                   frozenset(v.feature for v in r.features if v.enabled),
+                                   r.layout.dram_memmap, r.layout.capacity_lost, pinned,
+                                   tuple(r.rank(cat)[3:])))
     return DeviceOutcome(d.device, d.ok, c.candidate.label() if c else "-",
                          tuple(v.feature for v in c.features if v.enabled) if c else (),
-                         tuple(achievable), lay.dram_memmap if lay else 0, lay.capacity_lost if lay else 0)
+                         tuple(achievable), lay.dram_memmap if lay else 0, lay.capacity_lost if lay else 0,
+                         tuple(cands))
 
 
 class Evaluator:
@@ -248,19 +353,48 @@ class Evaluator:
         self.devices = sorted(devices, key=lambda d: str(d.name))
         self.cat = catalog()
         self.exprs = catalog_expressions(self.cat)
+        self._tests = [_monotone(e) for e in self.exprs]
+        # a device's decision reads only its own device type's conditions (runtime.candidates_for)
+        others: dict[str, set[str]] = {}
+        for dt in self.cat.device_types:
+            mine = {dt.build} | {dt.build_for(m.name, m) for m in self.cat.modes if m.name in dt.modes}
+            others[dt.name] = mine
+        mode_builds = {m.build for m in self.cat.modes}
+        self._relevant = {
+            dt.name: tuple(i for i, e in enumerate(self.exprs)
+                           if e in others[dt.name] or not any(e in o for o in others.values())
+                           and (e not in mode_builds or e in others[dt.name]))
+            for dt in self.cat.device_types
+        }
+        self._type_bit = {dt.name: self.exprs.index(dt.build) for dt in self.cat.device_types}
         self._cache: dict[tuple[Any, ...], DeviceOutcome] = {}
+        self._done: dict[int, Evaluated] = {}
 
     def signature(self, build: ProjectedBuild) -> tuple[Any, ...]:
-        return (build.page_size,) + tuple(build.eval(e) != "n" for e in self.exprs)
+        on = build.on
+        return (build.page_size,) + tuple(f(on) for f in self._tests)
 
     def outcome(self, device: Any, build: ProjectedBuild, sig: tuple[Any, ...]) -> DeviceOutcome:
-        key = (device,) + sig
+        dtype = str(device.type)
+        rel = self._relevant.get(dtype)
+        if rel is not None and not sig[self._type_bit[dtype] + 1]:
+            key: tuple[Any, ...] = (device, "no device-type support")  # every mode impossible alike
+        else:
+            key = (device, sig[0]) + (tuple(sig[i + 1] for i in rel) if rel is not None else sig)
         got = self._cache.get(key)
         if got is None:
-            got = self._cache[key] = _outcome(decide(device, build, self.cat))
+            got = self._cache[key] = _outcome(decide(device, build, self.cat), device, self.cat)
         return got
 
     def evaluate(self, config: Configuration, devices: Optional[Sequence[Any]] = None) -> Evaluated:
+        if devices is None:
+            got = self._done.get(config.id)
+            if got is None:
+                got = self._done[config.id] = self._evaluate(config, None)
+            return got
+        return self._evaluate(config, devices)
+
+    def _evaluate(self, config: Configuration, devices: Optional[Sequence[Any]]) -> Evaluated:
         build = ProjectedBuild(config, self.space.projection)
         sig = self.signature(build)
         return Evaluated(config, tuple(self.outcome(d, build, sig) for d in (self.devices if devices is None else devices)))
@@ -397,24 +531,41 @@ def _restrict(devices: Sequence[Any], reqs: Sequence[Requirement]) -> list[Any]:
     return out
 
 
-def _key(e: Evaluated, minimize: str) -> tuple[int, ...]:
-    if minimize == "dram":
-        return (e.dram, e.capacity, e.config.options, e.config.id)
-    if minimize == "capacity":
-        return (e.capacity, e.dram, e.config.options, e.config.id)
-    return (e.config.options, e.dram, e.capacity, e.config.id)
+def _best(ev: Evaluator, reqs: Sequence[Requirement], minimize: str
+          ) -> tuple[Optional[tuple[Configuration, int, int]], int]:
+    """The best configuration meeting ``reqs`` (with its total DRAM and capacity), and how many do.
 
-
-def _best(ev: Evaluator, devices: Sequence[Any], minimize: str) -> tuple[Optional[Evaluated], int]:
-    best: Optional[Evaluated] = None
+    Each device's outcome under a configuration is decided once (runtime.decide); which candidate
+    it would choose under a subset of its requirements follows from the candidates' features,
+    costs, pin match and rank, without deciding again.
+    """
+    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    for r in reqs:
+        kinds, feats = wanted.setdefault(r.device, (set(), set()))
+        kinds.add(r.kind)
+        if r.kind == "require" and r.feature:
+            feats.add(r.feature)
+    active = [(k, d) for k, d in enumerate(ev.devices) if "device" in wanted.get(str(d.name), ({""}, set()))[0]]
+    best: Optional[tuple[tuple[int, ...], Configuration, int, int]] = None
     n = 0
     for c in ev.space.configurations:
-        e = ev.evaluate(c, devices)
-        if e.ok:
+        e = ev.evaluate(c)
+        dram = cap = 0
+        for k, d in active:
+            kinds, feats = wanted[str(d.name)]
+            pick = e.outcomes[k].pick(d, kinds, feats)
+            if pick is None:
+                break
+            dram += pick.dram
+            cap += pick.capacity
+        else:
             n += 1
-            if best is None or _key(e, minimize) < _key(best, minimize):
-                best = e
-    return best, n
+            key = ((dram, cap, c.options, c.id) if minimize == "dram" else
+                   (cap, dram, c.options, c.id) if minimize == "capacity" else
+                   (c.options, dram, cap, c.id))
+            if best is None or key < best[0]:
+                best = (key, c, dram, cap)
+    return (None if best is None else best[1:]), n
 
 
 def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimize = "dram",
@@ -436,24 +587,25 @@ def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimiz
     sp = enumerate_space(space, progress=progress, limit=limit)
     ev = Evaluator(sp, devices)
     reqs = requirements(devices, require)
-    best, n = _best(ev, _restrict(devices, reqs), minimize)
+    best, n = _best(ev, reqs, minimize)
     count = len(sp.configurations)
     if best is not None:
-        build = kconfig.load_text(best.config.config_text(), "<solve>", "solution")
+        config = best[0]
+        build = kconfig.load_text(config.config_text(), "<solve>", "solution")
         decisions = tuple(decide(d, build, cat) for d in _restrict(ev.devices, reqs))
-        return SolveResult(all(d.ok for d in decisions), minimize, best.config, build, decisions, (), n, count)
+        return SolveResult(all(d.ok for d in decisions), minimize, config, build, decisions, (), n, count)
     core = list(reqs)
     for r in list(reqs):
         trial = [x for x in core if x != r]
-        if _best(ev, _restrict(devices, trial), minimize)[0] is None:
+        if _best(ev, trial, minimize)[0] is None:
             core = trial
     conflicts = []
     for r in core:
         others = [x for x in core if x != r]
-        near, _ = _best(ev, _restrict(devices, others), minimize)
+        near, _ = _best(ev, others, minimize)
         reasons: tuple[str, ...] = ()
         if near is not None:
-            build = kconfig.load_text(near.config.config_text(), "<solve>", f"config-{near.config.id}")
+            build = kconfig.load_text(near[0].config_text(), "<solve>", f"config-{near[0].id}")
             dev = next(d for d in _restrict(ev.devices, core + [Requirement(r.device, "device")])
                        if str(d.name) == r.device)
             dec = decide(dev, build, cat)

@@ -14,8 +14,8 @@ import click
 from ..errors import ExitCode, UsageError
 
 SPACE_HELP = ("Enumerate only these user-settable symbols (comma list); the others keep their "
-              "defaults. Default: --all.")
-ALL_HELP = "Enumerate every user-settable symbol of the tree (the default)."
+              "defaults. Default: the pmem sub-tree (docs/explore.md).")
+ALL_HELP = "Enumerate every user-settable symbol of the tree (stops at --limit on the shipped tree)."
 LIMIT_HELP = "Stop with an error when more partial configurations than this are held at once."
 
 
@@ -59,8 +59,12 @@ class _Progress:
 def _space(config_space: Optional[str], all_: bool) -> Optional[tuple[str, ...]]:
     if config_space and all_:
         raise UsageError("--config-space and --all are mutually exclusive")
-    if not config_space:
+    if all_:
         return None
+    if not config_space:
+        from ..explore import default_space
+
+        return default_space()
     names = tuple(dict.fromkeys(s.strip().upper().removeprefix("CONFIG_")
                                 for s in config_space.split(",") if s.strip()))
     if not names:
