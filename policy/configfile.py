@@ -8,14 +8,13 @@ from __future__ import annotations
 import gzip
 import lzma
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import kconfiglib
 
-from .errors import Diagnostic, InputError
+from .errors import Diagnostic, InputError, LocatedInputError
 
 _CONFIG_PREFIX = "CONFIG_"
 _SET_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
@@ -175,15 +174,7 @@ def _type_diag(item: ConfigLine, path: str, col: int, typ: str, expected: str) -
 
 
 
-class ConfigInputError(InputError):
+class ConfigInputError(LocatedInputError):
     """A config file with one or more located problems."""
-
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        first = diagnostics[0]
-        super().__init__(first.message, first)
-        self.diagnostics = tuple(diagnostics)
-
-    def render(self) -> str:
-        return "\n".join(d.render() for d in self.diagnostics)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -79,6 +80,18 @@ class InputError(PolicyError):
     """An input file is missing, unreadable or malformed."""
 
     exit_code = ExitCode.USAGE
+
+
+class LocatedInputError(InputError):
+    """An input file with one or more located problems; every one of them is rendered."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        first = diagnostics[0]
+        super().__init__(first.message, first)
+        self.diagnostics = tuple(diagnostics)
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
 
 
 class FindingsError(PolicyError):

@@ -9,12 +9,11 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Sequence
 from json.scanner import NUMBER_RE
 from typing import Any
 
 from . import costs
-from .errors import Diagnostic, InputError, Severity
+from .errors import Diagnostic, InputError, LocatedInputError, Severity
 
 MAX_LISTING_BYTES = 64 * costs.MiB
 
@@ -28,16 +27,8 @@ def _skip_ws(s: str, i: int) -> int:
     return m.end() if m else i
 
 
-class NdctlInputError(InputError):
+class NdctlInputError(LocatedInputError):
     """A listing with one or more located problems (every one of them is rendered)."""
-
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        first = diagnostics[0]
-        super().__init__(first.message, first)
-        self.diagnostics = tuple(diagnostics)
-
-    def render(self) -> str:
-        return "\n".join(d.render() for d in self.diagnostics)
 
 
 class PositionedText:
