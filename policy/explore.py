@@ -367,6 +367,28 @@ class Evaluator:
             for dt in self.cat.device_types
         }
         self._type_bit = {dt.name: self.exprs.index(dt.build) for dt in self.cat.device_types}
+        # a condition used only by features matters only when a mode giving one of them can be
+        # built for the device type (feature_verdict looks at the build after the mode matches)
+        other_uses = {a.build for a in self.cat.aligns} | set(RUNTIME_SYMBOLS) | mode_builds
+        for o in others.values():
+            other_uses |= o
+        feature_modes: dict[str, set[str]] = {}
+        for f in self.cat.features:
+            for c in f.runtime:
+                feature_modes.setdefault(f.build, set()).update(c.modes)
+                feature_modes.setdefault(c.build, set()).update(c.modes)
+        self._guards: dict[str, tuple[tuple[int, tuple[int, ...]], ...]] = {}
+        for dt in self.cat.device_types:
+            mode_bit = {m.name: self.exprs.index(dt.build_for(m.name, m))
+                        for m in self.cat.modes if m.name in dt.modes}
+            guards = []
+            for i in self._relevant[dt.name]:
+                e = self.exprs[i]
+                if e in other_uses or e not in feature_modes:
+                    guards.append((i, ()))
+                else:
+                    guards.append((i, tuple(mode_bit[m] for m in sorted(feature_modes[e]) if m in mode_bit)))
+            self._guards[dt.name] = tuple(guards)
         self._cache: dict[tuple[Any, ...], DeviceOutcome] = {}
         self._done: dict[int, Evaluated] = {}
 
@@ -380,7 +402,12 @@ class Evaluator:
         if rel is not None and not sig[self._type_bit[dtype] + 1]:
             key: tuple[Any, ...] = (device, "no device-type support")  # every mode impossible alike
         else:
-            key = (device, sig[0]) + (tuple(sig[i + 1] for i in rel) if rel is not None else sig)
+            g = self._guards.get(dtype)
+            if g is None:
+                key = (device,) + sig
+            else:
+                key = (device, sig[0]) + tuple(
+                    sig[i + 1] and (not modes or any(sig[m + 1] for m in modes)) for i, modes in g)
         got = self._cache.get(key)
         if got is None:
             got = self._cache[key] = _outcome(decide(device, build, self.cat), device, self.cat)

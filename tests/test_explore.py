@@ -189,3 +189,21 @@ def test_cli_explore_is_quiet_when_piped(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_cli_config_space_and_all_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explore", "--all", "--config-space", "BTT"]) == 2
+
+
+def test_decision_cache_is_exact() -> None:
+    """Outcomes looked up by a device's reduced signature equal deciding afresh, configuration by
+    configuration (the cache key leaves out only conditions the decision cannot read)."""
+    from policy import profiles
+    from policy.runtime import decide
+
+    devices = profiles.load_profiles([resources.profiles_dir()]).devices
+    space = SMALL + ("DEV_DAX", "DEV_DAX_PMEM", "NVDIMM_PFN", "NVDIMM_DAX", "DEV_DAX_KMEM", "VIRTIO",
+                     "VIRTIO_PMEM", "PROPOSED_PFN_IO", "BTT")
+    sp = explore.enumerate_space(space)
+    ev = explore.Evaluator(sp, devices)
+    for c in sp.configurations:
+        got = ev.evaluate(c)
+        build = explore.ProjectedBuild(c, sp.projection)
+        fresh = tuple(explore._outcome(decide(d, build, ev.cat), d, ev.cat) for d in ev.devices)
+        assert got.outcomes == fresh, c.id
