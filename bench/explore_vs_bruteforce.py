@@ -11,6 +11,7 @@ sub-tree with every shipped profile (the console script, start-up included).
 
     .venv/bin/python bench/explore_vs_bruteforce.py [--budget SECONDS] [--symbols A,B,...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,10 +34,32 @@ from policy import explore, kconfig  # noqa: E402
 
 # pmem-relevant user options, roughly from the feature catalog outwards
 CANDIDATES = (
-    "LIBNVDIMM", "BLK_DEV_PMEM", "ZONE_DEVICE", "FS_DAX", "MEMORY_HOTPLUG", "MEMORY_HOTREMOVE",
-    "TRANSPARENT_HUGEPAGE", "NVDIMM_PFN", "NVDIMM_DAX", "DEV_DAX", "DEV_DAX_PMEM", "ACPI_NFIT",
-    "DEV_DAX_KMEM", "BTT", "X86_64", "ARM64", "PPC64", "MODULES", "PROPOSED_ONDEMAND_PAGES",
-    "PROPOSED_PFN_IO", "PROPOSED_EXTENT_PAGES", "VIRTIO_PMEM", "VIRTIO", "CXL_BUS", "CXL_PMEM", "PCI",
+    "LIBNVDIMM",
+    "BLK_DEV_PMEM",
+    "ZONE_DEVICE",
+    "FS_DAX",
+    "MEMORY_HOTPLUG",
+    "MEMORY_HOTREMOVE",
+    "TRANSPARENT_HUGEPAGE",
+    "NVDIMM_PFN",
+    "NVDIMM_DAX",
+    "DEV_DAX",
+    "DEV_DAX_PMEM",
+    "ACPI_NFIT",
+    "DEV_DAX_KMEM",
+    "BTT",
+    "X86_64",
+    "ARM64",
+    "PPC64",
+    "MODULES",
+    "PROPOSED_ONDEMAND_PAGES",
+    "PROPOSED_PFN_IO",
+    "PROPOSED_EXTENT_PAGES",
+    "VIRTIO_PMEM",
+    "VIRTIO",
+    "CXL_BUS",
+    "CXL_PMEM",
+    "PCI",
 )
 
 
@@ -138,21 +162,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = time.perf_counter()
     theirs = brute_force(space, proj)
     t_brute = time.perf_counter() - t
-    print(f"explore enumeration: {len(ours)} configurations in {t_explore:.3f} s "
-          f"({sp.steps} steps, peak {sp.peak_states} partial configurations)")
+    print(
+        f"explore enumeration: {len(ours)} configurations in {t_explore:.3f} s "
+        f"({sp.steps} steps, peak {sp.peak_states} partial configurations)"
+    )
     print(f"brute force:         {len(theirs)} configurations in {t_brute:.3f} s")
     print(f"identical sets: {ours == theirs}")
     print(f"speed-up: {t_brute / t_explore:.0f}x")
     exe = ROOT / ".venv" / "bin" / "pmempolicy"
     if exe.exists():
         t = time.perf_counter()
-        proc = subprocess.run([str(exe), "explore", "--config-space", ",".join(space)],
-                              capture_output=True, text=True, env=dict(os.environ))
+        proc = subprocess.run(
+            [str(exe), "explore", "--config-space", ",".join(space)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
         t_cli = time.perf_counter() - t
-        print(f"pmempolicy explore --config-space <sub-tree> (all shipped profiles): exit "
-              f"{proc.returncode} in {t_cli:.2f} s")
+        print(
+            f"pmempolicy explore --config-space <sub-tree> (all shipped profiles): exit "
+            f"{proc.returncode} in {t_cli:.2f} s"
+        )
         t = time.perf_counter()
-        proc = subprocess.run([str(exe), "explore"], capture_output=True, text=True, env=dict(os.environ))
+        proc = subprocess.run(
+            [str(exe), "explore"], capture_output=True, text=True, env=dict(os.environ)
+        )
         t_full = time.perf_counter() - t
         last = (proc.stdout.splitlines()[:1] or proc.stderr.splitlines()[:1] or [""])[0]
         print(f"pmempolicy explore (full tree): exit {proc.returncode} in {t_full:.2f} s: {last}")

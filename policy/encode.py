@@ -10,10 +10,12 @@ This module reads kconfiglib's parsed tree (``policy.kconfig.parse_tree()``) and
 expression and type constants to do so; it never loads, sets or writes configurations, which
 stays with :mod:`policy.kconfig`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import kconfiglib
 
@@ -26,8 +28,12 @@ Decision = Optional[tuple[str, str]]
 StepFn = Callable[[tuple[int, ...]], list[tuple[tuple[int, ...], int, Decision, tuple[int, ...]]]]
 
 _REL = {
-    kconfiglib.EQUAL: "==", kconfiglib.UNEQUAL: "!=", kconfiglib.LESS: "<",
-    kconfiglib.LESS_EQUAL: "<=", kconfiglib.GREATER: ">", kconfiglib.GREATER_EQUAL: ">=",
+    kconfiglib.EQUAL: "==",
+    kconfiglib.UNEQUAL: "!=",
+    kconfiglib.LESS: "<",
+    kconfiglib.LESS_EQUAL: "<=",
+    kconfiglib.GREATER: ">",
+    kconfiglib.GREATER_EQUAL: ">=",
 }
 _TRI = {"n": 0, "m": 1, "y": 2}
 
@@ -105,8 +111,10 @@ def _reads(expr: Any) -> set[str]:
             out.add(choice_slot(item))
         elif not item.is_constant:
             if item.nodes and not _is_tristate_like(item):
-                raise Unsupported(f"{item.name} ({kconfiglib.TYPE_TO_STR[item.orig_type]}) is read in "
-                                  "a bool/tristate expression; the explorer models bool and tristate only")
+                raise Unsupported(
+                    f"{item.name} ({kconfiglib.TYPE_TO_STR[item.orig_type]}) is read in "
+                    "a bool/tristate expression; the explorer models bool and tristate only"
+                )
             if item.nodes:
                 out.add(item.name)
     return out
@@ -144,12 +152,17 @@ class _Gen:
         rel, a, b = e
         for operand in (a, b):
             if not isinstance(operand, kconfiglib.Choice) and not (
-                _is_tristate_like(operand) or (operand.is_constant and operand.name in _TRI)
-                or not operand.nodes and not operand.is_constant
+                _is_tristate_like(operand)
+                or (operand.is_constant and operand.name in _TRI)
+                or not operand.nodes
+                and not operand.is_constant
             ):
                 raise Unsupported(f"relation {kconfiglib.expr_str(e)} compares non-tristate values")
-            if not isinstance(operand, kconfiglib.Choice) and not operand.nodes \
-                    and not operand.is_constant:
+            if (
+                not isinstance(operand, kconfiglib.Choice)
+                and not operand.nodes
+                and not operand.is_constant
+            ):
                 raise Unsupported(f"relation {kconfiglib.expr_str(e)} reads an undefined symbol")
         return f"(2 if {self.atom(a)} {_REL[rel]} {self.atom(b)} else 0)"
 
@@ -184,7 +197,9 @@ def _choice_reads(choice: Any, modules: str) -> set[str]:
             reads |= _reads(cond)
     members = {s.name for s in choice.syms}
     if reads & members:
-        raise Unsupported(f"a choice entry depends on another entry of its choice ({sorted(reads & members)})")
+        raise Unsupported(
+            f"a choice entry depends on another entry of its choice ({sorted(reads & members)})"
+        )
     reads.discard(choice_slot(choice))
     if choice.orig_type is kconfiglib.TRISTATE:
         reads.add(modules)
@@ -192,12 +207,18 @@ def _choice_reads(choice: Any, modules: str) -> set[str]:
 
 
 def _check_choice(choice: Any) -> None:
-    if choice.orig_type is not kconfiglib.BOOL or any(s.orig_type is not kconfiglib.BOOL for s in choice.syms):
+    if choice.orig_type is not kconfiglib.BOOL or any(
+        s.orig_type is not kconfiglib.BOOL for s in choice.syms
+    ):
         raise Unsupported("tristate choices are not modelled (the tree has bool choices only)")
     if choice.is_optional:
         raise Unsupported("optional choices are not modelled (the tree has none)")
     for sym in choice.syms:
-        if sym.defaults or sym.rev_dep is not sym.kconfig.n or sym.weak_rev_dep is not sym.kconfig.n:
+        if (
+            sym.defaults
+            or sym.rev_dep is not sym.kconfig.n
+            or sym.weak_rev_dep is not sym.kconfig.n
+        ):
             pass  # kconfiglib ignores defaults/selects of choice entries; so do we
 
 
@@ -230,8 +251,10 @@ def _order(kconf: Any) -> list[Any]:
         else:
             r = _sym_reads(it, modules)
         # a choice entry is produced by its choice's step
-        deps[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
-                           else x for x in r}
+        deps[_slot(it)] = {
+            choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
+            for x in r
+        }
     indeg = {k: 0 for k in deps}
     users: dict[str, list[str]] = {k: [] for k in deps}
     for k, ds in deps.items():
@@ -246,9 +269,11 @@ def _order(kconf: Any) -> list[Any]:
     ready = {k for k, n in indeg.items() if n == 0}
     out = []
     while ready:
+
         def score(k: str) -> tuple[int, int]:
             kills = sum(1 for d in deps[k] if remaining[d] == 1)
             return ((1 if users[k] else 0) - kills, pos[k])
+
         k = min(ready, key=score)
         ready.discard(k)
         out.append(k)
@@ -269,14 +294,24 @@ def settable_symbols(kconf: Any) -> tuple[str, ...]:
     out: list[str] = []
     for node in kconf.node_iter():
         item = node.item
-        if isinstance(item, kconfiglib.Symbol) and node.prompt and _is_tristate_like(item) \
-                and item.name not in out:
+        if (
+            isinstance(item, kconfiglib.Symbol)
+            and node.prompt
+            and _is_tristate_like(item)
+            and item.name not in out
+        ):
             out.append(item.name)
     return tuple(out)
 
 
-def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterable[str]] = None,
-                  *, whole_tree: bool = True, virtual: Sequence[Virtual] = ()) -> Model:
+def compile_model(
+    kconf: Any,
+    projection: Sequence[str],
+    space: Optional[Iterable[str]] = None,
+    *,
+    whole_tree: bool = True,
+    virtual: Sequence[Virtual] = (),
+) -> Model:
     """Compile the tree's semantics into steps.
 
     ``projection``: the symbols kept in the final states. ``space``: the user-settable symbols the
@@ -289,21 +324,30 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
     allowed = frozenset(settable if space is None else space)
     unknown = sorted(s for s in allowed if s not in settable)
     if unknown:
-        raise UsageError(f"--config-space names symbols that are not user-settable bool/tristate "
-                         f"symbols of the tree: {', '.join(unknown)}")
+        raise UsageError(
+            f"--config-space names symbols that are not user-settable bool/tristate "
+            f"symbols of the tree: {', '.join(unknown)}"
+        )
     modules = kconf.modules.name
     order = _order(kconf)
     reads: dict[str, set[str]] = {}
     for it in order:
         if isinstance(it, kconfiglib.Choice):
-            reads[_slot(it)] = {choice_slot(kconf.syms[x].choice) if kconf.syms[x].choice else x
-                                for x in _choice_reads(it, modules)}
+            reads[_slot(it)] = {
+                choice_slot(kconf.syms[x].choice) if kconf.syms[x].choice else x
+                for x in _choice_reads(it, modules)
+            }
         else:
-            reads[_slot(it)] = {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice
-                                else x for x in _sym_reads(it, modules)}
+            reads[_slot(it)] = {
+                choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
+                for x in _sym_reads(it, modules)
+            }
+
     def mapped(names: set[str]) -> set[str]:
-        return {choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
-                for x in names}
+        return {
+            choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
+            for x in names
+        }
 
     for v in virtual:
         reads[v.name] = mapped(_reads(v.expr))
@@ -321,8 +365,14 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
         proj_slots.append(name)
     if not whole_tree:
         need: set[str] = set()
-        stack = [n if n in virtual_names else choice_slot(kconf.syms[n].choice) if kconf.syms[n].choice
-                 else n for n in proj_slots]
+        stack = [
+            n
+            if n in virtual_names
+            else choice_slot(kconf.syms[n].choice)
+            if kconf.syms[n].choice
+            else n
+            for n in proj_slots
+        ]
         while stack:
             k = stack.pop()
             if k in need:
@@ -364,10 +414,16 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
         new = list(defines[i])
         after = [x for x in layout if last.get(x, -1) > i] + [d for d in new if last.get(d, -1) > i]
         gen = _Gen(pos)
-        collapse = {x for x in after if x in proj and computational.get(x, -1) <= i
-                    and (x in new or computational.get(x, -1) == i)}
+        collapse = {
+            x
+            for x in after
+            if x in proj
+            and computational.get(x, -1) <= i
+            and (x in new or computational.get(x, -1) == i)
+        }
         if isinstance(it, Virtual):
-            src, user = _virtual_source(it, gen, pos, after, collapse), ()
+            user: tuple[str, ...] = ()
+            src = _virtual_source(it, gen, pos, after, collapse)
         elif isinstance(it, kconfiglib.Choice):
             src, user = _choice_source(it, gen, pos, after, allowed, kconf, collapse)
         else:
@@ -381,21 +437,32 @@ def compile_model(kconf: Any, projection: Sequence[str], space: Optional[Iterabl
     return Model(tuple(steps), tuple(layout), options, allowed, settable)
 
 
-def _virtual_source(v: Virtual, gen: _Gen, pos: dict[str, int], after: list[str],
-                    collapse: set[str]) -> str:
-    return (f"def step(s):\n    v = 1 if {gen.expr(v.expr)} else 0\n"
-            f"    return [({_out_tuple(pos, after, {v.name: 'v'}, collapse)}, 0, None, (v,))]\n")
+def _virtual_source(
+    v: Virtual, gen: _Gen, pos: dict[str, int], after: list[str], collapse: set[str]
+) -> str:
+    return (
+        f"def step(s):\n    v = 1 if {gen.expr(v.expr)} else 0\n"
+        f"    return [({_out_tuple(pos, after, {v.name: 'v'}, collapse)}, 0, None, (v,))]\n"
+    )
 
 
-def _out_tuple(pos: dict[str, int], after: list[str], local: dict[str, str],
-               collapse: set[str]) -> str:
+def _out_tuple(
+    pos: dict[str, int], after: list[str], local: dict[str, str], collapse: set[str]
+) -> str:
     parts = [local[x] if x in local else f"s[{pos[x]}]" for x in after]
     parts = [f"(1 if {p} else 0)" if x in collapse else p for x, p in zip(after, parts)]
     return "(" + "".join(p + ", " for p in parts) + ")"
 
 
-def _symbol_source(sym: Any, gen: _Gen, pos: dict[str, int], after: list[str], allowed: frozenset[str],
-                   kconf: Any, collapse: set[str]) -> tuple[str, tuple[str, ...]]:
+def _symbol_source(
+    sym: Any,
+    gen: _Gen,
+    pos: dict[str, int],
+    after: list[str],
+    allowed: frozenset[str],
+    kconf: Any,
+    collapse: set[str],
+) -> tuple[str, tuple[str, ...]]:
     modules = kconf.modules.name
     is_bool = sym.orig_type is kconfiglib.BOOL
     # the symbol's run-time type: tristate symbols are bool while MODULES is n
@@ -438,7 +505,10 @@ def _symbol_source(sym: Any, gen: _Gen, pos: dict[str, int], after: list[str], a
     user = sym.name in allowed and bool(prompts)
     cands = ["(None, d)"]
     if user:
-        cands += [f"(({sym.name!r}, {v!r}), min({_TRI[v]}, vis)) if vis else (None, -1)" for v in user_values]
+        cands += [
+            f"(({sym.name!r}, {v!r}), min({_TRI[v]}, vis)) if vis else (None, -1)"
+            for v in user_values
+        ]
     lines.append("    for dec, v in (" + ", ".join(cands) + ",):")
     lines.append("        if v < 0 or (dec is not None and not vis): continue")
     lines.append("        v = max(v, r)")
@@ -446,14 +516,24 @@ def _symbol_source(sym: Any, gen: _Gen, pos: dict[str, int], after: list[str], a
     lines.append("        if v in seen: continue")
     lines.append("        seen.add(v)")
     cost = "(1 if v else 0)" if prompts else "0"
-    lines.append(f"        out.append(({_out_tuple(pos, after, {sym.name: 'v'}, collapse)}, {cost}, dec, (v,)))")
+    lines.append(
+        f"        out.append(({_out_tuple(pos, after, {sym.name: 'v'}, collapse)}, "
+        f"{cost}, dec, (v,)))"
+    )
     lines.append("    return out")
     src = "\n".join(lines) + "\n"
     return src, ((sym.name,) if user else ())
 
 
-def _choice_source(choice: Any, gen: _Gen, pos: dict[str, int], after: list[str], allowed: frozenset[str],
-                   kconf: Any, collapse: set[str]) -> tuple[str, tuple[str, ...]]:
+def _choice_source(
+    choice: Any,
+    gen: _Gen,
+    pos: dict[str, int],
+    after: list[str],
+    allowed: frozenset[str],
+    kconf: Any,
+    collapse: set[str],
+) -> tuple[str, tuple[str, ...]]:
     slot = choice_slot(choice)
     lines = ["def step(s):"]
     prompts = _prompts(choice)
@@ -474,7 +554,10 @@ def _choice_source(choice: Any, gen: _Gen, pos: dict[str, int], after: list[str]
     lines.append("        tri = min(base, vis)")
     lines.append("        if tri == 1: tri = 2")
     lines.append("        if tri != 2:")
-    lines.append(f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, (tri,) + (0,) * {len(names)}))")
+    lines.append(
+        f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, "
+        f"(tri,) + (0,) * {len(names)}))"
+    )
     lines.append("            continue")
     for k, sym in enumerate(choice.syms):
         sp = _prompts(sym)
@@ -486,16 +569,26 @@ def _choice_source(choice: Any, gen: _Gen, pos: dict[str, int], after: list[str]
             e = "0"
         lines.append(f"        v{k} = {e}")
     visible = "[" + ", ".join(f"{k}" for k in range(len(names))) + "]"
-    lines.append(f"        vis_entries = [k for k in {visible} if (v0, {', '.join(f'v{k}' for k in range(1, len(names)))})[k]]"
-                 if len(names) > 1 else "        vis_entries = [0] if v0 else []")
+    lines.append(
+        f"        vis_entries = [k for k in {visible} if "
+        f"(v0, {', '.join(f'v{k}' for k in range(1, len(names)))})[k]]"
+        if len(names) > 1
+        else "        vis_entries = [0] if v0 else []"
+    )
     # default selection: the first default whose condition holds and whose entry is visible
     lines.append("        default = None")
     for sym, cond in choice.defaults:
         k = names.index(sym.name)
-        lines.append(f"        if default is None and {local_gen.expr(cond)} and {k} in vis_entries: default = {k}")
+        lines.append(
+            f"        if default is None and {local_gen.expr(cond)} and {k} in vis_entries: "
+            f"default = {k}"
+        )
     lines.append("        if default is None and vis_entries: default = vis_entries[0]")
     lines.append("        if not vis_entries:")
-    lines.append(f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, (tri,) + (0,) * {len(names)}))")
+    lines.append(
+        f"            out.append(({_out_tuple(pos, after, zero, collapse)}, 0, None, "
+        f"(tri,) + (0,) * {len(names)}))"
+    )
     lines.append("            continue")
     lines.append("        for k in vis_entries:")
     names_lit = "(" + "".join(f"{n!r}, " for n in names) + ")"
@@ -503,7 +596,10 @@ def _choice_source(choice: Any, gen: _Gen, pos: dict[str, int], after: list[str]
     lines.append("            if k != default and not " + user_ok + "[k]: continue")
     lines.append("            dec = None if k == default else (" + names_lit + "[k], 'y')")
     vals = {slot: "tri", **{n: f"(2 if k == {j} else 0)" for j, n in enumerate(names)}}
-    lines.append(f"            out.append(({_out_tuple(pos, after, vals, collapse)}, 1, dec, (tri,) + tuple(2 if k == j else 0 for j in range({len(names)}))))")
+    lines.append(
+        f"            out.append(({_out_tuple(pos, after, vals, collapse)}, 1, dec, (tri,) "
+        f"+ tuple(2 if k == j else 0 for j in range({len(names)}))))"
+    )
     lines.append("    return out")
     src = "\n".join(lines) + "\n"
     src = src.replace("s[@tri]", "tri")

@@ -8,14 +8,16 @@ projected configuration; each carries a witness (the user assignment that reache
 enabled options). ``explore`` evaluates every configuration against the devices; ``solve`` picks
 the cheapest one meeting every requirement. Semantics and the exactness argument: docs/explore.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence
+from typing import Any, Callable, Literal, Optional
 
 from . import encode
 from .errors import UsageError
@@ -24,7 +26,11 @@ from .runtime import Decision, decide
 
 SCHEMA_VERSION = 1
 # what policy.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
-RUNTIME_SYMBOLS = ("ZONE_DEVICE", "ARCH_HAS_MEMREMAP_COMPAT_ALIGN", "ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+RUNTIME_SYMBOLS = (
+    "ZONE_DEVICE",
+    "ARCH_HAS_MEMREMAP_COMPAT_ALIGN",
+    "ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP",
+)
 # BuildConfig.arch and BuildConfig.page_size (policy.kconfig._arch, _page_size)
 ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
 DEFAULT_LIMIT = 250_000
@@ -121,15 +127,21 @@ class Configuration:
 
     @property
     def page_size(self) -> int:
-        for sym, size in (("ARM64_16K_PAGES", 16384), ("ARM64_64K_PAGES", 65536), ("PPC_64K_PAGES", 65536)):
+        for sym, size in (
+            ("ARM64_16K_PAGES", 16384),
+            ("ARM64_64K_PAGES", 65536),
+            ("PPC_64K_PAGES", 65536),
+        ):
             if sym in self.on:
                 return size
         return 4096
 
     def config_text(self) -> str:
         """A ``.config`` fragment that ``olddefconfig`` turns into this configuration."""
-        return "".join(f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
-                       for s, v in self.assignment)
+        return "".join(
+            f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
+            for s, v in self.assignment
+        )
 
 
 @dataclass(frozen=True)
@@ -147,7 +159,9 @@ class Space:
     @property
     def dead(self) -> tuple[str, ...]:
         """User options that are n in every valid configuration."""
-        return tuple(s for s in self.settable if self.seen.get(s, frozenset({"n"})) == frozenset({"n"}))
+        return tuple(
+            s for s in self.settable if self.seen.get(s, frozenset({"n"})) == frozenset({"n"})
+        )
 
     @property
     def always_on(self) -> tuple[str, ...]:
@@ -167,8 +181,13 @@ def default_space() -> tuple[str, ...]:
     return tuple(s for s in encode.settable_symbols(kconf) if s in proj or s in DEFAULT_EXTRA)
 
 
-def enumerate_space(space: Optional[Sequence[str]] = None, *, projection: Optional[Sequence[str]] = None,
-                    progress: Optional[Progress] = None, limit: int = DEFAULT_LIMIT) -> Space:
+def enumerate_space(
+    space: Optional[Sequence[str]] = None,
+    *,
+    projection: Optional[Sequence[str]] = None,
+    progress: Optional[Progress] = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Space:
     """Every distinct valid configuration, projected (see the module docstring).
 
     ``space``: the user-settable symbols to enumerate (None: all of them); the others keep their
@@ -203,7 +222,8 @@ def enumerate_space(space: Optional[Sequence[str]] = None, *, projection: Option
         if len(states) > limit:
             raise UsageError(
                 f"the space holds more than {limit} partial configurations at step {i} "
-                f"({cs.step.defines[0]}); restrict it with --config-space SYMBOLS or raise --limit")
+                f"({cs.step.defines[0]}); restrict it with --config-space SYMBOLS or raise --limit"
+            )
         if progress is not None:
             progress("enumerate", i + 1, total)
     layout = model.projection
@@ -215,9 +235,15 @@ def enumerate_space(space: Optional[Sequence[str]] = None, *, projection: Option
             chain.append(wit[0])
             wit = wit[1]
         configs.append(Configuration(k, on, cost, tuple(reversed(chain))))
-    return Space(proj, tuple(sorted(model.space)), tuple(configs),
-                 {n: frozenset(_TRI[x] for x in v) for n, v in seen.items() if not n.startswith("<")},
-                 model.settable, total, peak)
+    return Space(
+        proj,
+        tuple(sorted(model.space)),
+        tuple(configs),
+        {n: frozenset(_TRI[x] for x in v) for n, v in seen.items() if not n.startswith("<")},
+        model.settable,
+        total,
+        peak,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,10 +317,17 @@ class DeviceOutcome:
                 continue
             if not features <= c.features:
                 continue
-            if "budget-dram" in kinds and device.budget_dram is not None and c.dram > device.budget_dram:
+            if (
+                "budget-dram" in kinds
+                and device.budget_dram is not None
+                and c.dram > device.budget_dram
+            ):
                 continue
-            if "budget-capacity" in kinds and device.budget_capacity is not None \
-                    and c.capacity > device.budget_capacity:
+            if (
+                "budget-capacity" in kinds
+                and device.budget_capacity is not None
+                and c.capacity > device.budget_capacity
+            ):
                 continue
             if best is None or c.rank < best.rank:
                 best = c
@@ -326,23 +359,43 @@ class Evaluated:
 def _outcome(d: Decision, device: Any, cat: Catalog) -> DeviceOutcome:
     c = d.chosen
     lay = c.layout if c else None
-    achievable = sorted({v.feature for r in d.candidates if r.possible for v in r.features if v.enabled})
+    achievable = sorted(
+        {v.feature for r in d.candidates if r.possible for v in r.features if v.enabled}
+    )
     pin = device.pin
     cands = []
     for r in d.candidates:
         if not r.possible or r.layout is None:
             continue
         k = r.candidate
-        pinned = pin is None or (k.mode == pin.mode and (pin.map is None or k.map == pin.map)
-                                 and (pin.align is None or k.align == pin.align))
-        cands.append(CandidateInfo(k.label(), k.mode, k.map, k.align,
-                                   frozenset(v.feature for v in r.features if v.enabled),
-                                   r.layout.dram_memmap, r.layout.capacity_lost, pinned,
-                                   tuple(r.rank(cat)[3:])))
-    return DeviceOutcome(d.device, d.ok, c.candidate.label() if c else "-",
-                         tuple(v.feature for v in c.features if v.enabled) if c else (),
-                         tuple(achievable), lay.dram_memmap if lay else 0, lay.capacity_lost if lay else 0,
-                         tuple(cands))
+        pinned = pin is None or (
+            k.mode == pin.mode
+            and (pin.map is None or k.map == pin.map)
+            and (pin.align is None or k.align == pin.align)
+        )
+        cands.append(
+            CandidateInfo(
+                k.label(),
+                k.mode,
+                k.map,
+                k.align,
+                frozenset(v.feature for v in r.features if v.enabled),
+                r.layout.dram_memmap,
+                r.layout.capacity_lost,
+                pinned,
+                tuple(r.rank(cat)[3:]),
+            )
+        )
+    return DeviceOutcome(
+        d.device,
+        d.ok,
+        c.candidate.label() if c else "-",
+        tuple(v.feature for v in c.features if v.enabled) if c else (),
+        tuple(achievable),
+        lay.dram_memmap if lay else 0,
+        lay.capacity_lost if lay else 0,
+        tuple(cands),
+    )
 
 
 class Evaluator:
@@ -357,13 +410,19 @@ class Evaluator:
         # a device's decision reads only its own device type's conditions (runtime.candidates_for)
         others: dict[str, set[str]] = {}
         for dt in self.cat.device_types:
-            mine = {dt.build} | {dt.build_for(m.name, m) for m in self.cat.modes if m.name in dt.modes}
+            mine = {dt.build} | {
+                dt.build_for(m.name, m) for m in self.cat.modes if m.name in dt.modes
+            }
             others[dt.name] = mine
         mode_builds = {m.build for m in self.cat.modes}
         self._relevant = {
-            dt.name: tuple(i for i, e in enumerate(self.exprs)
-                           if e in others[dt.name] or not any(e in o for o in others.values())
-                           and (e not in mode_builds or e in others[dt.name]))
+            dt.name: tuple(
+                i
+                for i, e in enumerate(self.exprs)
+                if e in others[dt.name]
+                or not any(e in o for o in others.values())
+                and (e not in mode_builds or e in others[dt.name])
+            )
             for dt in self.cat.device_types
         }
         self._type_bit = {dt.name: self.exprs.index(dt.build) for dt in self.cat.device_types}
@@ -379,15 +438,20 @@ class Evaluator:
                 feature_modes.setdefault(c.build, set()).update(c.modes)
         self._guards: dict[str, tuple[tuple[int, tuple[int, ...]], ...]] = {}
         for dt in self.cat.device_types:
-            mode_bit = {m.name: self.exprs.index(dt.build_for(m.name, m))
-                        for m in self.cat.modes if m.name in dt.modes}
-            guards = []
+            mode_bit = {
+                m.name: self.exprs.index(dt.build_for(m.name, m))
+                for m in self.cat.modes
+                if m.name in dt.modes
+            }
+            guards: list[tuple[int, tuple[int, ...]]] = []
             for i in self._relevant[dt.name]:
                 e = self.exprs[i]
                 if e in other_uses or e not in feature_modes:
                     guards.append((i, ()))
                 else:
-                    guards.append((i, tuple(mode_bit[m] for m in sorted(feature_modes[e]) if m in mode_bit)))
+                    guards.append(
+                        (i, tuple(mode_bit[m] for m in sorted(feature_modes[e]) if m in mode_bit))
+                    )
             self._guards[dt.name] = tuple(guards)
         self._cache: dict[tuple[Any, ...], DeviceOutcome] = {}
         self._done: dict[int, Evaluated] = {}
@@ -407,7 +471,8 @@ class Evaluator:
                 key = (device,) + sig
             else:
                 key = (device, sig[0]) + tuple(
-                    sig[i + 1] and (not modes or any(sig[m + 1] for m in modes)) for i, modes in g)
+                    sig[i + 1] and (not modes or any(sig[m + 1] for m in modes)) for i, modes in g
+                )
         got = self._cache.get(key)
         if got is None:
             got = self._cache[key] = _outcome(decide(device, build, self.cat), device, self.cat)
@@ -424,7 +489,12 @@ class Evaluator:
     def _evaluate(self, config: Configuration, devices: Optional[Sequence[Any]]) -> Evaluated:
         build = ProjectedBuild(config, self.space.projection)
         sig = self.signature(build)
-        return Evaluated(config, tuple(self.outcome(d, build, sig) for d in (self.devices if devices is None else devices)))
+        return Evaluated(
+            config,
+            tuple(
+                self.outcome(d, build, sig) for d in (self.devices if devices is None else devices)
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -459,9 +529,14 @@ def pareto(points: Sequence[Evaluated]) -> tuple[int, ...]:
     return tuple(best[k].config.id for k in front)
 
 
-def explore(devices: Sequence[Any], space: Optional[Sequence[str]] = None, *,
-            progress: Optional[Progress] = None, limit: int = DEFAULT_LIMIT,
-            diagnostics: Sequence[Any] = ()) -> ExploreResult:
+def explore(
+    devices: Sequence[Any],
+    space: Optional[Sequence[str]] = None,
+    *,
+    progress: Optional[Progress] = None,
+    limit: int = DEFAULT_LIMIT,
+    diagnostics: Sequence[Any] = (),
+) -> ExploreResult:
     """Enumerate the space and evaluate every configuration against ``devices``."""
     started = time.perf_counter()
     sp = enumerate_space(space, progress=progress, limit=limit)
@@ -479,8 +554,15 @@ def explore(devices: Sequence[Any], space: Optional[Sequence[str]] = None, *,
         for o in e.outcomes:
             reach[o.device].update(o.achievable)
     unreachable = {name: tuple(sorted(every - reach[name])) for name in names}
-    return ExploreResult(sp, names, tuple(out), pareto(out), unreachable,
-                         time.perf_counter() - started, tuple(diagnostics))
+    return ExploreResult(
+        sp,
+        names,
+        tuple(out),
+        pareto(out),
+        unreachable,
+        time.perf_counter() - started,
+        tuple(diagnostics),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -548,18 +630,23 @@ def _restrict(devices: Sequence[Any], reqs: Sequence[Requirement]) -> list[Any]:
         mine = [r for r in reqs if r.device == str(d.name)]
         if not any(r.kind == "device" for r in mine):
             continue
-        out.append(dataclasses.replace(
-            d,
-            requires=tuple(r.feature for r in mine if r.kind == "require" and r.feature),
-            budget_dram=d.budget_dram if any(r.kind == "budget-dram" for r in mine) else None,
-            budget_capacity=d.budget_capacity if any(r.kind == "budget-capacity" for r in mine) else None,
-            pin=d.pin if any(r.kind == "pin" for r in mine) else None,
-        ))
+        out.append(
+            dataclasses.replace(
+                d,
+                requires=tuple(r.feature for r in mine if r.kind == "require" and r.feature),
+                budget_dram=d.budget_dram if any(r.kind == "budget-dram" for r in mine) else None,
+                budget_capacity=d.budget_capacity
+                if any(r.kind == "budget-capacity" for r in mine)
+                else None,
+                pin=d.pin if any(r.kind == "pin" for r in mine) else None,
+            )
+        )
     return out
 
 
-def _best(ev: Evaluator, reqs: Sequence[Requirement], minimize: str
-          ) -> tuple[Optional[tuple[Configuration, int, int]], int]:
+def _best(
+    ev: Evaluator, reqs: Sequence[Requirement], minimize: str
+) -> tuple[Optional[tuple[Configuration, int, int]], int]:
     """The best configuration meeting ``reqs`` (with its total DRAM and capacity), and how many do.
 
     Each device's outcome under a configuration is decided once (runtime.decide); which candidate
@@ -572,7 +659,11 @@ def _best(ev: Evaluator, reqs: Sequence[Requirement], minimize: str
         kinds.add(r.kind)
         if r.kind == "require" and r.feature:
             feats.add(r.feature)
-    active = [(k, d) for k, d in enumerate(ev.devices) if "device" in wanted.get(str(d.name), ({""}, set()))[0]]
+    active = [
+        (k, d)
+        for k, d in enumerate(ev.devices)
+        if "device" in wanted.get(str(d.name), ({""}, set()))[0]
+    ]
     best: Optional[tuple[tuple[int, ...], Configuration, int, int]] = None
     n = 0
     for c in ev.space.configurations:
@@ -587,17 +678,27 @@ def _best(ev: Evaluator, reqs: Sequence[Requirement], minimize: str
             cap += pick.capacity
         else:
             n += 1
-            key = ((dram, cap, c.options, c.id) if minimize == "dram" else
-                   (cap, dram, c.options, c.id) if minimize == "capacity" else
-                   (c.options, dram, cap, c.id))
+            key = (
+                (dram, cap, c.options, c.id)
+                if minimize == "dram"
+                else (cap, dram, c.options, c.id)
+                if minimize == "capacity"
+                else (c.options, dram, cap, c.id)
+            )
             if best is None or key < best[0]:
                 best = (key, c, dram, cap)
     return (None if best is None else best[1:]), n
 
 
-def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimize = "dram",
-          space: Optional[Sequence[str]] = None, *, progress: Optional[Progress] = None,
-          limit: int = DEFAULT_LIMIT) -> SolveResult:
+def solve(
+    devices: Sequence[Any],
+    require: Sequence[str] = (),
+    minimize: Minimize = "dram",
+    space: Optional[Sequence[str]] = None,
+    *,
+    progress: Optional[Progress] = None,
+    limit: int = DEFAULT_LIMIT,
+) -> SolveResult:
     """The cheapest configuration (by ``minimize``) where every device meets every requirement.
 
     Without one, a minimal set of conflicting requirements (deletion-based: each is dropped in turn
@@ -620,7 +721,9 @@ def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimiz
         config = best[0]
         build = kconfig.load_text(config.config_text(), "<solve>", "solution")
         decisions = tuple(decide(d, build, cat) for d in _restrict(ev.devices, reqs))
-        return SolveResult(all(d.ok for d in decisions), minimize, config, build, decisions, (), n, count)
+        return SolveResult(
+            all(d.ok for d in decisions), minimize, config, build, decisions, (), n, count
+        )
     core = list(reqs)
     for r in list(reqs):
         trial = [x for x in core if x != r]
@@ -633,8 +736,11 @@ def solve(devices: Sequence[Any], require: Sequence[str] = (), minimize: Minimiz
         reasons: tuple[str, ...] = ()
         if near is not None:
             build = kconfig.load_text(near[0].config_text(), "<solve>", f"config-{near[0].id}")
-            dev = next(d for d in _restrict(ev.devices, core + [Requirement(r.device, "device")])
-                       if str(d.name) == r.device)
+            dev = next(
+                d
+                for d in _restrict(ev.devices, core + [Requirement(r.device, "device")])
+                if str(d.name) == r.device
+            )
             dec = decide(dev, build, cat)
             reasons = _reasons(dec, r)
         conflicts.append(Conflict(r, reasons))

@@ -1,4 +1,5 @@
 """explore: exactness against brute-force kconfiglib and the C kconfig-conf, reporters, the CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -22,14 +23,37 @@ KCONFIG_CONF = Path("/usr/bin/kconfig-conf")
 
 # sub-trees: plain deps; choices, tristates, MODULES and per-arch options; selects and defaults
 SMALL = ("LIBNVDIMM", "BLK_DEV_PMEM", "ZONE_DEVICE", "FS_DAX", "MEMORY_HOTPLUG", "MEMORY_HOTREMOVE")
-ARCH = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES", "MODULES",
-        "LIBNVDIMM", "ACPI_NFIT", "PAPR_SCM", "PPC_PSERIES")
-SELECTS = ("X86_PMEM_LEGACY", "ACPI_NFIT", "BLK_DEV_PMEM", "MODULES", "PREEMPT_RT", "EXPERT",
-           "TRANSPARENT_HUGEPAGE", "DEV_DAX", "DEV_DAX_KMEM", "MEMORY_HOTPLUG")
+ARCH = (
+    "X86_64",
+    "ARM64",
+    "PPC64",
+    "ARM64_16K_PAGES",
+    "ARM64_64K_PAGES",
+    "PPC_64K_PAGES",
+    "MODULES",
+    "LIBNVDIMM",
+    "ACPI_NFIT",
+    "PAPR_SCM",
+    "PPC_PSERIES",
+)
+SELECTS = (
+    "X86_PMEM_LEGACY",
+    "ACPI_NFIT",
+    "BLK_DEV_PMEM",
+    "MODULES",
+    "PREEMPT_RT",
+    "EXPERT",
+    "TRANSPARENT_HUGEPAGE",
+    "DEV_DAX",
+    "DEV_DAX_KMEM",
+    "MEMORY_HOTPLUG",
+)
 
 
 def _bench() -> object:
-    spec = importlib.util.spec_from_file_location("bench_explore", ROOT / "bench" / "explore_vs_bruteforce.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_explore", ROOT / "bench" / "explore_vs_bruteforce.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -96,16 +120,27 @@ def _c_projection(text: str, tmp: Path, proj: tuple[str, ...]) -> frozenset[str]
     cfg.write_text(text)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KCONFIG_")}
     env.update(KCONFIG_CONFIG=str(cfg), srctree=str(tree))
-    proc = subprocess.run([str(KCONFIG_CONF), "-s", "--olddefconfig", "Kconfig"], cwd=tree, env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(KCONFIG_CONF), "-s", "--olddefconfig", "Kconfig"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     on = set(re.findall(r"^CONFIG_([A-Za-z0-9_]+)=[ym]$", cfg.read_text(), re.M))
     return frozenset(s for s in proj if s in on)
 
 
-@pytest.mark.skipif(not KCONFIG_CONF.exists(), reason="needs Debian's kconfig-conf (kconfig-frontends-nox)")
+@pytest.mark.skipif(
+    not KCONFIG_CONF.exists(), reason="needs Debian's kconfig-conf (kconfig-frontends-nox)"
+)
 def test_sample_confirmed_by_c_kconfig_conf(tmp_path: Path, proj: tuple[str, ...]) -> None:
-    configs = explore.enumerate_space(ARCH).configurations + explore.enumerate_space(SELECTS).configurations
+    configs = (
+        explore.enumerate_space(ARCH).configurations
+        + explore.enumerate_space(SELECTS).configurations
+    )
     step = max(1, len(configs) // 20)
     sample = configs[::step][:20]
     assert len(sample) == 20
@@ -168,7 +203,9 @@ def test_json_and_csv_reporters(result: explore.ExploreResult) -> None:
     doc = json.loads(buf.getvalue())
     assert doc["schema_version"] == 1
     assert doc["count"] == result.count == len(doc["configurations"])
-    assert {"dead_options", "always_on", "unreachable_features", "frontier", "projection"} <= set(doc)
+    assert {"dead_options", "always_on", "unreachable_features", "frontier", "projection"} <= set(
+        doc
+    )
     buf = io.StringIO()
     EXPLORE_REPORTERS["csv"]().report(result, buf)
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
@@ -198,8 +235,17 @@ def test_decision_cache_is_exact() -> None:
     from policy.runtime import decide
 
     devices = profiles.load_profiles([resources.profiles_dir()]).devices
-    space = SMALL + ("DEV_DAX", "DEV_DAX_PMEM", "NVDIMM_PFN", "NVDIMM_DAX", "DEV_DAX_KMEM", "VIRTIO",
-                     "VIRTIO_PMEM", "PROPOSED_PFN_IO", "BTT")
+    space = SMALL + (
+        "DEV_DAX",
+        "DEV_DAX_PMEM",
+        "NVDIMM_PFN",
+        "NVDIMM_DAX",
+        "DEV_DAX_KMEM",
+        "VIRTIO",
+        "VIRTIO_PMEM",
+        "PROPOSED_PFN_IO",
+        "BTT",
+    )
     sp = explore.enumerate_space(space)
     ev = explore.Evaluator(sp, devices)
     for c in sp.configurations:

@@ -1,4 +1,5 @@
 """solve: a configuration evaluate accepts, atomic .config with .old, minimal conflicting sets."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,28 @@ import pytest
 from policy import explore, profiles, resources
 from policy.cli import main
 
-# a sub-tree in which every shipped profile can be met (CXL needs PCI and CXL_BUS, virtio-pmem VIRTIO)
-SPACE = ("ACPI_NFIT", "LIBNVDIMM", "BLK_DEV_PMEM", "BTT", "ZONE_DEVICE", "FS_DAX", "MEMORY_HOTPLUG",
-         "MEMORY_HOTREMOVE", "TRANSPARENT_HUGEPAGE", "NVDIMM_PFN", "NVDIMM_DAX", "DEV_DAX", "DEV_DAX_PMEM",
-         "DEV_DAX_KMEM", "CXL_BUS", "CXL_PMEM", "VIRTIO_PMEM", "VIRTIO", "PCI")
+# a sub-tree where every shipped profile can be met (CXL needs PCI, CXL_BUS; virtio-pmem VIRTIO)
+SPACE = (
+    "ACPI_NFIT",
+    "LIBNVDIMM",
+    "BLK_DEV_PMEM",
+    "BTT",
+    "ZONE_DEVICE",
+    "FS_DAX",
+    "MEMORY_HOTPLUG",
+    "MEMORY_HOTREMOVE",
+    "TRANSPARENT_HUGEPAGE",
+    "NVDIMM_PFN",
+    "NVDIMM_DAX",
+    "DEV_DAX",
+    "DEV_DAX_PMEM",
+    "DEV_DAX_KMEM",
+    "CXL_BUS",
+    "CXL_PMEM",
+    "VIRTIO_PMEM",
+    "VIRTIO",
+    "PCI",
+)
 
 
 @pytest.fixture
@@ -52,8 +71,19 @@ def test_solution_is_the_cheapest(minimize: str) -> None:
 
 
 def test_require_adds_to_every_device(capsys: pytest.CaptureFixture[str], cwd: Path) -> None:
-    code = main(["solve", "--config-space", ",".join(SPACE), "--require", "block_io", "--format", "json",
-                 "-o", str(cwd / "out.config")])
+    code = main(
+        [
+            "solve",
+            "--config-space",
+            ",".join(SPACE),
+            "--require",
+            "block_io",
+            "--format",
+            "json",
+            "-o",
+            str(cwd / "out.config"),
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema_version"] == 1
     if code == 0:
@@ -63,8 +93,17 @@ def test_require_adds_to_every_device(capsys: pytest.CaptureFixture[str], cwd: P
 
 
 def test_unsatisfiable_names_the_conflict(capsys: pytest.CaptureFixture[str], cwd: Path) -> None:
-    code = main(["solve", "--config-space", ",".join(SPACE), "--require", "sector_atomic,longterm_pin",
-                 "--format", "json"])
+    code = main(
+        [
+            "solve",
+            "--config-space",
+            ",".join(SPACE),
+            "--require",
+            "sector_atomic,longterm_pin",
+            "--format",
+            "json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
     assert doc["verdict"] == "unsatisfiable"

@@ -1,21 +1,27 @@
 """``explore`` and ``solve``: the whole configuration space of the Kconfig tree at once."""
+
 from __future__ import annotations
 
 import io
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import click
 
 from ..errors import ExitCode, UsageError
 
-SPACE_HELP = ("Enumerate only these user-settable symbols (comma list); the others keep their "
-              "defaults. Default: the pmem sub-tree (docs/explore.md).")
-ALL_HELP = "Enumerate every user-settable symbol of the tree (stops at --limit on the shipped tree)."
+SPACE_HELP = (
+    "Enumerate only these user-settable symbols (comma list); the others keep their "
+    "defaults. Default: the pmem sub-tree (docs/explore.md)."
+)
+ALL_HELP = (
+    "Enumerate every user-settable symbol of the tree (stops at --limit on the shipped tree)."
+)
 LIMIT_HELP = "Stop with an error when more partial configurations than this are held at once."
 
 
@@ -65,8 +71,11 @@ def _space(config_space: Optional[str], all_: bool) -> Optional[tuple[str, ...]]
         from ..explore import default_space
 
         return default_space()
-    names = tuple(dict.fromkeys(s.strip().upper().removeprefix("CONFIG_")
-                                for s in config_space.split(",") if s.strip()))
+    names = tuple(
+        dict.fromkeys(
+            s.strip().upper().removeprefix("CONFIG_") for s in config_space.split(",") if s.strip()
+        )
+    )
     if not names:
         raise UsageError("--config-space needs at least one symbol")
     return names
@@ -90,7 +99,9 @@ def run_explore(settings: ExploreSettings) -> int:
     devices, diags = _devices(settings.profiles)
     progress = _Progress()
     try:
-        result = run(devices, settings.space, progress=progress, limit=settings.limit, diagnostics=diags)
+        result = run(
+            devices, settings.space, progress=progress, limit=settings.limit, diagnostics=diags
+        )
     finally:
         progress.close()
     buf = io.StringIO()
@@ -103,11 +114,21 @@ def run_explore(settings: ExploreSettings) -> int:
 @click.command()
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format: a summary table, JSON (schema_version 1) or CSV.")
-@click.option("--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format: a summary table, JSON (schema_version 1) or CSV.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP
+)
 @click.argument("profiles", nargs=-1, type=click.Path())
-def explore(config_space: Optional[str], all_: bool, fmt: str, limit: int, profiles: tuple[str, ...]) -> int:
+def explore(
+    config_space: Optional[str], all_: bool, fmt: str, limit: int, profiles: tuple[str, ...]
+) -> int:
     """Every distinct valid configuration of the tree, evaluated against the profiles.
 
     Reports the number of configurations (projected onto the symbols that change a feature or a
@@ -122,22 +143,54 @@ def _default_output() -> Path:
 
 
 @click.command()
-@click.option("--require", "require", multiple=True, metavar="FEATURE[,...]",
-              help="Features every device must get (repeatable, comma lists allowed).")
-@click.option("--minimize", type=click.Choice(["dram", "capacity", "options"]), default="dram",
-              show_default=True, help="What to minimise: total DRAM memmap, total capacity lost, or the "
-                                      "number of enabled user options.")
+@click.option(
+    "--require",
+    "require",
+    multiple=True,
+    metavar="FEATURE[,...]",
+    help="Features every device must get (repeatable, comma lists allowed).",
+)
+@click.option(
+    "--minimize",
+    type=click.Choice(["dram", "capacity", "options"]),
+    default="dram",
+    show_default=True,
+    help="What to minimise: total DRAM memmap, total capacity lost, or the "
+    "number of enabled user options.",
+)
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
-@click.option("--output", "-o", "output", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the .config (default: $KCONFIG_CONFIG, else ./.config); the previous "
-                   "file is kept as .old.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format: text or JSON (schema_version 1).")
-@click.option("--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the .config (default: $KCONFIG_CONFIG, else ./.config); the previous "
+    "file is kept as .old.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format: text or JSON (schema_version 1).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP
+)
 @click.argument("profiles", nargs=-1, type=click.Path())
-def solve(require: tuple[str, ...], minimize: str, config_space: Optional[str], all_: bool,
-          output: Optional[str], fmt: str, limit: int, profiles: tuple[str, ...]) -> int:
+def solve(
+    require: tuple[str, ...],
+    minimize: str,
+    config_space: Optional[str],
+    all_: bool,
+    output: Optional[str],
+    fmt: str,
+    limit: int,
+    profiles: tuple[str, ...],
+) -> int:
     """The cheapest configuration and per-device run-time pins that meet every requirement.
 
     Writes the .config atomically and prints each device's decision. Exit 1 with a minimal set of
@@ -154,8 +207,14 @@ def solve(require: tuple[str, ...], minimize: str, config_space: Optional[str], 
         raise UsageError("no valid device profiles to solve for")
     progress = _Progress()
     try:
-        result = run(devices, features, minimize, _space(config_space, all_),  # type: ignore[arg-type]
-                     progress=progress, limit=limit)
+        result = run(
+            devices,
+            features,
+            minimize,  # type: ignore[arg-type]  # click.Choice keeps it to the Literal's values
+            _space(config_space, all_),
+            progress=progress,
+            limit=limit,
+        )
     finally:
         progress.close()
     buf = io.StringIO()

@@ -3,6 +3,7 @@
 The JSON documents carry ``schema_version`` 1 and stable field names; CSV has one row per
 configuration with one ``sym:<NAME>`` column (true/false) per projection symbol.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,14 @@ def _config_doc(e: Evaluated, frontier: set[int]) -> dict[str, Any]:
         "dram_memmap_bytes": e.dram,
         "capacity_lost_bytes": e.capacity,
         "devices": [
-            {"device": o.device, "ok": o.ok, "decision": o.choice, "features": list(o.features),
-             "dram_memmap_bytes": o.dram, "capacity_lost_bytes": o.capacity}
+            {
+                "device": o.device,
+                "ok": o.ok,
+                "decision": o.choice,
+                "features": list(o.features),
+                "dram_memmap_bytes": o.dram,
+                "capacity_lost_bytes": o.capacity,
+            }
             for o in e.outcomes
         ],
     }
@@ -51,7 +58,11 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
         "unreachable_features": {d: list(f) for d, f in r.unreachable.items()},
         "frontier": [_config_doc(by_id[i], front) for i in r.frontier],
         "configurations": [_config_doc(e, front) for e in r.evaluated],
-        "stats": {"seconds": round(r.seconds, 4), "steps": r.space.steps, "peak_states": r.space.peak_states},
+        "stats": {
+            "seconds": round(r.seconds, 4),
+            "steps": r.space.steps,
+            "peak_states": r.space.peak_states,
+        },
         "diagnostics": [d.render() for d in r.diagnostics],
     }
 
@@ -64,7 +75,9 @@ def _size(n: int) -> str:
     return f"{n}B"
 
 
-_wrap = textwrap.TextWrapper(width=80, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+_wrap = textwrap.TextWrapper(
+    width=80, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False
+)
 
 
 class ExploreJson:
@@ -76,8 +89,17 @@ class ExploreJson:
 class ExploreCsv:
     """One row per configuration."""
 
-    FIELDS = ("id", "arch", "page_size", "options", "ok", "frontier", "features", "dram_memmap_bytes",
-              "capacity_lost_bytes")
+    FIELDS = (
+        "id",
+        "arch",
+        "page_size",
+        "options",
+        "ok",
+        "frontier",
+        "features",
+        "dram_memmap_bytes",
+        "capacity_lost_bytes",
+    )
 
     def report(self, result: ExploreResult, stream: TextIO) -> None:
         w = csv.writer(stream, lineterminator="\n")
@@ -86,32 +108,59 @@ class ExploreCsv:
         front = set(result.frontier)
         for e in result.evaluated:
             c = e.config
-            w.writerow([c.id, c.arch, c.page_size, c.options, str(e.ok).lower(), str(c.id in front).lower(),
-                        e.features, e.dram, e.capacity] + [str(s in c.on).lower() for s in syms])
+            w.writerow(
+                [
+                    c.id,
+                    c.arch,
+                    c.page_size,
+                    c.options,
+                    str(e.ok).lower(),
+                    str(c.id in front).lower(),
+                    e.features,
+                    e.dram,
+                    e.capacity,
+                ]
+                + [str(s in c.on).lower() for s in syms]
+            )
 
 
 class ExploreTable:
     def report(self, result: ExploreResult, stream: TextIO) -> None:
         sp = result.space
-        stream.write(f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
-                     f"symbols ({len(sp.enumerated)} user-settable symbols enumerated, "
-                     f"{result.seconds:.2f} s)\n")
-        stream.write(_wrap.fill("dead options (never y/m): " + (" ".join(sp.dead) or "none")) + "\n")
+        stream.write(
+            f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
+            f"symbols ({len(sp.enumerated)} user-settable symbols enumerated, "
+            f"{result.seconds:.2f} s)\n"
+        )
+        stream.write(
+            _wrap.fill("dead options (never y/m): " + (" ".join(sp.dead) or "none")) + "\n"
+        )
         stream.write(_wrap.fill("always on: " + (" ".join(sp.always_on) or "none")) + "\n")
         stream.write("features no configuration can give a device (even with a run-time pin):\n")
         for dev, feats in result.unreachable.items():
             stream.write(_wrap.fill(f"{dev}: {' '.join(feats) or 'none'}") + "\n")
-        stream.write(f"Pareto frontier (more features, less DRAM, less capacity): {len(result.frontier)}\n")
-        stream.write(f"  {'ID':>6} {'ARCH':<7} {'PAGE':>4} {'FEAT':>4} {'DRAM':>8} {'CAPACITY':>8} "
-                     f"{'OPTS':>4} {'OK':>3}\n")
+        stream.write(
+            f"Pareto frontier (more features, less DRAM, less capacity): {len(result.frontier)}\n"
+        )
+        stream.write(
+            f"  {'ID':>6} {'ARCH':<7} {'PAGE':>4} {'FEAT':>4} {'DRAM':>8} {'CAPACITY':>8} "
+            f"{'OPTS':>4} {'OK':>3}\n"
+        )
         by_id = {e.config.id: e for e in result.evaluated}
         for i in result.frontier:
             e = by_id[i]
             c = e.config
-            stream.write(f"  {c.id:>6} {c.arch:<7} {_size(c.page_size):>4} {e.features:>4} {_size(e.dram):>8} "
-                         f"{_size(e.capacity):>8} {c.options:>4} {'yes' if e.ok else 'NO':>3}\n")
-            stream.write(_wrap.fill("set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or
-                                              "(defaults)")) + "\n")
+            stream.write(
+                f"  {c.id:>6} {c.arch:<7} {_size(c.page_size):>4} {e.features:>4} "
+                f"{_size(e.dram):>8} {_size(e.capacity):>8} {c.options:>4} "
+                f"{'yes' if e.ok else 'NO':>3}\n"
+            )
+            stream.write(
+                _wrap.fill(
+                    "set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or "(defaults)")
+                )
+                + "\n"
+            )
         for d in result.diagnostics:
             stream.write(d.render() + "\n")
 
@@ -128,24 +177,45 @@ def solve_document(r: SolveResult) -> dict[str, Any]:
         "minimize": r.minimize,
         "considered": r.count,
         "satisfying": r.candidates,
-        "config": None if r.config is None else {
-            "id": r.config.id, "arch": r.config.arch, "page_size": r.config.page_size,
-            "on": sorted(r.config.on), "options": r.config.options,
+        "config": None
+        if r.config is None
+        else {
+            "id": r.config.id,
+            "arch": r.config.arch,
+            "page_size": r.config.page_size,
+            "on": sorted(r.config.on),
+            "options": r.config.options,
             "assignment": {s: v for s, v in r.config.assignment},
         },
         "devices": [
-            {"device": d.device, "ok": d.ok,
-             "pin": None if d.chosen is None else {
-                 "mode": d.chosen.candidate.mode, "map": d.chosen.candidate.map,
-                 "align": d.chosen.candidate.align},
-             "dram_memmap_bytes": d.chosen.layout.dram_memmap if d.chosen and d.chosen.layout else 0,
-             "capacity_lost_bytes": d.chosen.layout.capacity_lost if d.chosen and d.chosen.layout else 0,
-             "reason": d.reason}
+            {
+                "device": d.device,
+                "ok": d.ok,
+                "pin": None
+                if d.chosen is None
+                else {
+                    "mode": d.chosen.candidate.mode,
+                    "map": d.chosen.candidate.map,
+                    "align": d.chosen.candidate.align,
+                },
+                "dram_memmap_bytes": d.chosen.layout.dram_memmap
+                if d.chosen and d.chosen.layout
+                else 0,
+                "capacity_lost_bytes": d.chosen.layout.capacity_lost
+                if d.chosen and d.chosen.layout
+                else 0,
+                "reason": d.reason,
+            }
             for d in r.decisions
         ],
         "conflicts": [
-            {"device": c.requirement.device, "kind": c.requirement.kind, "feature": c.requirement.feature,
-             "requirement": c.requirement.label(), "reasons": list(c.reasons)}
+            {
+                "device": c.requirement.device,
+                "kind": c.requirement.kind,
+                "feature": c.requirement.feature,
+                "requirement": c.requirement.label(),
+                "reasons": list(c.reasons),
+            }
             for c in r.conflicts
         ],
     }
@@ -160,25 +230,33 @@ class SolveJson:
 class SolveTable:
     def report(self, result: SolveResult, stream: TextIO) -> None:
         if not result.ok or result.config is None:
-            stream.write(f"unsatisfiable: no configuration of {result.count} meets every requirement; "
-                         f"a minimal conflicting set ({len(result.conflicts)}):\n")
-            for c in result.conflicts:
-                stream.write(f"  - {c.requirement.label()}\n")
-                for line in c.reasons:
+            stream.write(
+                f"unsatisfiable: no configuration of {result.count} meets every requirement; "
+                f"a minimal conflicting set ({len(result.conflicts)}):\n"
+            )
+            for k in result.conflicts:
+                stream.write(f"  - {k.requirement.label()}\n")
+                for line in k.reasons:
                     stream.write(_wrap.fill(line) + "\n")
             return
         c = result.config
-        stream.write(f"solved: configuration {c.id} ({c.arch}, {_size(c.page_size)} pages), cheapest by "
-                     f"{result.minimize} among {result.candidates} of {result.count} that meet every "
-                     "requirement\n")
-        stream.write(_wrap.fill("set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or "(defaults)"))
-                     + "\n")
+        stream.write(
+            f"solved: configuration {c.id} ({c.arch}, {_size(c.page_size)} pages), cheapest by "
+            f"{result.minimize} among {result.candidates} of {result.count} that meet every "
+            "requirement\n"
+        )
+        stream.write(
+            _wrap.fill("set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or "(defaults)"))
+            + "\n"
+        )
         for d in result.decisions:
             ch = d.chosen
             lay = ch.layout if ch else None
             pin = ch.candidate.label() if ch else "-"
-            stream.write(f"  {d.device:<24} pin {pin:<30} DRAM {_size(lay.dram_memmap if lay else 0):>7} "
-                         f"lost {_size(lay.capacity_lost if lay else 0):>7}\n")
+            stream.write(
+                f"  {d.device:<24} pin {pin:<30} DRAM {_size(lay.dram_memmap if lay else 0):>7} "
+                f"lost {_size(lay.capacity_lost if lay else 0):>7}\n"
+            )
 
 
 SOLVE_REPORTERS: dict[str, type] = {"table": SolveTable, "json": SolveJson}
