@@ -456,25 +456,28 @@ class Evaluator:
         self._cache: dict[tuple[Any, ...], DeviceOutcome] = {}
         self._done: dict[int, Evaluated] = {}
 
-    def signature(self, build: ProjectedBuild) -> tuple[Any, ...]:
-        on = build.on
-        return (build.page_size,) + tuple(f(on) for f in self._tests)
+    def signature(self, config: Configuration) -> tuple[Any, ...]:
+        """The page size and whether each catalog condition holds."""
+        on = config.on
+        return (config.page_size,) + tuple(f(on) for f in self._tests)
 
-    def outcome(self, device: Any, build: ProjectedBuild, sig: tuple[Any, ...]) -> DeviceOutcome:
-        dtype = str(device.type)
+    def type_key(self, dtype: str, sig: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What a decision for a device of ``dtype`` can read of ``sig``."""
         rel = self._relevant.get(dtype)
-        if rel is not None and not sig[self._type_bit[dtype] + 1]:
-            key: tuple[Any, ...] = (device, "no device-type support")  # every mode impossible alike
-        else:
-            g = self._guards.get(dtype)
-            if g is None:
-                key = (device,) + sig
-            else:
-                key = (device, sig[0]) + tuple(
-                    sig[i + 1] and (not modes or any(sig[m + 1] for m in modes)) for i, modes in g
-                )
+        if rel is None:
+            return sig
+        if not sig[self._type_bit[dtype] + 1]:
+            return ("no device-type support",)  # every mode impossible alike
+        return (sig[0],) + tuple(
+            sig[i + 1] and (not modes or any(sig[m + 1] for m in modes))
+            for i, modes in self._guards[dtype]
+        )
+
+    def outcome(self, device: Any, config: Configuration, tkey: tuple[Any, ...]) -> DeviceOutcome:
+        key = (device, tkey)
         got = self._cache.get(key)
         if got is None:
+            build = ProjectedBuild(config, self.space.projection)
             got = self._cache[key] = _outcome(decide(device, build, self.cat), device, self.cat)
         return got
 
@@ -487,14 +490,16 @@ class Evaluator:
         return self._evaluate(config, devices)
 
     def _evaluate(self, config: Configuration, devices: Optional[Sequence[Any]]) -> Evaluated:
-        build = ProjectedBuild(config, self.space.projection)
-        sig = self.signature(build)
-        return Evaluated(
-            config,
-            tuple(
-                self.outcome(d, build, sig) for d in (self.devices if devices is None else devices)
-            ),
-        )
+        sig = self.signature(config)
+        keys: dict[str, tuple[Any, ...]] = {}
+        out = []
+        for d in self.devices if devices is None else devices:
+            dtype = str(d.type)
+            tkey = keys.get(dtype)
+            if tkey is None:
+                tkey = keys[dtype] = self.type_key(dtype, sig)
+            out.append(self.outcome(d, config, tkey))
+        return Evaluated(config, tuple(out))
 
 
 @dataclass(frozen=True)
