@@ -253,3 +253,33 @@ def test_decision_cache_is_exact() -> None:
         build = explore.ProjectedBuild(c, sp.projection)
         fresh = tuple(explore._outcome(decide(d, build, ev.cat), d, ev.cat) for d in ev.devices)
         assert got.outcomes == fresh, c.id
+
+
+def test_progress_bar_on_a_terminal_only() -> None:
+    """A run over a second shows click's bar on a terminal's stderr; piped, it stays quiet."""
+    pexpect = pytest.importorskip("pexpect")
+    exe = ROOT / ".venv" / "bin" / "pmempolicy"
+    if not exe.exists():
+        pytest.skip("needs the venv's console script")
+    space = (
+        "ACPI_NFIT,LIBNVDIMM,BLK_DEV_PMEM,BTT,ZONE_DEVICE,FS_DAX,MEMORY_HOTPLUG,MEMORY_HOTREMOVE,"
+        "TRANSPARENT_HUGEPAGE,NVDIMM_PFN,NVDIMM_DAX,DEV_DAX,DEV_DAX_PMEM,DEV_DAX_KMEM,CXL_BUS,"
+        "CXL_PMEM,VIRTIO_PMEM,VIRTIO,PCI,PROPOSED_PFN_IO,X86_64,ARM64,PPC64,"
+        "PROPOSED_ONDEMAND_PAGES,OF_PMEM"
+    )  # about 3 s: long enough for the bar
+    child = pexpect.spawn(
+        str(exe),
+        ["explore", "--config-space", space, "--format", "csv"],
+        timeout=300,
+        encoding="utf-8",
+        dimensions=(24, 120),
+    )
+    child.expect(pexpect.EOF)
+    assert "evaluate" in (child.before or "") or "enumerate" in (child.before or "")
+    proc = subprocess.run(
+        [str(exe), "explore", "--config-space", space, "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and proc.stderr == ""
