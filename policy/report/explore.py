@@ -14,22 +14,26 @@ from typing import Any, TextIO
 from ..explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
 
 
-def _config_doc(e: Evaluated, frontier: set[int]) -> dict[str, Any]:
+def _config_doc(e: Evaluated, frontier: set[int], detail: bool = True) -> dict[str, Any]:
+    """One configuration; with ``detail`` also its witness and every device's decision (the
+    frontier has them; the full list stays compact: it can hold 10^5 entries)."""
     c = e.config
-    return {
+    doc: dict[str, Any] = {
         "id": c.id,
         "arch": c.arch,
         "page_size": c.page_size,
         "on": sorted(c.on),
         "options": c.options,
-        "assignment": {s: v for s, v in c.assignment},
         "ok": e.ok,
         "verdict": "ok" if e.ok else "findings",
         "frontier": c.id in frontier,
         "features": e.features,
         "dram_memmap_bytes": e.dram,
         "capacity_lost_bytes": e.capacity,
-        "devices": [
+    }
+    if detail:
+        doc["assignment"] = {s: v for s, v in c.assignment}
+        doc["devices"] = [
             {
                 "device": o.device,
                 "ok": o.ok,
@@ -39,8 +43,8 @@ def _config_doc(e: Evaluated, frontier: set[int]) -> dict[str, Any]:
                 "capacity_lost_bytes": o.capacity,
             }
             for o in e.outcomes
-        ],
-    }
+        ]
+    return doc
 
 
 def explore_document(r: ExploreResult) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
         "always_on": list(r.space.always_on),
         "unreachable_features": {d: list(f) for d, f in r.unreachable.items()},
         "frontier": [_config_doc(by_id[i], front) for i in r.frontier],
-        "configurations": [_config_doc(e, front) for e in r.evaluated],
+        "configurations": [_config_doc(e, front, detail=False) for e in r.evaluated],
         "stats": {
             "seconds": round(r.seconds, 4),
             "steps": r.space.steps,
