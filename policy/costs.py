@@ -26,6 +26,17 @@ SUBSECTION_SIZE = 2 * MiB  # SUBSECTION_SHIFT=21: memremap_compat_align() by def
 PPC64_HASH_COMPAT_ALIGN = 16 * MiB  # arch/powerpc: max(SUBSECTION_SIZE, linear-map page size)
 SECTION_SIZE = 128 * MiB  # SECTION_SIZE_BITS=27 on x86_64/arm64 4K
 NDCTL_MIN_DAX_SIZE = 16 * MiB  # ndctl check_dax_align / create-namespace: fsdax and devdax minimum
+# drivers/nvdimm/region_devs.c default_align(): MEMREMAP_COMPAT_ALIGN_MAX (16 MiB), the default
+# "align" of a libnvdimm region of at least that size; ndctl refuses every namespace size that is
+# not a multiple of it (ndctl/namespace.c validate_namespace_options: "align setting is %#lx size
+# %#llx is misaligned"), raw and sector included. Measured: raw 8 MiB refused by ndctl 76.1.
+MEMREMAP_COMPAT_ALIGN_MAX = 16 * MiB
+# drivers/base/memory.c memory_block_size_bytes(): the unit dax/kmem hot-adds. 128 MiB is
+# MIN_MEMORY_BLOCK_SIZE (1 << SECTION_SIZE_BITS) on x86_64/arm64 4K, what the oracle VM had; x86_64
+# picks up to 2 GiB on machines with >= 64 GiB of RAM (arch/x86/mm/init_64.c
+# probe_memory_block_size: MAX_BLOCK_SIZE on bare metal, the largest size dividing the end of RAM
+# under a hypervisor), so it is a parameter of system_ram_layout with this default.
+MEMORY_BLOCK_SIZE = 128 * MiB
 VMEMMAP_RESERVE_NR = 2  # include/linux/mm.h vmemmap_can_optimize: head page + one reused tail page
 PTE_SIZE = 8  # one page-table entry on x86_64
 
@@ -134,6 +145,42 @@ def _refused(
     mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal, memmap: int
 ) -> Layout:
     return Layout(mode, map_, align, size, 0, 0, 0, size, memmap, 0, 0, False, refusal)
+
+
+def refused_layout(mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal,
+                   page_size: int = PAGE_SIZE) -> Layout:
+    """The layout of a namespace that ndctl or the kernel refuses: nothing usable."""
+    return _refused(mode, map_, align, size, refusal, memmap_bytes(size, page_size))
+
+
+def region_default_align(region_size: int, mappings: int = 1, page_size: int = PAGE_SIZE) -> int:
+    """drivers/nvdimm/region_devs.c default_align() (6.1): a label-backed region's ``align``.
+
+    MEMREMAP_COMPAT_ALIGN_MAX (16 MiB), PAGE_SIZE for a region smaller than that, multiplied by
+    the interleave ways (``ndr_mappings``) when it is not divisible by them (3-way: 48 MiB).
+    """
+    _check_nonneg(region_size=region_size)
+    align = page_size if region_size < MEMREMAP_COMPAT_ALIGN_MAX else MEMREMAP_COMPAT_ALIGN_MAX
+    ways = max(1, mappings)
+    if align % ways:
+        align *= ways
+    return align
+
+
+def region_align_refusal(size: int, region_align: int) -> Optional[Refusal]:
+    """ndctl's refusal of a namespace size that is not a multiple of the region align.
+
+    ndctl/namespace.c validate_namespace_options (ndctl 76.1) checks ``size % region align`` for
+    every mode, raw included: "create namespace: region0: align setting is 0x1000000 size 0x800000
+    is misaligned" (measured by the kernel oracle for a raw 8 MiB namespace).
+    """
+    if region_align <= 0 or size % region_align == 0:
+        return None
+    return Refusal("size-not-multiple-of-region-align", "ndctl",
+                   f"align setting is {region_align:#x} size {size:#x} is misaligned "
+                   f"(every namespace size must be a multiple of the region align)",
+                   "ndctl/namespace.c validate_namespace_options; "
+                   "drivers/nvdimm/region_devs.c default_align")
 
 
 def dedup_memmap(
@@ -347,20 +394,41 @@ def system_ram_layout(
     page_size: int = PAGE_SIZE,
     struct_page_size: int = STRUCT_PAGE_SIZE,
     compat: int = SUBSECTION_SIZE,
+    memory_block: int = MEMORY_BLOCK_SIZE,
 ) -> Layout:
-    """devdax onlined by dax/kmem: the devdax layout, then a DRAM memmap for the usable part.
+    """devdax onlined by dax/kmem: the devdax layout, cut to whole memory blocks, memmap in DRAM.
 
-    dax/kmem hot-adds ``range.start += dataoff`` with add_memory_driver_managed (no
+    drivers/dax/kmem.c dax_kmem_range() (6.1) aligns the device-dax range ``[start + dataoff,
+    start + dataoff + devdax usable)`` start UP and end DOWN to ``memory_block`` (
+    memory_block_size_bytes(), 128 MiB by default: see :data:`MEMORY_BLOCK_SIZE`), and
+    dev_dax_kmem_probe hot-adds only that, with add_memory_driver_managed (no
     MHP_MEMMAP_ON_MEMORY), so the memmap of the onlined range lives in DRAM; a map=dev reservation
-    is then simply wasted (drivers/dax/pmem.c:55, drivers/dax/kmem.c).
+    is simply wasted (drivers/dax/pmem.c:55). ``usable`` is the onlined System RAM, everything else
+    is capacity lost; ``dataoff``/``end_trunc`` are the offsets of the onlined range. When no whole
+    block remains the kernel rejects the device ("rejecting DAX region without any memory after
+    alignment", -EINVAL). Measured: a 1 GiB map=mem or map=dev 2M namespace onlines 896 MiB and
+    spends 14 MiB of DRAM.
     """
     base = pfn_layout(size, map_, align, mode="devdax", start=start, page_size=page_size,
                       struct_page_size=struct_page_size, compat=compat)
     if base.refused:
         return _refused("system-ram", map_, align, size, base.refused, base.memmap)
-    dram = memmap_bytes(base.usable, page_size, struct_page_size)
-    return Layout("system-ram", map_, align, size, base.dataoff, base.end_trunc, base.usable,
-                  base.capacity_lost, base.memmap, dram, 0, False, None, base.warnings)
+    if memory_block <= 0:
+        raise ValueError("memory_block must be positive")
+    dax_start = start + base.dataoff
+    lo = _align_up(dax_start, memory_block)
+    hi = _align_down(dax_start + base.usable, memory_block)
+    if hi <= lo:
+        return _refused("system-ram", map_, align, size,
+                        Refusal("no-memory-block", "kernel",
+                                f"no whole {memory_block >> 20} MiB memory block in the device-dax "
+                                "range: rejecting DAX region without any memory after alignment",
+                                "drivers/dax/kmem.c dev_dax_kmem_probe, dax_kmem_range"),
+                        base.memmap)
+    onlined = hi - lo
+    dram = memmap_bytes(onlined, page_size, struct_page_size)
+    return Layout("system-ram", map_, align, size, lo - start, start + size - hi, onlined,
+                  size - onlined, base.memmap, dram, 0, False, None, base.warnings)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,10 @@ class DeviceTypeRule:
     whole_device: bool
     reason: str
     source: str
+    # bytes every namespace size must be a multiple of (label-backed regions; 0: no namespace
+    # sizing, the single namespace is the whole region)
+    region_align: int = 0
+    region_align_source: str = ""
 
     def build_for(self, mode: str, mode_rule: ModeRule) -> str:
         """The build expression for ``mode`` on this device type (overrides replace the mode's)."""
@@ -78,6 +82,7 @@ class RuntimeCond:
     modes: tuple[str, ...]
     maps: Optional[tuple[str, ...]] = None
     min_align: int = 0
+    aligns: Optional[tuple[int, ...]] = None  # exactly these aligns (device-dax fault size)
     device_types: Optional[tuple[str, ...]] = None
     pagemap: bool = False
     sync_only: bool = False
@@ -90,6 +95,8 @@ class RuntimeCond:
             parts.append("map=" + "|".join(self.maps))
         if self.min_align:
             parts.append(f"align>={_size(self.min_align)}")
+        if self.aligns:
+            parts.append("align=" + "|".join(_size(a) for a in self.aligns))
         if self.device_types:
             parts.append("on " + "|".join(self.device_types))
         if self.pagemap:
@@ -163,6 +170,7 @@ def _cond(raw: dict[str, Any]) -> RuntimeCond:
         modes=tuple(raw["modes"]),
         maps=tuple(maps) if maps else None,
         min_align=int(raw.get("min_align", 0)),
+        aligns=tuple(int(a) for a in raw["aligns"]) if raw.get("aligns") else None,
         device_types=tuple(dts) if dts else None,
         pagemap=bool(raw.get("pagemap", False)),
         sync_only=bool(raw.get("sync_only", False)),
@@ -201,6 +209,8 @@ def catalog() -> Catalog:
             bool(d.get("whole_device")),
             d["reason"],
             d["source"],
+            int((d.get("region_align") or {}).get("bytes", 0)),
+            str((d.get("region_align") or {}).get("source", "")),
         )
         for d in doc["device_types"]
     )
@@ -265,15 +275,17 @@ def feature_verdict(
             f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): {feature.reason}",
             feature.source,
         )
-    align_ok = [c for c in sync_ok if align >= c.min_align]
+    align_ok = [c for c in sync_ok if align >= c.min_align and (not c.aligns or align in c.aligns)]
     if not align_ok:
-        need = min(c.min_align for c in sync_ok)
-        return Verdict(
-            feature.name,
-            False,
-            f"align {_size(align)} is below {_size(need)}: {feature.reason}",
-            feature.source,
-        )
+        exact = sorted({a for c in sync_ok for a in (c.aligns or ())})
+        below = [c.min_align for c in sync_ok if c.min_align and align < c.min_align]
+        if exact and not below:
+            need_text = "only with align " + "|".join(_size(a) for a in exact)
+            why = f"align {_size(align)}: {need_text}: {feature.reason}"
+        else:
+            need = min(c.min_align for c in sync_ok)
+            why = f"align {_size(align)} is below {_size(need)}: {feature.reason}"
+        return Verdict(feature.name, False, why, feature.source)
     if not build_holds(build, feature.build):
         return Verdict(
             feature.name, False, f"build lacks {feature.build}", feature.source, feature.build

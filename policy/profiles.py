@@ -140,11 +140,17 @@ def _catalog() -> frozenset[str]:
     ``policy.features.feature_names()`` gives the same set (a test checks it) but validates the
     whole catalog with jsonschema first, which would put ~100 ms on every ``validate`` start.
     """
+    return frozenset(str(f["name"]) for f in _catalog_doc()["features"])
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog_doc() -> dict[str, Any]:
     import yaml
 
     with open(data_file("features.yaml"), "rb") as fh:
         doc = yaml.load(fh, Loader=yaml.CSafeLoader)
-    return frozenset(str(f["name"]) for f in doc["features"])
+    assert isinstance(doc, dict)
+    return doc
 
 
 class _Checker:
@@ -228,6 +234,17 @@ class _Checker:
                     "fsdax/devdax on a namespace whose start is not 2 MiB aligned",
                     dpath + ("start_align",),
                 )
+
+        region_align = _region_align(dev.get("type"))
+        if size and region_align and size % region_align:
+            self.add(
+                "warning",
+                "region-align",
+                f"size {format_size(size)} is not a multiple of the {dev.get('type')} region "
+                f"align {format_size(region_align)}: ndctl refuses such a namespace in every mode "
+                "(drivers/nvdimm/region_devs.c default_align)",
+                dpath + ("size",),
+            )
 
         own: dict[str, tuple[Any, PathKey]] = {
             k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry
@@ -346,6 +363,17 @@ class _Checker:
                     where + ("align",),
                 )
         return Pin(mode=mode, map=pmap, align=align)
+
+
+def _region_align(dtype: Any) -> int:
+    """The device type's region align from ``features.yaml`` (0: none, or an unknown type).
+
+    Read like :func:`_catalog`; ``policy.features`` gives the same value (a test checks it).
+    """
+    for rule in _catalog_doc()["device_types"]:
+        if rule["name"] == dtype:
+            return int((rule.get("region_align") or {}).get("bytes", 0))
+    return 0
 
 
 def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[DeviceProfile]]:

@@ -209,6 +209,12 @@ def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b:
     )
     dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
     size = int(device.size)
+    if dt.region_align:
+        # label-backed regions: ndctl sizes every namespace in region-align units, any mode
+        refusal = costs.region_align_refusal(size, dt.region_align)
+        if refusal is not None:
+            map_ = cand.map if mode.layout in ("pfn", "kmem") else None
+            return costs.refused_layout(cand.mode, map_, cand.align, size, refusal, page)
     if mode.layout == "raw":
         return costs.raw_layout(size, pagemap=pagemap, page_size=page)
     if mode.layout == "btt":

@@ -179,13 +179,55 @@ def test_raw_and_pagemap() -> None:
     assert costs.raw_layout(8 * GiB, pagemap=True).dram_memmap == 128 * MiB
 
 
-def test_system_ram_spends_dram_for_usable_and_wastes_map_dev() -> None:
+def test_system_ram_onlines_whole_memory_blocks_only() -> None:
+    # drivers/dax/kmem.c dax_kmem_range: the device-dax range [start+dataoff, +usable) is aligned
+    # start UP, end DOWN to memory_block_size_bytes() (128 MiB); kernel oracle: a 1 GiB map=mem
+    # or map=dev 2M namespace (devdax 1022 / 1006 MiB) onlines 896 MiB and spends 14 MiB of DRAM
+    # (the old model said 1022 MiB / 64 = 15.97 MiB)
+    for map_ in ("mem", "dev"):
+        lay = costs.system_ram_layout(1 * GiB, map_, start=4 * GiB)
+        assert lay.usable == 896 * MiB and lay.capacity_lost == 128 * MiB
+        assert lay.dram_memmap == 14 * MiB
+        assert lay.dataoff + lay.usable + lay.end_trunc == lay.size
+    # 2 GiB map=mem 2M: devdax 2046 MiB from +2 MiB -> blocks [128 MiB, 2 GiB) = 1920 MiB
     mem = costs.system_ram_layout(2 * GiB, "mem")
-    assert mem.usable == 2046 * MiB and mem.dram_memmap == costs.memmap_bytes(2046 * MiB)
+    assert mem.usable == 1920 * MiB and mem.dram_memmap == costs.memmap_bytes(1920 * MiB)
+    # measured: 2 GiB map=mem 1G: devdax [1 GiB, 2 GiB) is block aligned, all of it onlined
+    assert costs.system_ram_layout(2 * GiB, "mem", GiB, start=4 * GiB).usable == 1 * GiB
     dev = costs.system_ram_layout(2 * GiB, "dev")
-    assert dev.capacity_lost > mem.capacity_lost and dev.dram_memmap == costs.memmap_bytes(
-        dev.usable
-    )
+    assert dev.capacity_lost >= mem.capacity_lost
+    assert dev.dram_memmap == costs.memmap_bytes(dev.usable)
+
+
+def test_system_ram_memory_block_is_a_parameter() -> None:
+    # x86_64 uses up to 2 GiB blocks on machines with >= 64 GiB of RAM (probe_memory_block_size)
+    assert costs.MEMORY_BLOCK_SIZE == 128 * MiB
+    big = costs.system_ram_layout(8 * GiB, "mem", memory_block=2 * GiB)
+    assert big.usable == 6 * GiB and big.dram_memmap == costs.memmap_bytes(6 * GiB)
+    # nothing left after alignment: dev_dax_kmem_probe rejects the device (-EINVAL)
+    tiny = costs.system_ram_layout(128 * MiB, "mem")
+    assert tiny.refused is not None and tiny.refused.by == "kernel"
+    assert tiny.refused.code == "no-memory-block" and "drivers/dax/kmem.c" in tiny.refused.source
+
+
+def test_region_default_align() -> None:
+    # drivers/nvdimm/region_devs.c default_align: MEMREMAP_COMPAT_ALIGN_MAX, PAGE_SIZE below it,
+    # times the interleave ways when 16 MiB is not divisible by them
+    assert costs.region_default_align(1 * GiB) == 16 * MiB
+    assert costs.region_default_align(8 * MiB) == 4096
+    assert costs.region_default_align(1 * GiB, mappings=4) == 16 * MiB
+    assert costs.region_default_align(1 * GiB, mappings=3) == 48 * MiB
+
+
+def test_region_align_refusal_is_ndctls() -> None:
+    # kernel oracle, raw 8 MiB: "align setting is 0x1000000 size 0x800000 is misaligned"
+    r = costs.region_align_refusal(8 * MiB, 16 * MiB)
+    assert r is not None and r.by == "ndctl" and r.code == "size-not-multiple-of-region-align"
+    assert "0x1000000" in r.message and "0x800000" in r.message
+    assert "validate_namespace_options" in r.source and "default_align" in r.source
+    assert costs.region_align_refusal(48 * MiB, 16 * MiB) is None
+    lay = costs.refused_layout("raw", None, 4096, 8 * MiB, r)
+    assert lay.usable == 0 and lay.capacity_lost == 8 * MiB and lay.refused is r
 
 
 def test_io_costs() -> None:

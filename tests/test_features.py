@@ -85,3 +85,87 @@ def test_feature_names_agree_with_profiles_catalog() -> None:
     from policy import profiles
 
     assert profiles._catalog() == features.feature_names()
+
+
+class _On:
+    """A build with every symbol on (the fault-size rules are about the run-time conditions)."""
+
+    def eval(self, expr: str) -> str:
+        return "y"
+
+
+def _faults(mode: str, align: int) -> tuple[bool, bool]:
+    cat = features.catalog()
+    dt = cat.device_type("nvdimm")
+    return tuple(  # type: ignore[return-value]
+        features.feature_verdict(cat.feature(n), _On(), dt, mode, "mem", align, False).enabled
+        for n in ("pmd_faults", "pud_faults")
+    )
+
+
+def test_devdax_faults_at_exactly_its_align() -> None:
+    # drivers/dax/device.c __dev_dax_{pte,pmd,pud}_fault: a fault smaller than the align is
+    # SIGBUS, a larger one VM_FAULT_FALLBACK; kernel oracle: 4K -> PTE, 2M -> PMD, 1G -> PUD
+    assert _faults("devdax", 4096) == (False, False)
+    assert _faults("devdax", 2 << 20) == (True, False)
+    assert _faults("devdax", 1 << 30) == (False, True)  # was pmd_faults=True before the oracle
+    cat = features.catalog()
+    v = features.feature_verdict(cat.feature("pmd_faults"), _On(), cat.device_type("nvdimm"),
+                                 "devdax", "mem", 1 << 30, False)
+    assert "only with align 2M" in v.why
+    assert "drivers/dax/device.c" in cat.feature("pud_faults").source
+
+
+def test_fsdax_pmd_faults_do_not_depend_on_align() -> None:
+    # nd_pfn_init: data starts at A = max(align, 2 MiB); fs/dax.c dax_iomap_pmd_fault looks at the
+    # file's extents, never the pfn align; kernel oracle: fsdax --align 4K maps PMDs
+    for align in (4096, 2 << 20, 1 << 30):
+        assert _faults("fsdax", align) == (True, False)
+    f = features.catalog().feature("pmd_faults")
+    fsdax = next(c for c in f.runtime if "fsdax" in c.modes)
+    assert fsdax.build == "FS_DAX_PMD" and not fsdax.min_align and not fsdax.aligns
+
+
+def test_system_ram_fault_verdicts_do_not_depend_on_align() -> None:
+    # onlined System RAM is ordinary memory: no DAX fault path, whatever the devdax align was
+    assert {_faults("system-ram", a) for a in (4096, 2 << 20, 1 << 30)} == {(False, False)}
+
+
+def test_label_backed_types_have_a_16m_region_align() -> None:
+    cat = features.catalog()
+    for name in ("nvdimm", "cxl"):
+        dt = cat.device_type(name)
+        assert dt.region_align == 16 << 20 and "default_align" in dt.region_align_source
+    for name in ("e820", "virtio-pmem", "hmem"):
+        assert cat.device_type(name).region_align == 0
+
+
+def test_schema_accepts_exact_aligns_only_from_the_align_list() -> None:
+    doc = yaml.safe_load(data_file("features.yaml").read_text())
+    schema = json.loads(data_file("features.schema.json").read_text())
+    doc["features"][0]["runtime"][0]["aligns"] = [12345]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+
+
+def test_validate_reads_the_same_region_align() -> None:
+    from policy import profiles
+
+    for dt in features.catalog().device_types:
+        assert profiles._region_align(dt.name) == dt.region_align
+
+
+def test_validate_warns_when_size_is_not_a_multiple_of_the_region_align() -> None:
+    from policy.profiles import load_profile_text
+
+    def diags(dtype: str, size: str) -> list[str]:
+        text = (
+            "apiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata: {name: d}\n"
+            f"spec:\n  device: {{type: {dtype}, size: {size}}}\n"
+        )
+        return [d.code for d in load_profile_text(text, "p.yaml").diagnostics]
+
+    assert diags("nvdimm", "8MiB") == ["region-align"]
+    assert diags("cxl", "24MiB") == ["region-align"]
+    assert diags("nvdimm", "32MiB") == []
+    assert diags("e820", "8MiB") == [] and diags("virtio-pmem", "24MiB") == []

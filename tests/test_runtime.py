@@ -157,8 +157,11 @@ TABLE = [
     ("amd64", {"type": "hmem"}, ("devdax", "mem", GiB), True),
     ("amd64", {"type": "hmem", "requires": ("block_io",)}, ("devdax", "mem", GiB), False),
     ("amd64", {"type": "cxl", "requires": ("longterm_pin",)}, ("devdax", "dev", 2 * MiB), True),
-    # ndctl/kernel refusals: 16 MiB is too small for fsdax/devdax
-    ("amd64", {"size": 8 * MiB, "requires": ("dax_mmap",)}, ("raw", None, 4096), False),
+    # ndctl refuses every mode of an 8 MiB namespace on a label-backed region (16 MiB region
+    # align, kernel oracle raw-8M); e820 has no namespace sizing: raw (PAGEMAP: DAX) remains
+    ("amd64", {"size": 8 * MiB, "requires": ("dax_mmap",)}, (None, None, None), False),
+    ("amd64", {"type": "e820", "size": 8 * MiB, "requires": ("dax_mmap",)}, ("raw", None, 4096),
+     True),
     # proposals only when built
     ("proposed", {"requires": ("pfn_io",)}, ("pfn", None, 4096), True),
     ("amd64", {"requires": ("pfn_io",)}, ("raw", None, 4096), False),
@@ -259,3 +262,66 @@ def test_decisions_deterministic_and_costs_nonnegative(size: int, req: list, wan
             lay = c.layout
             assert min(lay.usable, lay.capacity_lost, lay.dram_memmap, lay.memmap) >= 0
             assert lay.usable + lay.capacity_lost == size
+
+
+# --- fixes found by the kernel oracle (docs/kernel-oracle.md) --------------------------------
+
+
+@pytest.mark.parametrize("type_", ["nvdimm", "cxl"])
+def test_region_align_refuses_every_mode_on_label_backed_regions(type_: str) -> None:
+    # ndctl/namespace.c validate_namespace_options + drivers/nvdimm/region_devs.c default_align
+    d = decide(dev(type=type_, size=24 * MiB), B["proposed"])
+    assert d.chosen is None and [f.code for f in d.findings] == ["no-candidate"]
+    for c in d.candidates:
+        assert not c.possible
+        if c.candidate.mode in ("raw", "sector", "ondemand", "pfn", "extent"):
+            assert "ndctl refuses" in c.why_impossible and "0x1000000" in c.why_impossible
+    assert decide(dev(type=type_, size=32 * MiB), B["amd64"]).chosen is not None
+
+
+@pytest.mark.parametrize("type_", ["e820", "virtio-pmem", "hmem"])
+def test_whole_region_types_have_no_region_align(type_: str) -> None:
+    d = decide(dev(type=type_, size=24 * MiB), B["amd64"])
+    assert d.chosen is not None
+    assert not any("region align" in c.why_impossible for c in d.candidates)
+
+
+def test_system_ram_reports_the_onlined_blocks() -> None:
+    # drivers/dax/kmem.c dax_kmem_range: whole 128 MiB memory blocks only; oracle: 1 GiB 2M
+    # map=mem/dev onlines 896 MiB and spends 14 MiB of DRAM
+    for map_ in ("mem", "dev"):
+        d = decide(dev(size=GiB, start_align=GiB, pin=Pin("system-ram", map_, 2 * MiB)),
+                   B["amd64"])
+        lay = d.chosen.layout
+        assert lay.usable == 896 * MiB and lay.capacity_lost == 128 * MiB
+        assert lay.dram_memmap == 14 * MiB
+
+
+def _verdicts(mode: str) -> dict[int, tuple[bool, bool]]:
+    d = decide(dev(size=4 * GiB), B["amd64"])
+    return {
+        c.candidate.align: (c.feature("pmd_faults").enabled, c.feature("pud_faults").enabled)
+        for c in d.candidates
+        if c.candidate.mode == mode and c.candidate.map == "mem" and c.possible
+    }
+
+
+def test_fault_sizes_per_mode_and_align() -> None:
+    # devdax faults at exactly its align (drivers/dax/device.c); fsdax PMDs whatever the align
+    # (fs/dax.c + nd_pfn_init's 2 MiB data alignment); system-ram is ordinary RAM
+    assert _verdicts("devdax") == {4096: (False, False), 2 * MiB: (True, False),
+                                   GiB: (False, True)}
+    assert _verdicts("fsdax") == {4096: (True, False), 2 * MiB: (True, False),
+                                  GiB: (True, False)}
+    assert _verdicts("system-ram") == {4096: (False, False), 2 * MiB: (False, False),
+                                       GiB: (False, False)}
+
+
+def test_fsdax_pmd_faults_still_need_fs_dax_pmd() -> None:
+    d = decide(dev(requires=("pmd_faults",), pin=Pin("fsdax", "dev", 4096)), B["rt"])
+    assert not d.ok and any(f.feature == "pmd_faults" for f in d.findings)
+
+
+def test_requiring_pmd_and_pud_faults_cannot_be_met_by_one_devdax() -> None:
+    d = decide(dev(requires=("pmd_faults", "pud_faults")), B["amd64"])
+    assert not d.ok

@@ -98,7 +98,7 @@ def test_json_format() -> None:
         "valid": 1,
         "invalid": 1,
         "errors": 5,
-        "warnings": 1,
+        "warnings": 3,  # decimal-unit + two region-align (8 MiB, 8 GB on nvdimm)
         "devices": 1,
     }
     first, second = doc["files"]
