@@ -6,7 +6,8 @@
 For every case it checks
   refusal     the kernel/ndctl refused the namespace <=> the model says it is impossible
               (and who refuses: ndctl or the kernel)
-  usable      `ndctl list -N` size == the model's usable bytes (exact)
+  usable      `ndctl list -N` size == the model's usable bytes (exact); for system-ram the
+              System RAM dax/kmem onlined (whole memory blocks)
   dram        DRAM the namespace took (free pages incl. per-CPU lists, before/after create)
               == the model's DRAM figure within DRAM_TOL_PAGES + DRAM_TOL_REL * model
   feature:*   each probed feature verdict == the model's verdict
@@ -77,6 +78,26 @@ def kmem_dram(case: dict) -> Optional[int]:
         return None
     onlined_pages = (mt1 - mt0) * 1024 // PAGE
     return (onlined_pages - (f1 - f0)) * PAGE
+
+
+def kmem_onlined(case: dict) -> Optional[int]:
+    """Bytes dax/kmem onlined as System RAM: onlined memory blocks x block_size_bytes
+    (KMEM_BLOCKS), else the growth of MemTotal. Whole blocks only (drivers/dax/kmem.c)."""
+    k = case.get("kmem") or {}
+    parts = str(k.get("blocks", "")).split()
+    try:
+        if len(parts) >= 3:
+            return int(parts[1]) * int(parts[2], 16)
+        return (int(k["mt1"]) - int(k["mt0"])) * 1024
+    except (KeyError, ValueError):
+        return None
+
+
+def measured_usable(case: dict) -> Optional[int]:
+    """What the namespace offers: `ndctl list` size; for system-ram the onlined System RAM."""
+    if (case.get("spec") or {}).get("mode") == "system-ram":
+        return kmem_onlined(case)
+    return case["list"][0].get("size")
 
 
 def measured_dram(case: dict) -> Optional[int]:
@@ -186,9 +207,9 @@ def compare(doc: dict, model=None) -> dict:
         if ref and pred.refused and pred.refused_by is not None:
             check("refused_by", ref_by, pred.refused_by, ref_by == pred.refused_by, pred.reason)
         if not ref and not pred.refused:
-            ns = case["list"][0]
-            usable = ns.get("size")
-            check("usable", usable, pred.usable, usable == pred.usable)
+            usable = measured_usable(case)
+            note = "onlined System RAM (KMEM_BLOCKS)" if spec["mode"] == "system-ram" else ""
+            check("usable", usable, pred.usable, usable == pred.usable, note)
             dram = measured_dram(case)
             if dram is not None and pred.dram is not None:
                 tol = dram_tolerance(pred.dram)

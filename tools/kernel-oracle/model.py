@@ -96,10 +96,13 @@ class ReferenceModel:
             # drivers/dax/kmem.c dax_kmem_range(): hot-add only whole memory blocks
             lo = -(-(start + dataoff) // MEMORY_BLOCK) * MEMORY_BLOCK
             hi = (start + dataoff + base.usable) // MEMORY_BLOCK * MEMORY_BLOCK
+            if hi <= lo:
+                # dev_dax_kmem_probe: "rejecting DAX region without any memory after alignment"
+                return Prediction(True, "kernel", "no whole memory block", source=self.name)
             return Prediction(
                 False,
-                usable=base.usable,
-                dram=max(hi - lo, 0) // PAGE * self.sp,
+                usable=hi - lo,  # the onlined System RAM
+                dram=(hi - lo) // PAGE * self.sp,
                 features={"system_ram": True},
                 source=self.name,
             )
@@ -308,6 +311,11 @@ class PolicyModel:
         c = self.costs
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
         feats = self._features(mode, map_, align)
+        # the oracle's NFIT region (>= 128 MiB, one mapping): region_devs.c default_align is
+        # 16 MiB and ndctl refuses other sizes, whatever the mode
+        refusal = c.region_align_refusal(size, c.region_default_align(c.GiB))
+        if refusal is not None:
+            return Prediction(True, refusal.by, refusal.render(), source="policy.costs")
         if mode == "raw":
             lay = c.raw_layout(size, struct_page_size=self.sp)
         elif mode == "sector":
