@@ -730,12 +730,24 @@ def solve(
             all(d.ok for d in decisions), minimize, config, build, decisions, (), n, count
         )
     core = list(reqs)
-    for r in list(reqs):
+
+    def implied(r: Requirement, among: Sequence[Requirement]) -> bool:
+        # "gets some mode" goes with every other requirement of the same device
+        return r.kind == "device" and any(
+            x.device == r.device and x.kind != "device" for x in among
+        )
+
+    # device-level items last: kept while the device has other requirements in the set
+    for r in [x for x in reqs if x.kind != "device"] + [x for x in reqs if x.kind == "device"]:
+        if implied(r, core):
+            continue
         trial = [x for x in core if x != r]
         if _best(ev, trial, minimize)[0] is None:
             core = trial
     conflicts = []
     for r in core:
+        if implied(r, core):
+            continue
         others = [x for x in core if x != r]
         near, _ = _best(ev, others, minimize)
         reasons: tuple[str, ...] = ()
@@ -759,8 +771,12 @@ def _reasons(dec: Decision, r: Requirement) -> tuple[str, ...]:
             continue
         if r.kind == "device" and f.code not in ("no-candidate", "impossible-pin"):
             continue
+        if r.kind == "pin" and f.code != "impossible-pin":
+            continue
+        if r.kind.startswith("budget") and f.code != "over-budget":
+            continue
         out.append(f"[{f.code}] {f.message}")
-        out.extend(f"  → {step}" for step in f.chain)
+        out.extend(f"  → {step.render() if hasattr(step, 'render') else step}" for step in f.chain)
     if not out:
         out.append(dec.reason)
     return tuple(out)
