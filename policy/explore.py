@@ -155,6 +155,7 @@ class Space:
     settable: tuple[str, ...]
     steps: int
     peak_states: int
+    complete: bool = True  # False: too many configurations to list; only ``seen`` is known
 
     @property
     def dead(self) -> tuple[str, ...]:
@@ -170,6 +171,43 @@ class Space:
 
 
 _TRI = ("n", "m", "y")
+
+
+class SpaceTooLarge(UsageError):
+    """The joint enumeration would hold more partial configurations than the limit."""
+
+
+def option_values(
+    space: Optional[Sequence[str]] = None, *, progress: Optional[Progress] = None
+) -> dict[str, frozenset[str]]:
+    """Every value each user option takes in some valid configuration, one option at a time.
+
+    Each option is enumerated with itself as the only projection and only the symbols it depends
+    on (its cone): the same steps and the same exactness argument as :func:`enumerate_space`,
+    but small frontiers, so this covers the whole shipped tree in about a second.
+    """
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    out: dict[str, frozenset[str]] = {}
+    names = encode.settable_symbols(kconf)
+    for k, name in enumerate(names):
+        model = encode.compile_model(kconf, [name], space, whole_tree=False)
+        states: set[tuple[int, ...]] = {()}
+        seen: set[int] = set()
+        for cs in model.steps:
+            new: set[tuple[int, ...]] = set()
+            where = cs.step.defines.index(name) if name in cs.step.defines else -1
+            for st in states:
+                for t, _dc, _dec, v in cs.run(st):
+                    new.add(t)
+                    if where >= 0:
+                        seen.add(v[where])
+            states = new
+        out[name] = frozenset(_TRI[x] for x in seen)
+        if progress is not None:
+            progress("options", k + 1, len(names))
+    return out
 
 
 def default_space() -> tuple[str, ...]:
@@ -220,7 +258,7 @@ def enumerate_space(
         states = new
         peak = max(peak, len(states))
         if len(states) > limit:
-            raise UsageError(
+            raise SpaceTooLarge(
                 f"the space holds more than {limit} partial configurations at step {i} "
                 f"({cs.step.defines[0]}); restrict it with --config-space SYMBOLS or raise --limit"
             )
@@ -544,7 +582,30 @@ def explore(
 ) -> ExploreResult:
     """Enumerate the space and evaluate every configuration against ``devices``."""
     started = time.perf_counter()
-    sp = enumerate_space(space, progress=progress, limit=limit)
+    try:
+        sp = enumerate_space(space, progress=progress, limit=limit)
+    except SpaceTooLarge:
+        if space is not None:
+            raise
+        # the whole tree: dead and always-on options still exactly, option by option
+        from . import kconfig
+
+        kconf = kconfig.parse_tree()
+        proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
+        sp = Space(
+            proj,
+            encode.settable_symbols(kconf),
+            (),
+            option_values(progress=progress),
+            encode.settable_symbols(kconf),
+            0,
+            limit,
+            complete=False,
+        )
+        names = tuple(sorted(str(d.name) for d in devices))
+        return ExploreResult(
+            sp, names, (), (), {}, time.perf_counter() - started, tuple(diagnostics)
+        )
     ev = Evaluator(sp, devices)
     out = []
     n = len(sp.configurations)

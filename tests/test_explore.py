@@ -283,3 +283,20 @@ def test_progress_bar_on_a_terminal_only() -> None:
         timeout=300,
     )
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+@pytest.mark.parametrize("space", [SMALL, ARCH, SELECTS], ids=["small", "arch", "selects"])
+def test_option_values_one_by_one_equal_the_joint_enumeration(space: tuple[str, ...]) -> None:
+    """Dead/always-on options of the whole tree come from one small enumeration per option; on
+    sub-trees that must agree with the joint enumeration (itself checked against brute force)."""
+    joint = explore.enumerate_space(space)
+    single = explore.option_values(space)
+    assert single == {n: joint.seen[n] for n in joint.settable}
+
+
+def test_whole_tree_options(capsys: pytest.CaptureFixture[str]) -> None:
+    values = explore.option_values()
+    assert values["ACPI_NFIT"] == {"n", "m", "y"}
+    assert values["X86_64"] == {"n", "y"}
+    # NVDIMM_TEST_BUILD depends on m: never y
+    assert values["NVDIMM_TEST_BUILD"] == {"n", "m"}

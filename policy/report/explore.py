@@ -53,7 +53,8 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
     by_id = {e.config.id: e for e in r.evaluated}
     return {
         "schema_version": SCHEMA_VERSION,
-        "count": r.count,
+        "complete": r.space.complete,
+        "count": r.count if r.space.complete else None,
         "projection": list(r.space.projection),
         "enumerated": list(r.space.enumerated),
         "devices": list(r.devices),
@@ -131,6 +132,18 @@ class ExploreCsv:
 class ExploreTable:
     def report(self, result: ExploreResult, stream: TextIO) -> None:
         sp = result.space
+        if not sp.complete:
+            stream.write(
+                f"the whole tree: more than {sp.peak_states} partial configurations at once, too "
+                f"many to list ({result.seconds:.2f} s); options below are exact, option by "
+                "option; use --config-space or the default pmem sub-tree for counts and the "
+                "frontier\n"
+            )
+            stream.write(
+                _wrap.fill("dead options (never y/m): " + (" ".join(sp.dead) or "none")) + "\n"
+            )
+            stream.write(_wrap.fill("always on: " + (" ".join(sp.always_on) or "none")) + "\n")
+            return
         stream.write(
             f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
             f"symbols ({len(sp.enumerated)} user-settable symbols enumerated, "
