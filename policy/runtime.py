@@ -20,6 +20,7 @@ with a finding (exit 1) naming the chain to the root cause.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Protocol
@@ -139,6 +140,7 @@ class CandidateResult:
     over_budget: tuple[str, ...]
     proposal: bool
     lost: str = ""  # why it did not win ("" for the winner)
+    refused: Optional[costs.Refusal] = None  # set when ndctl or the kernel refuses the layout
 
     def feature(self, name: str) -> Verdict:
         return next(v for v in self.features if v.feature == name)
@@ -193,9 +195,10 @@ def _size(n: int) -> str:
 
 
 def _impossible(
-    cand: Candidate, why: str, chain: tuple[ChainStep, ...], proposal: bool
+    cand: Candidate, why: str, chain: tuple[ChainStep, ...], proposal: bool,
+    refused: Optional[costs.Refusal] = None,
 ) -> CandidateResult:
-    return CandidateResult(cand, False, why, chain, None, (), (), (), (), proposal, why)
+    return CandidateResult(cand, False, why, chain, None, (), (), (), (), proposal, why, refused)
 
 
 def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: _CachedBuild,
@@ -303,7 +306,8 @@ def candidates_for(
                 cand = Candidate(mode.name, m, align)
                 layout = _layout(device, dt, mode, cand, b, pagemap)
                 if layout.refused is not None:
-                    out.append(_impossible(cand, layout.refused.render(), (), mode.proposal))
+                    out.append(_impossible(cand, layout.refused.render(), (), mode.proposal,
+                                           layout.refused))
                     continue
                 verdicts = tuple(
                     feature_verdict(f, b, dt, mode.name, m, align, pagemap) for f in cat.features
@@ -481,5 +485,4 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
 
 
 def _with_lost(r: CandidateResult, why: str) -> CandidateResult:
-    return CandidateResult(r.candidate, r.possible, r.why_impossible, r.chain, r.layout, r.features,
-                           r.missing_required, r.missing_wanted, r.over_budget, r.proposal, why)
+    return dataclasses.replace(r, lost=why)

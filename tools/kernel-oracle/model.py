@@ -192,30 +192,18 @@ def _import_policy():
 
 @functools.lru_cache(maxsize=4)
 def _debian_build(config_path: Optional[str]):
-    """Debian's amd64 build as policy.kconfig resolves it, or None if that is not available."""
-    try:
-        _import_policy()
-        from policy import kconfig
-    except Exception:
-        return None
-    candidates = []
+    """Debian's amd64 build as policy.kconfig resolves it: the kernel package's own config when
+    given (through import-config, which must reproduce every modelled symbol), else the shipped
+    ``debian_amd64`` defconfig. Failures propagate: a silent fallback would hide a broken model."""
+    _import_policy()
+    from policy import kconfig
+
     if config_path and Path(config_path).is_file():
-        candidates.append(("path", Path(config_path)))
-    candidates.append(("shipped", "debian_amd64"))
-    for kind, what in candidates:
-        try:
-            if kind == "path":
-                # the kernel package's own config: import-config keeps the modelled symbols
-                rep = kconfig.import_config(what)
-                if rep.differences:
-                    raise ValueError(f"model cannot reproduce {rep.differences}")
-                b = rep.build
-            else:
-                b = kconfig.load_build(kconfig.find_defconfig(what))
-            return b, f"{kind}: {Path(str(what)).name}"
-        except Exception:
-            continue
-    return None
+        rep = kconfig.import_config(Path(config_path))
+        if rep.differences:
+            raise ValueError(f"model cannot reproduce {rep.differences}")
+        return rep.build, f"path: {Path(config_path).name}"
+    return kconfig.load_build(kconfig.find_defconfig("debian_amd64")), "shipped: debian_amd64"
 
 
 class PolicyModel:
@@ -249,13 +237,9 @@ class PolicyModel:
 
     # -- the engine path: what `pmempolicy evaluate` computes for this device
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
-        try:
-            from policy import runtime
-            from policy.profiles import DeviceProfile
-        except Exception as exc:
-            self.notes.append(f"policy.runtime unavailable ({exc.__class__.__name__})")
-            self.use_engine = False
-            return None
+        from policy import runtime
+        from policy.profiles import DeviceProfile
+
         dev = DeviceProfile(
             name=spec["id"],
             host=None,
@@ -293,7 +277,7 @@ class PolicyModel:
             )
         r = match[0]
         if not r.possible:
-            by = "ndctl" if "ndctl refuses" in r.why_impossible else "kernel"
+            by = r.refused.by if r.refused is not None else "kernel"
             return Prediction(True, by, r.why_impossible, source="pmempolicy evaluate")
         lay = r.layout
         feats = {v.feature: bool(v.enabled) for v in r.features}
@@ -363,29 +347,26 @@ class PolicyModel:
     def capabilities(self) -> dict:
         """What the model lets a 16 GiB NFIT namespace use: aligns per mode, BTT sector sizes."""
         out: dict = {"sector": sorted(getattr(self.costs, "BTT_LBASIZES", ()))}
-        try:
-            from policy import runtime
-            from policy.profiles import DeviceProfile
+        from policy import runtime
+        from policy.profiles import DeviceProfile
 
-            dev = DeviceProfile(
-                name="caps",
-                host=None,
-                type="nvdimm",
-                size=16 * GiB,
-                start_align=None,
-                numa_node=None,
-                requires=(),
-                wants=(),
-                budget_dram=None,
-                budget_capacity=None,
-                budget_text=None,
-                pin=None,
-                source="kernel-oracle",
-                line=0,
-            )
-            results = runtime.candidates_for(dev, self.build) if self.build is not None else []
-        except Exception:
-            results = []
+        dev = DeviceProfile(
+            name="caps",
+            host=None,
+            type="nvdimm",
+            size=16 * GiB,
+            start_align=None,
+            numa_node=None,
+            requires=(),
+            wants=(),
+            budget_dram=None,
+            budget_capacity=None,
+            budget_text=None,
+            pin=None,
+            source="kernel-oracle",
+            line=0,
+        )
+        results = runtime.candidates_for(dev, self.build) if self.build is not None else []
         for mode in ("fsdax", "devdax"):
             out[mode] = sorted(
                 {r.candidate.align for r in results if r.candidate.mode == mode and r.possible}
@@ -414,8 +395,5 @@ def config_for(doc: dict, results_path: Optional[Path] = None) -> Optional[str]:
 
 
 def default_model(config_path: Optional[str] = None):
-    """pmempolicy's model if importable, else the reference adapter."""
-    try:
-        return PolicyModel(config_path=config_path)
-    except Exception:
-        return ReferenceModel()
+    """pmempolicy's model (``--model reference`` selects the independent reference adapter)."""
+    return PolicyModel(config_path=config_path)
