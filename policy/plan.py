@@ -19,6 +19,11 @@ SCHEMA_VERSION = 1
 PFN_MODES = ("fsdax", "devdax", "system-ram")
 NDCTL_MODES = ("raw", "sector", "fsdax", "devdax", "system-ram")  # what ndctl/daxctl can set up
 NAME_MAX = 63  # NSLABEL_NAME_LEN (64) including the terminating NUL
+# Regions without a label area hold one "io" namespace that covers the whole region
+# (drivers/nvdimm/namespace_devs.c create_namespace_io): e820/memmap= (drivers/nvdimm/e820.c) and
+# virtio-pmem (drivers/nvdimm/virtio_pmem.c). It can only be reconfigured in place (-f -e), never
+# created with --size/--name or destroyed.
+LABEL_LESS = ("e820", "virtio-pmem")
 Action = Literal["destroy", "create", "reconfigure", "daxctl"]
 
 
@@ -306,13 +311,23 @@ def make_plan(
             c.align if c.mode in PFN_MODES else None,
             int(d.size),
         )
-        targets[name] = t
         ns: NsState | None = found.get(name)
+        label_less = str(d.type) in LABEL_LESS
+        if label_less and ns is None:
+            problems.append((
+                name,
+                f"no plan without its namespace: a {d.type} region has one label-less "
+                "namespace covering it; give --ndctl so it can be reconfigured in place "
+                "(ndctl create-namespace -f -e NAMESPACE)",
+            ))
+            continue
+        targets[name] = t
         why = f"decided {t.label()}: {dec.reason}"
-        if ns is not None and ns.size_lo <= t.size <= ns.size_hi and _same_layout(ns, t):
+        fits = ns is not None and (label_less or ns.size_lo <= t.size <= ns.size_hi)
+        if ns is not None and fits and _same_layout(ns, t):
             unchanged.append((name, ns.dev, ns.label()))
             continue
-        if ns is not None and ns.size_lo <= t.size <= ns.size_hi:
+        if ns is not None and fits:
             if ns.mode in ("devdax", "system-ram") and t.mode in ("devdax", "system-ram") \
                     and ns.map == t.map and ns.align == t.align:
                 chardev = ns.chardev or _dax_name(ns.region, 0)

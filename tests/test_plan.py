@@ -154,9 +154,30 @@ def test_plan_from_nothing_creates_every_profile(amd64: kconfig.BuildConfig) -> 
     assert {s.action for s in plan.steps} <= {"create", "daxctl"}
     _reached(plan.to_dict(), (), devices, amd64)
     decided = evaluate([amd64], devices)
+    label_less = {d.name for d in devices if d.type in ("e820", "virtio-pmem")}
+    assert label_less and {name for name, _ in plan.problems} >= label_less
     for row in decided.rows:
-        if row.ok and row.chosen is not None:
+        if row.ok and row.chosen is not None and row.device not in label_less:
             assert plan.targets[row.device].mode == row.chosen.candidate.mode
+
+
+def test_label_less_namespace_is_reconfigured_in_place(amd64: kconfig.BuildConfig,
+                                                      tmp_path: Path) -> None:
+    # The man page's e820 namespace (raw with automatic pages) and a profile wanting fsdax on it
+    listing = read_listing(DATA / "ndctl" / "ndctl-man-list-BN.json")
+    e820 = next(ns for ns in listing.namespaces if ns.dev == "namespace0.0")
+    path = tmp_path / "legacy.yaml"
+    path.write_text(
+        "apiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n  name: legacy\n"
+        "  labels: {ndctl.dev: namespace0.0}\n"
+        "spec:\n  device: {type: e820, size: 8GiB}\n  requires: [o_direct_dax_file]\n"
+        "  pin: {mode: fsdax, map: dev, align: 2MiB}\n"
+    )
+    devices = list(profiles.load_profiles([path]).devices)
+    plan = make_plan(devices, amd64, state_from_listing(listing))
+    assert [s.action for s in plan.steps] == ["reconfigure"]
+    assert plan.steps[0].command[:5] == ("ndctl", "create-namespace", "-f", "-e", e820.dev)
+    assert not any(s.action in ("create", "destroy") for s in plan.steps)
 
 
 def test_plan_cli_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
