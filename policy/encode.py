@@ -222,6 +222,34 @@ def _check_choice(choice: Any) -> None:
             pass  # kconfiglib ignores defaults/selects of choice entries; so do we
 
 
+_CACHE: dict[int, tuple[Any, list[Any], dict[str, set[str]], dict[str, set[str]]]] = {}
+_CODE: dict[str, StepFn] = {}
+
+
+def _analysed(kconf: Any) -> tuple[list[Any], dict[str, set[str]], dict[str, set[str]]]:
+    """The tree's step order, each item's reads (choice entries mapped to their choice's slot)
+    and its raw reads (entries by name); computed once per parsed tree."""
+    got = _CACHE.get(id(kconf))
+    if got is None or got[0] is not kconf:
+        modules = kconf.modules.name
+        order = _order(kconf)
+        raw: dict[str, set[str]] = {}
+        for it in order:
+            if isinstance(it, kconfiglib.Choice):
+                raw[_slot(it)] = _choice_reads(it, modules)
+            else:
+                raw[_slot(it)] = _sym_reads(it, modules)
+        mapped = {
+            k: {
+                choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
+                for x in r
+            }
+            for k, r in raw.items()
+        }
+        got = _CACHE[id(kconf)] = (kconf, order, mapped, raw)
+    return list(got[1]), dict(got[2]), got[3]
+
+
 def _order(kconf: Any) -> list[Any]:
     """Symbols and choices in an order where everything an item reads comes before it.
 
@@ -328,20 +356,7 @@ def compile_model(
             f"--config-space names symbols that are not user-settable bool/tristate "
             f"symbols of the tree: {', '.join(unknown)}"
         )
-    modules = kconf.modules.name
-    order = _order(kconf)
-    reads: dict[str, set[str]] = {}
-    for it in order:
-        if isinstance(it, kconfiglib.Choice):
-            reads[_slot(it)] = {
-                choice_slot(kconf.syms[x].choice) if kconf.syms[x].choice else x
-                for x in _choice_reads(it, modules)
-            }
-        else:
-            reads[_slot(it)] = {
-                choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
-                for x in _sym_reads(it, modules)
-            }
+    order, reads, raw_reads = _analysed(kconf)
 
     def mapped(names: set[str]) -> set[str]:
         return {
@@ -392,12 +407,7 @@ def compile_model(
     # liveness: the last step that reads each slot; expressions read choice entries by name
     last: dict[str, int] = {}
     for i, it in enumerate(order):
-        if isinstance(it, Virtual):
-            raw = _reads(it.expr)
-        elif isinstance(it, kconfiglib.Choice):
-            raw = _choice_reads(it, modules)
-        else:
-            raw = _sym_reads(it, modules)
+        raw = _reads(it.expr) if isinstance(it, Virtual) else raw_reads[_slot(it)]
         for r in raw:
             last[r] = i
     # projected symbols are kept to the end, reduced to on/off (y and m are both "on" to every
@@ -428,10 +438,14 @@ def compile_model(
             src, user = _choice_source(it, gen, pos, after, allowed, kconf, collapse)
         else:
             src, user = _symbol_source(it, gen, pos, after, allowed, kconf, collapse)
-        namespace: dict[str, Any] = {}
-        exec(compile(src, f"<step {i}: {_slot(it)}>", "exec"), namespace)  # noqa: S102 - generated
+        fn = _CODE.get(src)
+        if fn is None:
+            namespace: dict[str, Any] = {}
+            code = compile(src, f"<step: {_slot(it)}>", "exec")
+            exec(code, namespace)  # noqa: S102 - generated
+            fn = _CODE[src] = namespace["step"]
         step = Step(i, tuple(defines[i]), frozenset(reads[_slot(it)]), user, src)
-        steps.append(CompiledStep(step, namespace["step"], tuple(after)))
+        steps.append(CompiledStep(step, fn, tuple(after)))
         layout = after
     options = frozenset(settable)
     return Model(tuple(steps), tuple(layout), options, allowed, settable)

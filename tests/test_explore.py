@@ -300,3 +300,59 @@ def test_whole_tree_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert values["X86_64"] == {"n", "y"}
     # NVDIMM_TEST_BUILD depends on m: never y
     assert values["NVDIMM_TEST_BUILD"] == {"n", "m"}
+
+
+# ------------------------------------------------------------- whole-tree options, default space
+
+
+def test_dead_and_always_on_are_over_the_whole_tree() -> None:
+    """Symbols outside an enumerated space are not dead because the space leaves them at their
+    defaults: the report takes dead/always-on options from the whole tree."""
+    from policy import profiles
+
+    devices = profiles.load_profiles([resources.profiles_dir()]).devices
+    r = explore.explore(devices, SMALL)
+    values = explore.option_values()
+    assert r.dead == tuple(s for s, v in values.items() if v == {"n"})
+    assert r.always_on == tuple(s for s, v in values.items() if "n" not in v)
+    for sym in ("ARM64_PMEM", "PREEMPT_RT", "MEMORY_FAILURE", "INFINIBAND", "MODULES"):
+        assert sym not in r.dead
+    assert "PREEMPT_NONE" not in r.always_on
+    # never claim dead what a shipped configuration enables
+    for build in kconfig.shipped_builds():
+        assert not [s for s in r.dead if build.enabled(s)], build.name
+    doc = json.loads(_render(r, "json"))
+    assert doc["dead_options"] == list(r.dead) and doc["always_on"] == list(r.always_on)
+
+
+def _render(r: explore.ExploreResult, fmt: str) -> str:
+    buf = io.StringIO()
+    EXPLORE_REPORTERS[fmt]().report(r, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("space", [ARCH, SELECTS], ids=["arch", "selects"])
+def test_expression_values_equal_the_joint_enumeration(space: tuple[str, ...]) -> None:
+    """expression_values (one cone per expression) against the brute-force-checked enumeration."""
+    from policy import explore_space
+
+    exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
+    joint = explore.enumerate_space(space)
+    want = {
+        e: frozenset(explore.monotone_test(e)(c.on) for c in joint.configurations) for e in exprs
+    }
+    assert explore_space.expression_values(exprs, space) == want
+
+
+def test_default_space_gives_every_expression_its_whole_tree_values() -> None:
+    """No feature, mode or device type is lost by leaving an ancestor out of the default space
+    (rdma_odp needs INFINIBAND and INFINIBAND_USER_ACCESS, which are not projected)."""
+    from policy import explore_space
+
+    exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
+    space = explore.default_space()
+    assert {"INFINIBAND", "INFINIBAND_USER_ACCESS"} <= set(space)
+    assert explore_space.expression_values(exprs, space) == explore_space.expression_values(exprs)
+    assert explore_space.expression_values(["INFINIBAND_ON_DEMAND_PAGING"], space) == {
+        "INFINIBAND_ON_DEMAND_PAGING": frozenset({True, False})
+    }

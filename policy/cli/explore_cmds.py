@@ -123,7 +123,7 @@ def run_explore(settings: ExploreSettings) -> int:
     help="Output format: a summary table, JSON (schema_version 1) or CSV.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP
+    "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
 @click.argument("profiles", nargs=-1, type=click.Path())
 def explore(
@@ -178,7 +178,7 @@ def _default_output() -> Path:
     help="Output format: text or JSON (schema_version 1).",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=250_000, show_default=True, help=LIMIT_HELP
+    "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
 @click.argument("profiles", nargs=-1, type=click.Path())
 def solve(

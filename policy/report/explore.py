@@ -58,8 +58,8 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
         "projection": list(r.space.projection),
         "enumerated": list(r.space.enumerated),
         "devices": list(r.devices),
-        "dead_options": list(r.space.dead),
-        "always_on": list(r.space.always_on),
+        "dead_options": list(r.dead),  # over the whole tree, whatever the enumerated space
+        "always_on": list(r.always_on),
         "unreachable_features": {d: list(f) for d, f in r.unreachable.items()},
         "frontier": [_config_doc(by_id[i], front) for i in r.frontier],
         "configurations": [_config_doc(e, front, detail=False) for e in r.evaluated],
@@ -129,6 +129,16 @@ class ExploreCsv:
             )
 
 
+def _options(result: ExploreResult, stream: TextIO) -> None:
+    """Dead and always-on options: over the whole tree, whatever space was enumerated."""
+    dead = " ".join(result.dead) or "none"
+    on = " ".join(result.always_on) or "none"
+    stream.write(
+        _wrap.fill(f"dead options (never y/m in any valid configuration of the tree): {dead}")
+    )
+    stream.write("\n" + _wrap.fill(f"always on (never n in the whole tree): {on}") + "\n")
+
+
 class ExploreTable:
     def report(self, result: ExploreResult, stream: TextIO) -> None:
         sp = result.space
@@ -139,21 +149,18 @@ class ExploreTable:
                 "option; use --config-space or the default pmem sub-tree for counts and the "
                 "frontier\n"
             )
-            stream.write(
-                _wrap.fill("dead options (never y/m): " + (" ".join(sp.dead) or "none")) + "\n"
-            )
-            stream.write(_wrap.fill("always on: " + (" ".join(sp.always_on) or "none")) + "\n")
+            _options(result, stream)
             return
         stream.write(
             f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
             f"symbols ({len(sp.enumerated)} user-settable symbols enumerated, "
             f"{result.seconds:.2f} s)\n"
         )
+        _options(result, stream)
         stream.write(
-            _wrap.fill("dead options (never y/m): " + (" ".join(sp.dead) or "none")) + "\n"
+            "features no configuration of the enumerated space can give a device "
+            "(even with a run-time pin):\n"
         )
-        stream.write(_wrap.fill("always on: " + (" ".join(sp.always_on) or "none")) + "\n")
-        stream.write("features no configuration can give a device (even with a run-time pin):\n")
         for dev, feats in result.unreachable.items():
             stream.write(_wrap.fill(f"{dev}: {' '.join(feats) or 'none'}") + "\n")
         stream.write(

@@ -1,0 +1,342 @@
+"""The configuration space of the Kconfig tree: projection, enumeration, option values.
+
+``enumerate_space`` walks the compiled tree (:mod:`policy.encode`) breadth-first, keeping the set of
+distinct partial configurations restricted to the symbols later steps still read plus the projection
+(the symbols any feature, mode, align, device type or cost reads, and the arch/page-size choices,
+reduced to on/off since ``build_holds`` treats m and y alike). Every final state is a distinct
+projected configuration; each carries a witness (the user assignment that reaches it with the fewest
+enabled options). Semantics and the exactness argument: docs/explore.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Optional
+
+from . import encode
+from .errors import UsageError
+from .features import Catalog, catalog
+
+SCHEMA_VERSION = 1
+# what policy.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
+RUNTIME_SYMBOLS = (
+    "ZONE_DEVICE",
+    "ARCH_HAS_MEMREMAP_COMPAT_ALIGN",
+    "ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP",
+)
+# BuildConfig.arch and BuildConfig.page_size (policy.kconfig._arch, _page_size)
+ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
+PAGE_SYMBOLS = ARCH_SYMBOLS[3:]  # Configuration.page_size reads only these
+DEFAULT_LIMIT = 1_000_000
+# the default space: every user-settable projection symbol plus the bus/driver options whose
+# absence alone keeps a projected option off (ZONE_DEVICE needs MEMORY_HOTREMOVE, CXL_PMEM needs
+# PCI and CXL_BUS, VIRTIO_PMEM needs VIRTIO); docs/explore.md
+DEFAULT_EXTRA = ("MEMORY_HOTREMOVE", "PCI", "CXL_BUS", "VIRTIO")
+
+Minimize = Literal["dram", "capacity", "options"]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+_IDENT = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
+
+
+def catalog_expressions(cat: Optional[Catalog] = None) -> tuple[str, ...]:
+    """Every Kconfig expression the catalog evaluates (modes, aligns, device types, features)."""
+    cat = cat or catalog()
+    out: list[str] = []
+    for m in cat.modes:
+        out.append(m.build)
+    for a in cat.aligns:
+        out.append(a.build)
+    for d in cat.device_types:
+        out.append(d.build)
+        out.extend(d.build_for(m.name, m) for m in cat.modes if m.name in d.modes)
+    for f in cat.features:
+        out.append(f.build)
+        out.extend(c.build for c in f.runtime)
+    out.extend(RUNTIME_SYMBOLS)
+    return tuple(dict.fromkeys(e for e in out if e != "y"))
+
+
+def projection_symbols(defined: Sequence[str], cat: Optional[Catalog] = None) -> tuple[str, ...]:
+    """The symbols whose value can change a feature or a cost, in a stable (sorted) order."""
+    known = set(defined)
+    names = {n for e in catalog_expressions(cat) for n in _IDENT.findall(e) if n in known}
+    names |= {n for n in ARCH_SYMBOLS if n in known}
+    return tuple(sorted(names))
+
+
+_TOKEN = re.compile(r"\s*(&&|\|\||\(|\)|[A-Za-z0-9_]+)")
+
+
+def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
+    """``expr`` (only ``&&``, ``||``, parentheses and symbols) as a test of a set of on symbols.
+
+    Exact for projected configurations: without ``!`` and relations an expression holds (is y or
+    m) exactly when it holds with every m read as y. ``ValueError`` for any other construct.
+    """
+    out: list[str] = []
+    pos = 0
+    text = expr.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"not a monotone expression: {expr!r}")
+        tok = m.group(1)
+        pos = m.end()
+        if tok == "&&":
+            out.append(" and ")
+        elif tok == "||":
+            out.append(" or ")
+        elif tok in "()":
+            out.append(tok)
+        elif tok in ("y", "m"):
+            out.append("True")
+        elif tok == "n":
+            out.append("False")
+        else:
+            out.append(f"({tok!r} in on)")
+        if text[pos:].strip() == "":
+            break
+    fn = eval("lambda on: bool(" + "".join(out) + ")")  # noqa: S307 - built from checked tokens
+    return fn  # type: ignore[no-any-return]
+
+
+_monotone = functools.lru_cache(maxsize=None)(monotone_test)
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One distinct valid configuration, projected: each projection symbol on or off."""
+
+    id: int
+    on: frozenset[str]  # projection symbols that are y or m
+    options: int  # fewest enabled user options of any full configuration with this projection
+    assignment: tuple[tuple[str, str], ...]  # a user assignment reaching it (the witness)
+    # the on symbols as bits, bit i = the i-th symbol of Space.projection (grouping by masks)
+    bits: int = dataclasses.field(default=0, compare=False, repr=False)
+
+    @property
+    def arch(self) -> str:
+        for sym, arch in (("X86_64", "x86_64"), ("ARM64", "arm64"), ("PPC64", "ppc64")):
+            if sym in self.on:
+                return arch
+        return "unknown"
+
+    @property
+    def page_size(self) -> int:
+        for sym, size in (
+            ("ARM64_16K_PAGES", 16384),
+            ("ARM64_64K_PAGES", 65536),
+            ("PPC_64K_PAGES", 65536),
+        ):
+            if sym in self.on:
+                return size
+        return 4096
+
+    def config_text(self) -> str:
+        """A ``.config`` fragment that ``olddefconfig`` turns into this configuration."""
+        return "".join(
+            f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
+            for s, v in self.assignment
+        )
+
+
+@dataclass(frozen=True)
+class Space:
+    """The enumerated configuration space."""
+
+    projection: tuple[str, ...]
+    enumerated: tuple[str, ...]  # the user-settable symbols the enumeration assigned
+    configurations: tuple[Configuration, ...]
+    seen: Mapping[str, frozenset[str]]  # every symbol -> the values it takes in some configuration
+    settable: tuple[str, ...]
+    steps: int
+    peak_states: int
+    complete: bool = True  # False: too many configurations to list; only ``seen`` is known
+
+    @property
+    def dead(self) -> tuple[str, ...]:
+        """User options that are n in every valid configuration."""
+        return tuple(
+            s for s in self.settable if self.seen.get(s, frozenset({"n"})) == frozenset({"n"})
+        )
+
+    @property
+    def always_on(self) -> tuple[str, ...]:
+        """User options that are y or m in every valid configuration."""
+        return tuple(s for s in self.settable if "n" not in self.seen.get(s, frozenset({"n"})))
+
+
+_TRI = ("n", "m", "y")
+
+
+class SpaceTooLarge(UsageError):
+    """The joint enumeration would hold more partial configurations than the limit."""
+
+
+def option_values(
+    space: Optional[Sequence[str]] = None, *, progress: Optional[Progress] = None
+) -> dict[str, frozenset[str]]:
+    """Every value each user option takes in some valid configuration, one option at a time.
+
+    Each option is enumerated with itself as the only projection and only the symbols it depends
+    on (its cone): the same steps and the same exactness argument as :func:`enumerate_space`,
+    but small frontiers, so this covers the whole shipped tree in about a second.
+    """
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    out: dict[str, frozenset[str]] = {}
+    names = encode.settable_symbols(kconf)
+    for k, name in enumerate(names):
+        model = encode.compile_model(kconf, [name], space, whole_tree=False)
+        states: set[tuple[int, ...]] = {()}
+        seen: set[int] = set()
+        for cs in model.steps:
+            new: set[tuple[int, ...]] = set()
+            where = cs.step.defines.index(name) if name in cs.step.defines else -1
+            for st in states:
+                for t, _dc, _dec, v in cs.run(st):
+                    new.add(t)
+                    if where >= 0:
+                        seen.add(v[where])
+            states = new
+        out[name] = frozenset(_TRI[x] for x in seen)
+        if progress is not None:
+            progress("options", k + 1, len(names))
+    return out
+
+
+def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model:
+    """The steps an expression depends on, the expression as the only (virtual) projection."""
+    from . import kexpr
+
+    v = encode.Virtual("<expr>", kexpr.parse_expr(kconf, expr))
+    return encode.compile_model(kconf, ["<expr>"], space, whole_tree=False, virtual=[v])
+
+
+def expression_values(
+    exprs: Sequence[str], space: Optional[Sequence[str]] = None
+) -> dict[str, frozenset[bool]]:
+    """Whether each Kconfig expression holds (y or m) in some valid configuration and fails in
+    some: exact, one small cone enumeration per expression (as :func:`option_values`)."""
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    out: dict[str, frozenset[bool]] = {}
+    for e in exprs:
+        states: set[tuple[int, ...]] = {()}
+        for cs in _cone(kconf, e, space).steps:
+            states = {t for st in states for t, _dc, _dec, _v in cs.run(st)}
+        out[e] = frozenset(bool(t[0]) for t in states)
+    return out
+
+
+def evaluated_expressions(kconf: Any) -> tuple[str, ...]:
+    """What the evaluation reads: every catalog expression and the arch/page-size symbols."""
+    return catalog_expressions() + tuple(s for s in ARCH_SYMBOLS if s in kconf.syms)
+
+
+@functools.lru_cache(maxsize=1)
+def default_space() -> tuple[str, ...]:
+    """The pmem sub-tree enumerated when neither ``--config-space`` nor ``--all`` is given.
+
+    The user-settable projection symbols and ``DEFAULT_EXTRA``; then, for every expression the
+    evaluation reads that cannot take in this sub-tree a value it takes in the whole tree (an
+    ancestor left at its default keeps it off or on), user-settable symbols of that expression's
+    dependency cone are added: the whole cone would give exactly the whole-tree values (it is
+    everything the value depends on); of it, each symbol the values do not need is dropped in
+    turn. Adding symbols only adds configurations, so every expression ends with its whole-tree
+    values (tested), though not every combination of them (the whole cone is too wide to list).
+    """
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    settable = encode.settable_symbols(kconf)
+    proj = set(projection_symbols([s.name for s in kconf.unique_defined_syms]))
+    base = {s for s in settable if s in proj or s in DEFAULT_EXTRA}
+    targets = evaluated_expressions(kconf)
+    full = expression_values(targets)
+    for e in targets:
+        if expression_values([e], sorted(base))[e] == full[e]:
+            continue
+        extra = {u for cs in _cone(kconf, e, None).steps for u in cs.step.user} - base
+        # the whole cone gives the whole-tree values; keep only the symbols it cannot do without
+        for u in sorted(extra):
+            if expression_values([e], sorted(base | extra - {u}))[e] == full[e]:
+                extra.discard(u)
+        base |= extra
+    return tuple(s for s in settable if s in base)
+
+
+def enumerate_space(
+    space: Optional[Sequence[str]] = None,
+    *,
+    projection: Optional[Sequence[str]] = None,
+    progress: Optional[Progress] = None,
+    limit: int = DEFAULT_LIMIT,
+    whole_tree: bool = True,
+) -> Space:
+    """Every distinct valid configuration, projected (see the module docstring).
+
+    ``space``: the user-settable symbols to enumerate (None: all of them); the others keep their
+    defaults. ``limit``: refuse (UsageError) when more partial configurations than this would be
+    held at once, rather than run for minutes. ``whole_tree=False``: only the steps the projection
+    depends on (``seen`` then covers only those symbols).
+    """
+    from . import kconfig
+
+    kconf = kconfig.parse_tree()
+    defined = [s.name for s in kconf.unique_defined_syms]
+    proj = tuple(projection) if projection is not None else projection_symbols(defined)
+    model = encode.compile_model(kconf, proj, space, whole_tree=whole_tree)
+    states: dict[tuple[int, ...], tuple[int, Any]] = {(): (0, None)}
+    seen: dict[str, set[int]] = {}
+    peak = 1
+    total = len(model.steps)
+    for i, cs in enumerate(model.steps):
+        new: dict[tuple[int, ...], tuple[int, Any]] = {}
+        run = cs.run
+        vals: set[tuple[int, ...]] = set()
+        for s, (cost, wit) in states.items():
+            for t, dc, dec, v in run(s):
+                vals.add(v)
+                c = cost + dc
+                old = new.get(t)
+                if old is None or c < old[0]:
+                    new[t] = (c, wit if dec is None else (dec, wit))
+        for k, name in enumerate(cs.step.defines):
+            seen.setdefault(name, set()).update(v[k] for v in vals)
+        states = new
+        peak = max(peak, len(states))
+        if len(states) > limit:
+            raise SpaceTooLarge(
+                f"the space holds more than {limit} partial configurations at step {i} "
+                f"({cs.step.defines[0]}); restrict it with --config-space SYMBOLS or raise --limit"
+            )
+        if progress is not None:
+            progress("enumerate", i + 1, total)
+    layout = model.projection
+    where = {name: i for i, name in enumerate(proj)}
+    weight = [1 << where[name] for name in layout]
+    configs = []
+    for k, (t, (cost, wit)) in enumerate(sorted(states.items(), key=lambda kv: kv[0])):
+        on = frozenset(name for name, v in zip(layout, t) if v)
+        bits = sum(w for w, v in zip(weight, t) if v)
+        chain: list[tuple[str, str]] = []
+        while wit is not None:
+            chain.append(wit[0])
+            wit = wit[1]
+        configs.append(Configuration(k, on, cost, tuple(reversed(chain)), bits))
+    return Space(
+        proj,
+        tuple(sorted(model.space)),
+        tuple(configs),
+        {n: frozenset(_TRI[x] for x in v) for n, v in seen.items() if not n.startswith("<")},
+        model.settable,
+        total,
+        peak,
+    )
