@@ -26,6 +26,7 @@ from .explore_eval import (  # noqa: F401 - re-exported
     pareto,
 )
 from .explore_space import (  # noqa: F401 - re-exported
+    ALL_LIMIT,
     ARCH_SYMBOLS,
     DEFAULT_EXTRA,
     DEFAULT_LIMIT,
@@ -52,6 +53,7 @@ __all__ = [
     "Configuration",
     "Conflict",
     "DEFAULT_EXTRA",
+    "ALL_LIMIT",
     "DEFAULT_LIMIT",
     "DeviceOutcome",
     "Evaluated",
@@ -95,8 +97,10 @@ def explore(
     """
     started = time.perf_counter()
     values = option_values(progress=progress)
+    # the whole tree (--all) is known to be far wider than the listable spaces: give up early
+    cap = limit if space is not None else min(limit, ALL_LIMIT)
     try:
-        sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=False)
+        sp = enumerate_space(space, progress=progress, limit=cap, whole_tree=False)
     except SpaceTooLarge:
         if space is not None:
             raise
@@ -106,7 +110,7 @@ def explore(
         kconf = kconfig.parse_tree()
         proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
         settable = encode.settable_symbols(kconf)
-        sp = Space(proj, settable, (), values, settable, 0, limit, complete=False)
+        sp = Space(proj, settable, (), values, settable, 0, cap, complete=False)
         names = tuple(sorted(str(d.name) for d in devices))
         return ExploreResult(
             sp, names, (), (), {}, time.perf_counter() - started, tuple(diagnostics), values

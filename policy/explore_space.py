@@ -32,6 +32,8 @@ RUNTIME_SYMBOLS = (
 ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
 PAGE_SYMBOLS = ARCH_SYMBOLS[3:]  # Configuration.page_size reads only these
 DEFAULT_LIMIT = 1_000_000
+# --all stops listing here: the whole tree's explicit frontier holds millions of states
+ALL_LIMIT = 100_000
 # the default space: every user-settable projection symbol plus the bus/driver options whose
 # absence alone keeps a projected option off (ZONE_DEVICE needs MEMORY_HOTREMOVE, CXL_PMEM needs
 # PCI and CXL_BUS, VIRTIO_PMEM needs VIRTIO); docs/explore.md
