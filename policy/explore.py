@@ -8,6 +8,7 @@ Semantics and the exactness argument: docs/explore.md.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,11 +90,13 @@ def explore(
     progress: Optional[Progress] = None,
     limit: int = DEFAULT_LIMIT,
     diagnostics: Sequence[Any] = (),
+    workers: Optional[int] = None,
 ) -> ExploreResult:
     """Enumerate the space and evaluate every configuration against ``devices``.
 
     Dead and always-on options always come from the whole tree (:func:`option_values`), so the
-    joint enumeration only walks the steps the projection depends on.
+    joint enumeration only walks the steps the projection depends on. ``workers``: processes
+    deciding devices (default: one per CPU; the result does not depend on it).
     """
     started = time.perf_counter()
     values = option_values(progress=progress)
@@ -116,6 +119,7 @@ def explore(
             sp, names, (), (), {}, time.perf_counter() - started, tuple(diagnostics), values
         )
     ev = Evaluator(sp, devices)
+    ev.prepare(sp.configurations, workers if workers is not None else os.cpu_count() or 1)
     out = []
     n = len(sp.configurations)
     for i, c in enumerate(sp.configurations):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing as mp
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -226,7 +227,8 @@ class Evaluator:
         self._done: dict[int, Evaluated] = {}
         # group configurations without evaluating every condition: a device type's key depends
         # only on the projection symbols its conditions (and the page size) name
-        bit = {name: 1 << i for i, name in enumerate(space.projection)}
+        names = space.configurations[0].names if space.configurations else space.projection
+        bit = {name: 1 << i for i, name in enumerate(names)}
 
         def mask(exprs: Sequence[str]) -> int:
             names = {n for e in exprs for n in _IDENT.findall(e)} | set(PAGE_SYMBOLS)
@@ -267,8 +269,7 @@ class Evaluator:
         key = (device, tkey)
         got = self._cache.get(key)
         if got is None:
-            build = ProjectedBuild(config, self.space.projection)
-            got = self._cache[key] = _outcome(decide(device, build, self.cat), device, self.cat)
+            got = self._cache[key] = self._decide(device, config)
         return got
 
     def evaluate(self, config: Configuration, devices: Optional[Sequence[Any]] = None) -> Evaluated:
@@ -278,6 +279,47 @@ class Evaluator:
                 got = self._done[config.id] = self._evaluate(config, None)
             return got
         return self._evaluate(config, devices)
+
+    def prepare(self, configs: Sequence[Configuration], workers: int = 1) -> int:
+        """Decide, up front and on ``workers`` processes, every (device, device-type key) the
+        configurations need; returns how many decisions were made. Only an optimisation: the
+        outcomes are the ones :meth:`outcome` would compute lazily."""
+        if not self._fast:
+            return 0
+        todo: dict[tuple[int, int], tuple[int, Configuration, tuple[Any, ...]]] = {}
+        seen: set[tuple[int, ...]] = set()
+        for c in configs:
+            tkeys = [self._key(t, c) for t in self._types]
+            jk = tuple(id(k) for k in tkeys)
+            if jk in seen:
+                continue
+            seen.add(jk)
+            for i, (d, p) in enumerate(zip(self.devices, self._type_pos)):
+                k = (i, id(tkeys[p]))
+                if k not in todo and (d, tkeys[p]) not in self._cache:
+                    todo[k] = (i, c, tkeys[p])
+        jobs = list(todo.values())
+        if workers > 1 and len(jobs) >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
+            global _WORKER
+            _WORKER = self
+            try:
+                with mp.get_context("fork").Pool(workers) as pool:
+                    outs = pool.map(
+                        _decide_job,
+                        [(i, c) for i, c, _ in jobs],
+                        chunksize=max(1, len(jobs) // (workers * 8)),
+                    )
+            finally:
+                _WORKER = None
+        else:
+            outs = [self._decide(self.devices[i], c) for i, c, _ in jobs]
+        for (i, _c, tkey), o in zip(jobs, outs):
+            self._cache[(self.devices[i], tkey)] = o
+        return len(jobs)
+
+    def _decide(self, device: Any, config: Configuration) -> DeviceOutcome:
+        build = ProjectedBuild(config, self.space.projection)
+        return _outcome(decide(device, build, self.cat), device, self.cat)
 
     def _key(self, dtype: str, config: Configuration) -> tuple[Any, ...]:
         m = self._mask.get(dtype)
@@ -311,6 +353,16 @@ class Evaluator:
                 tkey = keys[dtype] = self.type_key(dtype, sig)
             out.append(self.outcome(d, config, tkey))
         return Evaluated(config, tuple(out))
+
+
+_PARALLEL_MIN = 2000  # fewer decisions than this are not worth a process pool
+_WORKER: Optional[Evaluator] = None  # the evaluator a forked worker decides for
+
+
+def _decide_job(job: tuple[int, Configuration]) -> DeviceOutcome:
+    assert _WORKER is not None
+    i, c = job
+    return _WORKER._decide(_WORKER.devices[i], c)
 
 
 @dataclass(frozen=True)

@@ -114,11 +114,27 @@ class Configuration:
     """One distinct valid configuration, projected: each projection symbol on or off."""
 
     id: int
-    on: frozenset[str]  # projection symbols that are y or m
+    bits: int  # bit i set: names[i] is y or m
     options: int  # fewest enabled user options of any full configuration with this projection
-    assignment: tuple[tuple[str, str], ...]  # a user assignment reaching it (the witness)
-    # the on symbols as bits, bit i = the i-th symbol of Space.projection (grouping by masks)
-    bits: int = dataclasses.field(default=0, compare=False, repr=False)
+    names: tuple[str, ...] = dataclasses.field(compare=False, repr=False)  # shared by the space
+    # the witness as a linked list, last decision first: (decision, rest) or None
+    witness: Any = dataclasses.field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def on(self) -> frozenset[str]:
+        """The projection symbols that are y or m."""
+        b = self.bits
+        return frozenset(n for i, n in enumerate(self.names) if b >> i & 1)
+
+    @functools.cached_property
+    def assignment(self) -> tuple[tuple[str, str], ...]:
+        """A user assignment reaching this configuration with ``options`` enabled options."""
+        chain: list[tuple[str, str]] = []
+        wit = self.witness
+        while wit is not None:
+            chain.append(wit[0])
+            wit = wit[1]
+        return tuple(reversed(chain))
 
     @property
     def arch(self) -> str:
@@ -321,18 +337,13 @@ def enumerate_space(
             )
         if progress is not None:
             progress("enumerate", i + 1, total)
-    layout = model.projection
-    where = {name: i for i, name in enumerate(proj)}
-    weight = [1 << where[name] for name in layout]
-    configs = []
-    for k, (t, (cost, wit)) in enumerate(sorted(states.items(), key=lambda kv: kv[0])):
-        on = frozenset(name for name, v in zip(layout, t) if v)
-        bits = sum(w for w, v in zip(weight, t) if v)
-        chain: list[tuple[str, str]] = []
-        while wit is not None:
-            chain.append(wit[0])
-            wit = wit[1]
-        configs.append(Configuration(k, on, cost, tuple(reversed(chain)), bits))
+    layout = tuple(model.projection)
+    # final states hold only projected slots, each 0 or 1: read as a binary number in C
+    to_bits = bytes.maketrans(bytes(range(3)), b"011")
+    configs = [
+        Configuration(k, int(bytes(t[::-1]).translate(to_bits), 2) if t else 0, cost, layout, wit)
+        for k, (t, (cost, wit)) in enumerate(sorted(states.items(), key=lambda kv: kv[0]))
+    ]
     return Space(
         proj,
         tuple(sorted(model.space)),

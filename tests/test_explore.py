@@ -356,3 +356,15 @@ def test_default_space_gives_every_expression_its_whole_tree_values() -> None:
     assert explore_space.expression_values(["INFINIBAND_ON_DEMAND_PAGING"], space) == {
         "INFINIBAND_ON_DEMAND_PAGING": frozenset({True, False})
     }
+
+
+def test_parallel_decisions_equal_sequential(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy import explore_eval, profiles
+
+    monkeypatch.setattr(explore_eval, "_PARALLEL_MIN", 1)
+    devices = profiles.load_profiles([resources.profiles_dir()]).devices
+    space = SMALL + ("DEV_DAX", "DEV_DAX_PMEM", "NVDIMM_PFN", "NVDIMM_DAX", "PCI", "CXL_BUS")
+    one = explore.explore(devices, space, workers=1)
+    two = explore.explore(devices, space, workers=2)
+    assert one.evaluated == two.evaluated
+    assert one.frontier == two.frontier and one.unreachable == two.unreachable
