@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing as mp
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .explore_space import (
     _IDENT,
+    _TOKEN,
+    PAGE_BITS,
     PAGE_SYMBOLS,
     RUNTIME_SYMBOLS,
     Configuration,
@@ -234,6 +237,8 @@ class Evaluator:
             names = {n for e in exprs for n in _IDENT.findall(e)} | set(PAGE_SYMBOLS)
             return sum(bit.get(n, 0) for n in names)
 
+        self._names = names
+        self._bit_sig = _bit_signature(self.exprs, bit) if space.configurations else None
         self._mask: dict[str, int] = {}
         for dt in self.cat.device_types:
             used = [self._type_bit[dt.name]]
@@ -246,10 +251,13 @@ class Evaluator:
         self._keys: dict[tuple[str, int], tuple[Any, ...]] = {}
         self._interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # ids stay valid: kept here
         self._fast = all(t in self._mask for t in self._types)
+        self._prepared: dict[int, tuple[tuple[int, ...], list[tuple[Any, ...]]]] = {}
         self._joint: dict[tuple[int, ...], tuple[DeviceOutcome, ...]] = {}
 
     def signature(self, config: Configuration) -> tuple[Any, ...]:
         """The page size and whether each catalog condition holds."""
+        if self._bit_sig is not None and config.names is self._names:
+            return self._bit_sig(config.bits)
         on = config.on
         return (config.page_size,) + tuple(f(on) for f in self._tests)
 
@@ -291,6 +299,7 @@ class Evaluator:
         for c in configs:
             tkeys = [self._key(t, c) for t in self._types]
             jk = tuple(id(k) for k in tkeys)
+            self._prepared[c.id] = (jk, tkeys)
             if jk in seen:
                 continue
             seen.add(jk)
@@ -302,6 +311,7 @@ class Evaluator:
         if workers > 1 and len(jobs) >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
             global _WORKER
             _WORKER = self
+            gc.freeze()  # forked workers then leave the inherited heap alone (no copy-on-write)
             try:
                 with mp.get_context("fork").Pool(workers) as pool:
                     outs = pool.map(
@@ -311,6 +321,7 @@ class Evaluator:
                     )
             finally:
                 _WORKER = None
+                gc.unfreeze()
         else:
             outs = [self._decide(self.devices[i], c) for i, c, _ in jobs]
         for (i, _c, tkey), o in zip(jobs, outs):
@@ -335,8 +346,12 @@ class Evaluator:
     def _evaluate(self, config: Configuration, devices: Optional[Sequence[Any]]) -> Evaluated:
         if devices is None and self._fast:
             # the shared outcomes of every configuration with the same device-type keys
-            tkeys = [self._key(t, config) for t in self._types]
-            jk = tuple(id(k) for k in tkeys)
+            got = self._prepared.pop(config.id, None)
+            if got is None:
+                tkeys = [self._key(t, config) for t in self._types]
+                jk = tuple(id(k) for k in tkeys)
+            else:
+                jk, tkeys = got
             outs = self._joint.get(jk)
             if outs is None:
                 outs = self._joint[jk] = tuple(
@@ -353,6 +368,32 @@ class Evaluator:
                 tkey = keys[dtype] = self.type_key(dtype, sig)
             out.append(self.outcome(d, config, tkey))
         return Evaluated(config, tuple(out))
+
+
+def _bit_signature(
+    exprs: Sequence[str], bit: Mapping[str, int]
+) -> Callable[[int], tuple[Any, ...]]:
+    """``Evaluator.signature`` as one generated function of a configuration's bits."""
+    page = [(bit[n], size) for n, size in PAGE_BITS if n in bit]
+    out = ["(" + "".join(f"{size} if b & {m} else " for m, size in page) + "4096)"]
+    for e in exprs:
+        code = []
+        for tok in _TOKEN.findall(e):
+            if tok == "&&":
+                code.append(" and ")
+            elif tok == "||":
+                code.append(" or ")
+            elif tok in "()":
+                code.append(tok)
+            elif tok in ("y", "m"):
+                code.append("True")
+            elif tok == "n":
+                code.append("False")
+            else:
+                code.append(f"(b & {bit.get(tok, 0)} != 0)")
+        out.append("bool(" + "".join(code) + ")")
+    fn = eval("lambda b: (" + ", ".join(out) + ",)")  # noqa: S307 - built from checked tokens
+    return fn  # type: ignore[no-any-return]
 
 
 _PARALLEL_MIN = 2000  # fewer decisions than this are not worth a process pool

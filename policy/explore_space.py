@@ -31,6 +31,7 @@ RUNTIME_SYMBOLS = (
 # BuildConfig.arch and BuildConfig.page_size (policy.kconfig._arch, _page_size)
 ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES", "PPC_64K_PAGES")
 PAGE_SYMBOLS = ARCH_SYMBOLS[3:]  # Configuration.page_size reads only these
+PAGE_BITS = (("ARM64_16K_PAGES", 16384), ("ARM64_64K_PAGES", 65536), ("PPC_64K_PAGES", 65536))
 DEFAULT_LIMIT = 1_000_000
 # --all stops listing here: the whole tree's explicit frontier holds millions of states
 ALL_LIMIT = 100_000
@@ -145,11 +146,7 @@ class Configuration:
 
     @property
     def page_size(self) -> int:
-        for sym, size in (
-            ("ARM64_16K_PAGES", 16384),
-            ("ARM64_64K_PAGES", 65536),
-            ("PPC_64K_PAGES", 65536),
-        ):
+        for sym, size in PAGE_BITS:
             if sym in self.on:
                 return size
         return 4096

@@ -368,3 +368,14 @@ def test_parallel_decisions_equal_sequential(monkeypatch: pytest.MonkeyPatch) ->
     two = explore.explore(devices, space, workers=2)
     assert one.evaluated == two.evaluated
     assert one.frontier == two.frontier and one.unreachable == two.unreachable
+
+
+def test_bit_signature_equals_the_catalog_tests() -> None:
+    from policy import profiles
+
+    sp = explore.enumerate_space(ARCH + ("ZONE_DEVICE", "FS_DAX", "DEV_DAX", "MEMORY_HOTPLUG"))
+    ev = explore.Evaluator(sp, profiles.load_profiles([resources.profiles_dir()]).devices)
+    assert ev._bit_sig is not None
+    for c in sp.configurations:
+        slow = (c.page_size,) + tuple(f(c.on) for f in ev._tests)
+        assert ev.signature(c) == slow
