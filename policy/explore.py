@@ -94,8 +94,8 @@ def explore(
 ) -> ExploreResult:
     """Enumerate the space and evaluate every configuration against ``devices``.
 
-    Dead and always-on options always come from the whole tree (:func:`option_values`), so the
-    joint enumeration only walks the steps the projection depends on. ``workers``: processes
+    Dead and always-on options always come from the whole tree (:func:`option_values`), never
+    from the enumerated space. ``workers``: processes
     deciding devices (default: one per CPU; the result does not depend on it).
     """
     started = time.perf_counter()
@@ -103,6 +103,8 @@ def explore(
     # the whole tree (--all) is known to be far wider than the listable spaces: give up early
     cap = limit if space is not None else min(limit, ALL_LIMIT)
     try:
+        # only the steps the projection depends on (2-3x faster): ``options`` then counts the
+        # enabled user options of that cone
         sp = enumerate_space(space, progress=progress, limit=cap, whole_tree=False)
     except SpaceTooLarge:
         if space is not None:
@@ -292,8 +294,11 @@ def solve(
         cat.feature(f)  # UsageError for an unknown name
     if minimize not in ("dram", "capacity", "options"):
         raise UsageError(f"--minimize must be dram, capacity or options, not {minimize!r}")
-    sp = enumerate_space(space, progress=progress, limit=limit)
+    # --minimize options counts every enabled user option of the tree: every step then
+    whole = minimize == "options"
+    sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=whole)
     ev = Evaluator(sp, devices)
+    ev.prepare(sp.configurations, os.cpu_count() or 1)
     reqs = requirements(devices, require)
     best, n = _best(ev, reqs, minimize)
     count = len(sp.configurations)

@@ -28,26 +28,28 @@ class ProjectedBuild:
     """A configuration as :mod:`policy.runtime` sees it (no reason chains: values are projected)."""
 
     def __init__(self, config: Configuration, projection: Sequence[str]) -> None:
-        from . import kconfig, kexpr
-
-        self._kconf = kconfig.parse_tree()
-        self._kexpr = kexpr
         self.on = config.on
-        self.values = {s: ("y" if s in config.on else "n") for s in projection}
+        self._projection = projection
         self.name = f"config-{config.id}"
         self.arch = config.arch
         self.page_size = config.page_size
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {s: ("y" if s in self.on else "n") for s in self._projection}
 
     def eval(self, expr: str) -> str:
         try:
             test = _monotone(expr)
         except ValueError:
-            k = self._kexpr
-            return str(k.TRI[k.tri(k.parse_expr(self._kconf, expr), self.values)])
+            from . import kconfig, kexpr
+
+            k = kexpr
+            return str(k.TRI[k.tri(k.parse_expr(kconfig.parse_tree(), expr), self.values)])
         return "y" if test(self.on) else "n"
 
     def enabled(self, sym: str) -> bool:
-        return self.values.get(sym, "n") != "n"
+        return sym in self.on
 
     def why_expr_off(self, expr: str) -> tuple[Any, ...]:
         return ()  # chains need the full configuration; solve reports them from a real build

@@ -300,7 +300,8 @@ def enumerate_space(
     ``space``: the user-settable symbols to enumerate (None: all of them); the others keep their
     defaults. ``limit``: refuse (UsageError) when more partial configurations than this would be
     held at once, rather than run for minutes. ``whole_tree=False``: only the steps the projection
-    depends on (``seen`` then covers only those symbols).
+    depends on (``seen`` then covers only those symbols, and ``options`` counts only their
+    enabled user options).
     """
     from . import kconfig
 
