@@ -194,7 +194,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             took = time.perf_counter() - t
             first = (proc.stdout.splitlines()[:1] or proc.stderr.splitlines()[:1] or [""])[0]
             print(f"pmempolicy explore ({label}): exit {proc.returncode} in {took:.2f} s: {first}")
-    return 0 if ours == theirs else 1
+    from policy import explore_space, kconfig
+
+    t = time.perf_counter()
+    exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
+    same = explore_space.expression_values(
+        exprs, explore.default_space()
+    ) == explore_space.expression_values(exprs)
+    print(
+        f"default space: every one of {len(exprs)} evaluated expressions takes its whole-tree "
+        f"values: {same} ({time.perf_counter() - t:.2f} s)"
+    )
+    return 0 if ours == theirs and same else 1
 
 
 if __name__ == "__main__":
