@@ -110,6 +110,24 @@ def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
 _monotone = functools.lru_cache(maxsize=None)(monotone_test)
 
 
+_TABLES: dict[int, tuple[tuple[str, ...], list[list[tuple[str, ...]]]]] = {}
+
+
+def _byte_tables(names: tuple[str, ...]) -> list[list[tuple[str, ...]]]:
+    """For each byte of a configuration's bits, the names each of its 256 values switches on."""
+    got = _TABLES.get(id(names))
+    if got is None or got[0] is not names:
+        tables = [
+            [
+                tuple(names[8 * k + j] for j in range(8) if v >> j & 1 and 8 * k + j < len(names))
+                for v in range(256)
+            ]
+            for k in range((len(names) + 7) // 8)
+        ]
+        got = _TABLES[id(names)] = (names, tables)
+    return got[1]
+
+
 @dataclass(frozen=True)
 class Configuration:
     """One distinct valid configuration, projected: each projection symbol on or off."""
@@ -125,7 +143,11 @@ class Configuration:
     def on(self) -> frozenset[str]:
         """The projection symbols that are y or m."""
         b = self.bits
-        return frozenset(n for i, n in enumerate(self.names) if b >> i & 1)
+        out: list[str] = []
+        for table in _byte_tables(self.names):
+            out.extend(table[b & 255])
+            b >>= 8
+        return frozenset(out)
 
     @functools.cached_property
     def assignment(self) -> tuple[tuple[str, str], ...]:

@@ -379,3 +379,10 @@ def test_bit_signature_equals_the_catalog_tests() -> None:
     for c in sp.configurations:
         slow = (c.page_size,) + tuple(f(c.on) for f in ev._tests)
         assert ev.signature(c) == slow
+
+
+def test_configuration_on_matches_its_bits() -> None:
+    sp = explore.enumerate_space(ARCH)
+    for c in sp.configurations:
+        assert c.on == frozenset(n for i, n in enumerate(c.names) if c.bits >> i & 1)
+        assert c.on <= set(sp.projection)

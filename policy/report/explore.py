@@ -14,22 +14,33 @@ from typing import Any, TextIO
 from ..explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
 
 
-def _config_doc(e: Evaluated, frontier: set[int], detail: bool = True) -> dict[str, Any]:
+def _config_doc(
+    e: Evaluated,
+    frontier: set[int],
+    detail: bool = True,
+    memo: dict[int, tuple[bool, int, int, int]] | None = None,
+) -> dict[str, Any]:
     """One configuration; with ``detail`` also its witness and every device's decision (the
-    frontier has them; the full list stays compact: it can hold 10^5 entries)."""
+    frontier has them; the full list stays compact: it can hold 10^5 entries). ``memo``: totals
+    by outcome tuple (configurations of one evaluation group share it)."""
     c = e.config
+    tot = None if memo is None else memo.get(id(e.outcomes))
+    if tot is None:
+        tot = (e.ok, e.features, e.dram, e.capacity)
+        if memo is not None:
+            memo[id(e.outcomes)] = tot
     doc: dict[str, Any] = {
         "id": c.id,
         "arch": c.arch,
         "page_size": c.page_size,
         "on": sorted(c.on),
         "options": c.options,
-        "ok": e.ok,
-        "verdict": "ok" if e.ok else "findings",
+        "ok": tot[0],
+        "verdict": "ok" if tot[0] else "findings",
         "frontier": c.id in frontier,
-        "features": e.features,
-        "dram_memmap_bytes": e.dram,
-        "capacity_lost_bytes": e.capacity,
+        "features": tot[1],
+        "dram_memmap_bytes": tot[2],
+        "capacity_lost_bytes": tot[3],
     }
     if detail:
         doc["assignment"] = {s: v for s, v in c.assignment}
@@ -51,6 +62,7 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
     """The JSON contract of ``explore``."""
     front = set(r.frontier)
     by_id = {e.config.id: e for e in r.evaluated}
+    memo: dict[int, tuple[bool, int, int, int]] = {}
     return {
         "schema_version": SCHEMA_VERSION,
         "complete": r.space.complete,
@@ -62,7 +74,7 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
         "always_on": list(r.always_on),
         "unreachable_features": {d: list(f) for d, f in r.unreachable.items()},
         "frontier": [_config_doc(by_id[i], front) for i in r.frontier],
-        "configurations": [_config_doc(e, front, detail=False) for e in r.evaluated],
+        "configurations": [_config_doc(e, front, False, memo) for e in r.evaluated],
         "stats": {
             "seconds": round(r.seconds, 4),
             "steps": r.space.steps,
@@ -87,8 +99,13 @@ _wrap = textwrap.TextWrapper(
 
 class ExploreJson:
     def report(self, result: ExploreResult, stream: TextIO) -> None:
-        json.dump(explore_document(result), stream, indent=2)
-        stream.write("\n")
+        doc = explore_document(result)
+        configs = doc.pop("configurations")
+        text = json.dumps(doc, indent=2)
+        # the (possibly 10^5-long) list: one compact object per line, by the C encoder
+        rows = ",\n".join("    " + json.dumps(c) for c in configs)
+        body = f'  "configurations": [\n{rows}\n  ]' if configs else '  "configurations": []'
+        stream.write(text[:-2] + ",\n" + body + "\n}\n")
 
 
 class ExploreCsv:
