@@ -1,8 +1,9 @@
-"""Time ``pmempolicy matrix`` (shipped defconfigs × shipped profiles) through the venv console script.
+"""Time ``pmempolicy matrix`` (shipped defconfigs × profiles) through the venv console script.
 
 Usage: .venv/bin/python bench/matrix.py [RUNS]  — prints each wall time and the median; exits 1
 if the median is not under one second (the issue's acceptance limit).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -21,8 +22,9 @@ def main() -> int:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run([str(SCRIPT), "matrix", "--format", "json"], cwd=ROOT, capture_output=True,
-                              check=False)
+        proc = subprocess.run(
+            [str(SCRIPT), "matrix", "--format", "json"], cwd=ROOT, capture_output=True, check=False
+        )
         times.append(time.perf_counter() - start)
         if proc.returncode not in (0, 1):
             sys.stderr.write(proc.stderr.decode())

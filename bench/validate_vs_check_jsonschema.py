@@ -6,6 +6,7 @@ most 0.4x check-jsonschema's time at 10 files and at most 0.2x at 1,000 files.
 
     .venv/bin/python bench/validate_vs_check_jsonschema.py [--repeat 5] [--sizes 10,1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,16 @@ BIN = Path(sys.executable).parent
 TARGETS = {10: 0.4, 1000: 0.2}
 
 TYPES = ["nvdimm", "cxl", "virtio-pmem", "e820"]
-FEATURES = ["dax_mmap", "map_sync", "pmd_faults", "o_direct_dax_file", "gup_dax_mapping",
-            "longterm_pin", "vm_backing", "block_io"]
+FEATURES = [
+    "dax_mmap",
+    "map_sync",
+    "pmd_faults",
+    "o_direct_dax_file",
+    "gup_dax_mapping",
+    "longterm_pin",
+    "vm_backing",
+    "block_io",
+]
 
 
 def profile(i: int, rng: random.Random) -> str:
@@ -35,18 +44,23 @@ def profile(i: int, rng: random.Random) -> str:
     want = [f for f in rng.sample(FEATURES, 3) if f not in req]
     if i % 5 == 0:
         devices = "\n".join(
-            f"    - name: pmem{d}\n      device: {{type: nvdimm, size: {size}GiB, start_align: 16MiB, numa_node: {d}}}"
+            f"    - name: pmem{d}\n      device: {{type: nvdimm, size: {size}GiB, "
+            f"start_align: 16MiB, numa_node: {d}}}"
             for d in range(rng.randint(1, 4))
         )
-        return (f"apiVersion: pmempolicy/v1\nkind: HostProfile\nmetadata:\n  name: host{i:05d}\n"
-                f"  labels: {{site: dc{i % 7}, role: storage}}\nspec:\n  requires: [{', '.join(req)}]\n"
-                f"  budget: {{dram: 1%}}\n  devices:\n{devices}\n")
+        return (
+            f"apiVersion: pmempolicy/v1\nkind: HostProfile\nmetadata:\n  name: host{i:05d}\n"
+            f"  labels: {{site: dc{i % 7}, role: storage}}\nspec:\n  requires: [{', '.join(req)}]\n"
+            f"  budget: {{dram: 1%}}\n  devices:\n{devices}\n"
+        )
     pin = "" if i % 3 else "  pin: {mode: devdax, map: dev, align: 2MiB}\n"
-    return (f"# generated profile {i}\napiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n"
-            f"  name: node{i:05d}-pmem0\n  labels: {{team: t{i % 13}, backup: no}}\nspec:\n  device:\n"
-            f"    type: {rng.choice(TYPES)}\n    size: {size}GiB\n    start_align: 16MiB\n"
-            f"    numa_node: {i % 2}\n  requires: [{', '.join(req)}]\n  wants: [{', '.join(want)}]\n"
-            f"  budget: {{dram: 2%, capacity: 3%}}\n{pin}")
+    return (
+        f"# generated profile {i}\napiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n"
+        f"  name: node{i:05d}-pmem0\n  labels: {{team: t{i % 13}, backup: no}}\nspec:\n  device:\n"
+        f"    type: {rng.choice(TYPES)}\n    size: {size}GiB\n    start_align: 16MiB\n"
+        f"    numa_node: {i % 2}\n  requires: [{', '.join(req)}]\n  wants: [{', '.join(want)}]\n"
+        f"  budget: {{dram: 2%, capacity: 3%}}\n{pin}"
+    )
 
 
 # Measure the tools as installed: with bytecode caches. A shell that sets PYTHONDONTWRITEBYTECODE
@@ -56,11 +70,15 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def best_time(cmd: list[str], repeat: int) -> tuple[float, int]:
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, check=False)  # warm-up
+    subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, check=False
+    )  # warm-up
     best, code = float("inf"), -1
     for _ in range(repeat):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, check=False)
+        proc = subprocess.run(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, check=False
+        )
         best = min(best, time.perf_counter() - start)
         code = proc.returncode
         if code != 0:
@@ -91,7 +109,10 @@ def main() -> int:
             ours, _ = best_time([str(pmempolicy), "validate", *files], args.repeat)
             theirs, _ = best_time([str(cjs), "--schemafile", str(SCHEMA), *files], args.repeat)
             rows.append((n, ours, theirs))
-    print(f"{'files':>6} {'pmempolicy validate':>20} {'check-jsonschema':>17} {'ratio':>7} {'target':>7}")
+    print(
+        f"{'files':>6} {'pmempolicy validate':>20} {'check-jsonschema':>17}"
+        f" {'ratio':>7} {'target':>7}"
+    )
     ok = True
     for n, ours, theirs in rows:
         ratio = ours / theirs
@@ -99,8 +120,10 @@ def main() -> int:
         met = target is None or ratio <= target
         ok &= met
         shown = f"<={target}" if target else "-"
-        print(f"{n:>6} {ours * 1000:>17.0f} ms {theirs * 1000:>14.0f} ms {ratio:>6.2f}x {shown:>7}"
-              f"{'' if met else '  MISSED'}")
+        print(
+            f"{n:>6} {ours * 1000:>17.0f} ms {theirs * 1000:>14.0f} ms {ratio:>6.2f}x {shown:>7}"
+            f"{'' if met else '  MISSED'}"
+        )
     return 0 if ok else 1
 
 
