@@ -8,6 +8,7 @@ several configurations can be held side by side.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -53,22 +54,33 @@ def parse_tree(kconfig: Optional[Path] = None) -> kconfiglib.Kconfig:
     return kconf
 
 
-def _parse(path: Path) -> kconfiglib.Kconfig:
-    saved = {k: os.environ.get(k) for k in ("srctree", "KCONFIG_CONFIG_HEADER")}
-    os.environ["srctree"] = str(path.parent)
-    os.environ.pop("KCONFIG_CONFIG_HEADER", None)
+@contextlib.contextmanager
+def _kconfig_environ(**values: Optional[str]) -> Iterator[None]:
+    """Set (or, for None, remove) the variables kconfiglib reads, and restore them afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
-        kconf = kconfiglib.Kconfig(path.name, warn_to_stderr=False, suppress_traceback=False)
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _parse(path: Path) -> kconfiglib.Kconfig:
+    try:
+        with _kconfig_environ(srctree=str(path.parent), KCONFIG_CONFIG_HEADER=None):
+            kconf = kconfiglib.Kconfig(path.name, warn_to_stderr=False, suppress_traceback=False)
     except kconfiglib.KconfigError as err:
         raise InputError(f"Kconfig tree does not parse: {err}") from err
     except OSError as err:
         raise InputError(f"{path}: cannot read the Kconfig tree: {err.strerror}") from err
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     kconf.warn_assign_undef = False
     kconf.warn_assign_override = False
     kconf.warn_assign_redun = False
@@ -501,17 +513,7 @@ def run_menuconfig(config: Path) -> None:
     """
     import menuconfig as kconfiglib_menuconfig  # curses: only for this command
 
-    root = resources.tree_root()
-    saved = {k: os.environ.get(k) for k in ("KCONFIG_CONFIG", "srctree", "KCONFIG_CONFIG_HEADER")}
-    os.environ["KCONFIG_CONFIG"] = str(config.absolute())
-    os.environ["srctree"] = str(root)
-    os.environ.pop("KCONFIG_CONFIG_HEADER", None)
-    try:
+    with _kconfig_environ(KCONFIG_CONFIG=str(config.absolute()),
+                          srctree=str(resources.tree_root()), KCONFIG_CONFIG_HEADER=None):
         kconf = _AtomicKconfig("Kconfig", warn_to_stderr=False)
         kconfiglib_menuconfig.menuconfig(kconf)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

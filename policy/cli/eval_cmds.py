@@ -13,6 +13,7 @@ import click
 
 from ..errors import ExitCode, UsageError
 from ..report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
+from .options import format_option, profiles_argument
 
 FORMAT_HELP = "Output format: an 80-column table, JSON (schema_version 1) or CSV."
 QUERY_HELP = "A JMESPath expression applied to the JSON document (as the AWS and Azure CLIs do)."
@@ -120,7 +121,7 @@ def _ndctl_option(fn: Any) -> Any:
                    "(default: $KCONFIG_CONFIG, else ./.config, else every shipped defconfig).")
 @_options
 @_ndctl_option
-@click.argument("profiles", nargs=-1, type=click.Path())
+@profiles_argument()
 def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optional[str],
              profiles: tuple[str, ...]) -> int:
     """Decide per device how it gets struct pages: decision, reasons, features, costs.
@@ -143,7 +144,7 @@ def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optio
 )
 @_options
 @_ndctl_option
-@click.argument("profiles", nargs=-1, type=click.Path())
+@profiles_argument()
 def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Optional[str],
            ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
     """Configurations × devices × features × costs.
@@ -167,15 +168,8 @@ def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Op
     help="The .config or shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
     "else every shipped defconfig).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format: text or JSON.",
-)
-@click.argument("profiles", nargs=-1, type=click.Path())
+@format_option(["table", "json"], "Output format: text or JSON.")
+@profiles_argument()
 def explain(
     feature: str, device: str, config: Optional[str], fmt: str, profiles: tuple[str, ...]
 ) -> int:

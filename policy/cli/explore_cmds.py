@@ -14,6 +14,7 @@ from typing import Any, Optional
 import click
 
 from ..errors import ExitCode, UsageError
+from .options import format_option, profiles_argument
 
 SPACE_HELP = (
     "Enumerate only these user-settable symbols (comma list); the others keep their "
@@ -114,18 +115,14 @@ def run_explore(settings: ExploreSettings) -> int:
 @click.command()
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format: a summary table, JSON (schema_version 1) or CSV.",
+@format_option(
+    ["table",
+    "json", "csv"], "Output format: a summary table, JSON (schema_version 1) or CSV.",
 )
 @click.option(
     "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
-@click.argument("profiles", nargs=-1, type=click.Path())
+@profiles_argument()
 def explore(
     config_space: Optional[str], all_: bool, fmt: str, limit: int, profiles: tuple[str, ...]
 ) -> int:
@@ -169,18 +166,11 @@ def _default_output() -> Path:
     help="Where to write the .config (default: $KCONFIG_CONFIG, else ./.config); the previous "
     "file is kept as .old.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format: text or JSON (schema_version 1).",
-)
+@format_option(["table", "json"], "Output format: text or JSON (schema_version 1).")
 @click.option(
     "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
-@click.argument("profiles", nargs=-1, type=click.Path())
+@profiles_argument()
 def solve(
     require: tuple[str, ...],
     minimize: str,

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, UsageError
+from .options import format_option, profiles_argument
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,11 @@ def run(settings: PlanSettings) -> int:
     help="The current namespaces: `ndctl list` JSON (any of -N -R -B -u -i -X), '-' for stdin. "
     "Without it the plan starts from no namespaces.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format: commented shell commands, or JSON (schema_version 1).",
+@format_option(
+    ["table",
+    "json"], "Output format: commented shell commands, or JSON (schema_version 1).",
 )
-@click.argument("profiles", nargs=-1, type=click.Path())
+@profiles_argument()
 def plan(config: str | None, ndctl: str | None, fmt: str, profiles: tuple[str, ...]) -> int:
     """Turn the decided policy into ndctl/daxctl commands; never runs them.
 

@@ -8,6 +8,7 @@ import click
 
 from ..errors import ExitCode, InputError, UsageError
 from ..report.diagnostics import REPORTERS
+from .options import format_option
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,10 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
 
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(REPORTERS)),
+@format_option(
+    sorted(REPORTERS),
+    "Output format: text lines, JSON, GitHub annotations, JUnit XML or SARIF 2.1.0.",
     default="text",
-    show_default=True,
-    help="Output format: text lines, JSON, GitHub annotations, JUnit XML or SARIF 2.1.0.",
 )
 @click.option("--strict", is_flag=True, help="Warnings are findings too (exit 1).")
 def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
