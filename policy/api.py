@@ -113,12 +113,13 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     msg, chain = _feature_chain(feature, device, dec.candidates, cached, cat)
     if not chain and dec.chosen is not None:
         msg = why
+
+    def off(change: Optional[str], checked: bool, note: str) -> Explanation:
+        return Explanation(build.name, str(device.name), feature, False, _label(dec), msg, chain,
+                           source, change, checked, note)
+
     # 1) a runtime pin: the cheapest possible candidate that gives it
-    givers = [
-        c
-        for c in dec.candidates
-        if c.possible and c.layout is not None and c.feature(feature).enabled
-    ]
+    givers = _givers(feature, dec)
     if givers:
         best = min(givers, key=lambda c: c.rank(cat))
         from .profiles import Pin
@@ -128,28 +129,14 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
         )
         redo = decide(pinned, cached, cat)
         ok = redo.chosen is not None and redo.chosen.feature(feature).enabled
-        note = (
-            "requirements still met"
-            if ok and redo.ok
-            else "other requirements or budgets then fail"
-        )
-        return Explanation(
-            build.name,
-            str(device.name),
-            feature,
-            False,
-            _label(dec),
-            msg,
-            chain,
-            source,
-            f"pin mode={best.candidate.mode}"
-            + (f" map={best.candidate.map}" if best.candidate.map else "")
-            + f" align={best.candidate.align}",
-            ok,
-            note,
-        )
-    # 2) one Kconfig symbol from the chain, root cause first
-
+        note = ("requirements still met" if ok and redo.ok
+                else "other requirements or budgets then fail")
+        change = (f"pin mode={best.candidate.mode}"
+                  + (f" map={best.candidate.map}" if best.candidate.map else "")
+                  + f" align={best.candidate.align}")
+        return off(change, ok, note)
+    # 2) Kconfig assignments along the chain, root cause first
+    tried: list[str] = []
     if hasattr(build, "values"):
         found, tried = _kconfig_change(feature, device, build, cat, chain)
         if found is not None:
@@ -157,35 +144,8 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
             note = f"then {best.candidate.label()} gives it"
             if redo.chosen is None or not redo.chosen.feature(feature).enabled:
                 note += " (with that pin, or by requiring the feature)"
-            change = "set " + " ".join(f"{sym}={value}" for sym, value in applied)
-            return Explanation(
-                build.name,
-                str(device.name),
-                feature,
-                False,
-                _label(dec),
-                msg,
-                chain,
-                source,
-                change,
-                True,
-                note,
-            )
-    else:
-        tried = []
-    return Explanation(
-        build.name,
-        str(device.name),
-        feature,
-        False,
-        _label(dec),
-        msg,
-        chain,
-        source,
-        None,
-        False,
-        "; ".join(tried) or "no candidate can give it on this device type",
-    )
+            return off("set " + " ".join(f"{sym}={value}" for sym, value in applied), True, note)
+    return off(None, False, "; ".join(tried) or "no candidate can give it on this device type")
 
 
 def _givers(feature: str, dec: Decision) -> list[Any]:

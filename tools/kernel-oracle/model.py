@@ -206,6 +206,17 @@ def _debian_build(config_path: Optional[str]):
     return kconfig.load_build(kconfig.find_defconfig("debian_amd64")), "shipped: debian_amd64"
 
 
+def _nfit_device(name: str, size: int, start_align: Optional[int]):
+    """A bare NFIT namespace as a pmempolicy device: no requirements, no budget, no pin."""
+    from policy.profiles import DeviceProfile
+
+    return DeviceProfile(
+        name=name, host=None, type="nvdimm", size=size, start_align=start_align, numa_node=None,
+        requires=(), wants=(), budget_dram=None, budget_capacity=None, budget_text=None,
+        pin=None, source="kernel-oracle", line=0,
+    )
+
+
 class PolicyModel:
     """pmempolicy's own answer (policy.runtime / policy.costs / policy.features)."""
 
@@ -238,24 +249,8 @@ class PolicyModel:
     # -- the engine path: what `pmempolicy evaluate` computes for this device
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
         from policy import runtime
-        from policy.profiles import DeviceProfile
 
-        dev = DeviceProfile(
-            name=spec["id"],
-            host=None,
-            type="nvdimm",
-            size=spec["size"],
-            start_align=start or None,
-            numa_node=None,
-            requires=(),
-            wants=(),
-            budget_dram=None,
-            budget_capacity=None,
-            budget_text=None,
-            pin=None,
-            source="kernel-oracle",
-            line=0,
-        )
+        dev = _nfit_device(spec["id"], spec["size"], start or None)
         mode, map_ = spec["mode"], spec.get("map")
         align = spec.get("align") or self.build.page_size
         results = runtime.candidates_for(dev, self.build)
@@ -348,24 +343,8 @@ class PolicyModel:
         """What the model lets a 16 GiB NFIT namespace use: aligns per mode, BTT sector sizes."""
         out: dict = {"sector": sorted(getattr(self.costs, "BTT_LBASIZES", ()))}
         from policy import runtime
-        from policy.profiles import DeviceProfile
 
-        dev = DeviceProfile(
-            name="caps",
-            host=None,
-            type="nvdimm",
-            size=16 * GiB,
-            start_align=None,
-            numa_node=None,
-            requires=(),
-            wants=(),
-            budget_dram=None,
-            budget_capacity=None,
-            budget_text=None,
-            pin=None,
-            source="kernel-oracle",
-            line=0,
-        )
+        dev = _nfit_device("caps", 16 * GiB, None)
         results = runtime.candidates_for(dev, self.build) if self.build is not None else []
         for mode in ("fsdax", "devdax"):
             out[mode] = sorted(
