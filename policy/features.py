@@ -238,6 +238,20 @@ class Verdict:
     blocker: Optional[str] = None  # the unmet Kconfig expression, when the build is the reason
 
 
+# (id(feature), id(device_type), mode, map, align, pagemap) -> (feature, device_type, _Memo):
+# what feature_verdict decides without the build, and the verdicts it can return with it
+_MEMO: dict[tuple[int, int, str, Optional[str], int, bool], tuple[Any, Any, _Memo]] = {}
+
+
+@dataclass(frozen=True)
+class _Memo:
+    final: Optional[Verdict]  # decided without the build (mode, map, region, align)
+    builds: tuple[str, ...]  # the matching conditions' build expressions, in catalog order
+    lacks_feature: Optional[Verdict]
+    lacks_cond: Optional[Verdict]
+    gives: Optional[Verdict]
+
+
 def feature_verdict(
     feature: Feature,
     build: Evaluates,
@@ -250,7 +264,39 @@ def feature_verdict(
     """Does ``mode``/``map_``/``align`` on ``device_type`` give ``feature`` under ``build``?
 
     ``pagemap`` is the effective ND_REGION_PAGEMAP (the region has it and ZONE_DEVICE is built).
+    Everything but the build is memoised (verdicts and their messages are built once per feature,
+    device type, mode, map, align and pagemap); the build is read as before.
     """
+    key = (id(feature), id(device_type), mode, map_, align, pagemap)
+    got = _MEMO.get(key)
+    if got is None or got[0] is not feature or got[1] is not device_type:
+        got = _MEMO[key] = (
+            feature,
+            device_type,
+            _memo(feature, device_type, mode, map_, align, pagemap),
+        )
+    memo = got[2]
+    if memo.final is not None:
+        return memo.final
+    if not build_holds(build, feature.build):
+        assert memo.lacks_feature is not None
+        return memo.lacks_feature
+    if not [e for e in memo.builds if build_holds(build, e)]:
+        assert memo.lacks_cond is not None
+        return memo.lacks_cond
+    assert memo.gives is not None
+    return memo.gives
+
+
+def _memo(
+    feature: Feature,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+) -> _Memo:
+    """The build-independent part of :func:`feature_verdict`."""
     matched: list[RuntimeCond] = []
     for cond in feature.runtime:
         if mode not in cond.modes:
@@ -264,16 +310,21 @@ def feature_verdict(
         matched.append(cond)
     if not matched:
         runtime = "; ".join(c.describe() for c in feature.runtime)
-        return Verdict(
-            feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source
+        return _final(
+            Verdict(
+                feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source
+            )
         )
     sync_ok = [c for c in matched if not (c.sync_only and device_type.async_)]
     if not sync_ok:
-        return Verdict(
-            feature.name,
-            False,
-            f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): {feature.reason}",
-            feature.source,
+        return _final(
+            Verdict(
+                feature.name,
+                False,
+                f"{device_type.name} is an asynchronous region (ND_REGION_ASYNC): "
+                f"{feature.reason}",
+                feature.source,
+            )
         )
     align_ok = [c for c in sync_ok if align >= c.min_align and (not c.aligns or align in c.aligns)]
     if not align_ok:
@@ -285,13 +336,18 @@ def feature_verdict(
         else:
             need = min(c.min_align for c in sync_ok)
             why = f"align {_size(align)} is below {_size(need)}: {feature.reason}"
-        return Verdict(feature.name, False, why, feature.source)
-    if not build_holds(build, feature.build):
-        return Verdict(
+        return _final(Verdict(feature.name, False, why, feature.source))
+    expr = align_ok[0].build
+    return _Memo(
+        None,
+        tuple(c.build for c in align_ok),
+        Verdict(
             feature.name, False, f"build lacks {feature.build}", feature.source, feature.build
-        )
-    built = [c for c in align_ok if build_holds(build, c.build)]
-    if not built:
-        expr = align_ok[0].build
-        return Verdict(feature.name, False, f"build lacks {expr}", feature.source, expr)
-    return Verdict(feature.name, True, f"{mode} gives it: {feature.reason}", feature.source)
+        ),
+        Verdict(feature.name, False, f"build lacks {expr}", feature.source, expr),
+        Verdict(feature.name, True, f"{mode} gives it: {feature.reason}", feature.source),
+    )
+
+
+def _final(v: Verdict) -> _Memo:
+    return _Memo(v, (), None, None, None)
