@@ -250,6 +250,23 @@ def _pfn_map(cand: Candidate) -> costs.PfnMap:
     raise ValueError(f"{cand.label()}: a pfn/kmem layout needs map=mem or map=dev")
 
 
+# a candidate's verdicts depend on the build only through the catalog's feature conditions:
+# (id(cat), id(dt), mode, map, align, pagemap, their values) -> (cat, dt, verdicts)
+_VERDICTS: dict[tuple[Any, ...], tuple[Catalog, DeviceTypeRule, tuple[Verdict, ...]]] = {}
+_FEATURE_EXPRS: dict[int, tuple[Catalog, tuple[str, ...]]] = {}
+
+
+def _feature_signature(cat: Catalog, b: _CachedBuild) -> tuple[bool, ...]:
+    """Whether each build expression :func:`feature_verdict` may read holds under ``b``."""
+    got = _FEATURE_EXPRS.get(id(cat))
+    if got is None or got[0] is not cat:
+        exprs = tuple(dict.fromkeys(
+            e for f in cat.features for e in (f.build, *(c.build for c in f.runtime))
+        ))
+        got = _FEATURE_EXPRS[id(cat)] = (cat, exprs)
+    return tuple(b.holds(e) for e in got[1])
+
+
 def candidates_for(
     device: Any, build: Build, cat: Optional[Catalog] = None
 ) -> list[CandidateResult]:
@@ -260,6 +277,7 @@ def candidates_for(
     pagemap = dt.pagemap and b.holds("ZONE_DEVICE")
     out: list[CandidateResult] = []
     page = b.build.page_size
+    sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
     for mode in cat.modes:
         default = Candidate(mode.name, None, page)
         if mode.name not in dt.modes:
@@ -309,9 +327,16 @@ def candidates_for(
                     out.append(_impossible(cand, layout.refused.render(), (), mode.proposal,
                                            layout.refused))
                     continue
-                verdicts = tuple(
-                    feature_verdict(f, b, dt, mode.name, m, align, pagemap) for f in cat.features
-                )
+                if sig is None:
+                    sig = _feature_signature(cat, b)
+                vkey = (id(cat), id(dt), mode.name, m, align, pagemap, sig)
+                got = _VERDICTS.get(vkey)
+                if got is None or got[0] is not cat or got[1] is not dt:
+                    got = _VERDICTS[vkey] = (cat, dt, tuple(
+                        feature_verdict(f, b, dt, mode.name, m, align, pagemap)
+                        for f in cat.features
+                    ))
+                verdicts = got[2]
                 on = {v.feature for v in verdicts if v.enabled}
                 over: list[str] = []
                 if device.budget_dram is not None and layout.dram_memmap > device.budget_dram:
