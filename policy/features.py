@@ -142,7 +142,20 @@ class Catalog:
         raise UsageError(f"unknown feature {name!r}; known: {', '.join(sorted(feature_names()))}")
 
     def mode_order(self, name: str) -> int:
-        return [m.name for m in self.modes].index(name)
+        got = _MODE_ORDER.get(id(self))
+        if got is None or got[0] is not self:
+            order: dict[str, int] = {}
+            for i, m in enumerate(self.modes):
+                order.setdefault(m.name, i)
+            got = _MODE_ORDER[id(self)] = (self, order)
+        pos = got[1].get(name)
+        if pos is None:
+            return [m.name for m in self.modes].index(name)  # ValueError, as before
+        return pos
+
+
+# id(catalog) -> (catalog, mode name -> its first position in catalog.modes)
+_MODE_ORDER: dict[int, tuple[Catalog, dict[str, int]]] = {}
 
 
 def _size(n: int) -> str:

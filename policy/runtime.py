@@ -20,7 +20,7 @@ with a finding (exit 1) naming the chain to the root cause.
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Protocol
@@ -510,4 +510,7 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
 
 
 def _with_lost(r: CandidateResult, why: str) -> CandidateResult:
-    return dataclasses.replace(r, lost=why)
+    # dataclasses.replace(r, lost=why), without re-running __init__ over every field
+    out = copy.copy(r)
+    object.__setattr__(out, "lost", why)
+    return out
