@@ -212,6 +212,22 @@ def _layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b:
     )
     dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
     size = int(device.size)
+    # everything the layout reads: computed once per distinct key (layouts are frozen)
+    key = (size, start, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
+           cand.align, page, compat, dedup_arch, pagemap)
+    got = _LAYOUTS.get(key)
+    if got is None:
+        got = _LAYOUTS[key] = _compute_layout(
+            size, start, dt, mode, cand, page, compat, dedup_arch, pagemap
+        )
+    return got
+
+
+_LAYOUTS: dict[tuple[Any, ...], costs.Layout] = {}
+
+
+def _compute_layout(size: int, start: int, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate,
+                    page: int, compat: int, dedup_arch: bool, pagemap: bool) -> costs.Layout:
     if dt.region_align:
         # label-backed regions: ndctl sizes every namespace in region-align units, any mode
         refusal = costs.region_align_refusal(size, dt.region_align)
