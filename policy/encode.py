@@ -171,6 +171,17 @@ def _prompts(item: Any) -> list[Any]:
     return [node.prompt[1] for node in item.nodes if node.prompt]
 
 
+def _visibility(gen: Any, item: Any) -> str:
+    """Python source of a symbol's or choice's prompt visibility: the max over its prompts."""
+    prompts = _prompts(item)
+    if not prompts:
+        return "0"
+    vis = gen.expr(prompts[0])
+    for cond in prompts[1:]:
+        vis = f"max({vis}, {gen.expr(cond)})"
+    return str(vis)
+
+
 def _sym_reads(sym: Any, modules: str) -> set[str]:
     reads: set[str] = set()
     for cond in _prompts(sym):
@@ -489,10 +500,7 @@ def _symbol_source(
     lines = ["def step(s):"]
     prompts = _prompts(sym)
     if prompts:
-        vis = gen.expr(prompts[0])
-        for cond in prompts[1:]:
-            vis = f"max({vis}, {gen.expr(cond)})"
-        lines.append(f"    vis = {vis}")
+        lines.append(f"    vis = {_visibility(gen, sym)}")
         lines.append(f"    if vis == 1 and {typ_bool}: vis = 2")
     else:
         lines.append("    vis = 0")
@@ -550,14 +558,7 @@ def _choice_source(
 ) -> tuple[str, tuple[str, ...]]:
     slot = choice_slot(choice)
     lines = ["def step(s):"]
-    prompts = _prompts(choice)
-    if prompts:
-        vis = gen.expr(prompts[0])
-        for cond in prompts[1:]:
-            vis = f"max({vis}, {gen.expr(cond)})"
-    else:
-        vis = "0"
-    lines.append(f"    vis = {vis}")
+    lines.append(f"    vis = {_visibility(gen, choice)}")
     lines.append("    if vis == 1: vis = 2")  # bool choice
     lines.append("    out = []")
     # Choice.tri_value: non-optional 1, optional 0 (raised by a user value), min vis, m -> y
@@ -574,14 +575,7 @@ def _choice_source(
     )
     lines.append("            continue")
     for k, sym in enumerate(choice.syms):
-        sp = _prompts(sym)
-        if sp:
-            e = local_gen.expr(sp[0])
-            for cond in sp[1:]:
-                e = f"max({e}, {local_gen.expr(cond)})"
-        else:
-            e = "0"
-        lines.append(f"        v{k} = {e}")
+        lines.append(f"        v{k} = {_visibility(local_gen, sym)}")
     visible = "[" + ", ".join(f"{k}" for k in range(len(names))) + "]"
     lines.append(
         f"        vis_entries = [k for k in {visible} if "

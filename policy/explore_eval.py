@@ -11,7 +11,6 @@ from typing import Any, Callable, Optional
 
 from .explore_space import (
     _IDENT,
-    _TOKEN,
     PAGE_BITS,
     PAGE_SYMBOLS,
     RUNTIME_SYMBOLS,
@@ -19,6 +18,7 @@ from .explore_space import (
     Space,
     _monotone,
     catalog_expressions,
+    monotone_source,
 )
 from .features import Catalog, catalog
 from .runtime import Decision, decide
@@ -379,21 +379,8 @@ def _bit_signature(
     page = [(bit[n], size) for n, size in PAGE_BITS if n in bit]
     out = ["(" + "".join(f"{size} if b & {m} else " for m, size in page) + "4096)"]
     for e in exprs:
-        code = []
-        for tok in _TOKEN.findall(e):
-            if tok == "&&":
-                code.append(" and ")
-            elif tok == "||":
-                code.append(" or ")
-            elif tok in "()":
-                code.append(tok)
-            elif tok in ("y", "m"):
-                code.append("True")
-            elif tok == "n":
-                code.append("False")
-            else:
-                code.append(f"(b & {bit.get(tok, 0)} != 0)")
-        out.append("bool(" + "".join(code) + ")")
+        code = monotone_source(e, lambda tok: f"(b & {bit.get(tok, 0)} != 0)")
+        out.append("bool(" + code + ")")
     fn = eval("lambda b: (" + ", ".join(out) + ",)")  # noqa: S307 - built from checked tokens
     return fn  # type: ignore[no-any-return]
 

@@ -74,12 +74,9 @@ def projection_symbols(defined: Sequence[str], cat: Optional[Catalog] = None) ->
 _TOKEN = re.compile(r"\s*(&&|\|\||\(|\)|[A-Za-z0-9_]+)")
 
 
-def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
-    """``expr`` (only ``&&``, ``||``, parentheses and symbols) as a test of a set of on symbols.
-
-    Exact for projected configurations: without ``!`` and relations an expression holds (is y or
-    m) exactly when it holds with every m read as y. ``ValueError`` for any other construct.
-    """
+def monotone_source(expr: str, symbol: Callable[[str], str]) -> str:
+    """Python source of ``expr`` (only ``&&``, ``||``, parentheses and symbols), each symbol
+    rendered by ``symbol``; ``ValueError`` for any other construct."""
     out: list[str] = []
     pos = 0
     text = expr.strip()
@@ -100,10 +97,20 @@ def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
         elif tok == "n":
             out.append("False")
         else:
-            out.append(f"({tok!r} in on)")
+            out.append(symbol(tok))
         if text[pos:].strip() == "":
             break
-    fn = eval("lambda on: bool(" + "".join(out) + ")")  # noqa: S307 - built from checked tokens
+    return "".join(out)
+
+
+def monotone_test(expr: str) -> Callable[[frozenset[str]], bool]:
+    """``expr`` (only ``&&``, ``||``, parentheses and symbols) as a test of a set of on symbols.
+
+    Exact for projected configurations: without ``!`` and relations an expression holds (is y or
+    m) exactly when it holds with every m read as y. ``ValueError`` for any other construct.
+    """
+    source = monotone_source(expr, lambda tok: f"({tok!r} in on)")
+    fn = eval("lambda on: bool(" + source + ")")  # noqa: S307 - built from checked tokens
     return fn  # type: ignore[no-any-return]
 
 
