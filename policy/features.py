@@ -301,6 +301,32 @@ def feature_verdict(
     return memo.gives
 
 
+def enabling_condition(
+    feature: Feature,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+) -> Optional[tuple[str, tuple[str, ...]]]:
+    """When :func:`feature_verdict` enables ``feature`` for this candidate, as build expressions:
+    None when it never does (the verdict is decided without the build), else ``(feature_build,
+    conditions)``: enabled exactly when ``feature_build`` holds and one of ``conditions`` does.
+    The same memo as ``feature_verdict``, so the two cannot drift apart (tested)."""
+    key = (id(feature), id(device_type), mode, map_, align, pagemap)
+    got = _MEMO.get(key)
+    if got is None or got[0] is not feature or got[1] is not device_type:
+        got = _MEMO[key] = (
+            feature,
+            device_type,
+            _memo(feature, device_type, mode, map_, align, pagemap),
+        )
+    memo = got[2]
+    if memo.final is not None:
+        return ("y", ("y",)) if memo.final.enabled else None
+    return feature.build, memo.builds
+
+
 def _memo(
     feature: Feature,
     device_type: DeviceTypeRule,

@@ -1,0 +1,243 @@
+"""The whole configuration space evaluated at once, over BDDs (``explore --all``).
+
+:mod:`policy.explore_eval` decides every device once per distinct device-type key, which is exact
+but costs one :func:`policy.runtime.decide` per key (about 3,500 per device on the whole tree).
+Here each device's decision is written as sets of configurations instead (docs/explore.md):
+
+- the run-time *context* (page size, ``ZONE_DEVICE``, the two arch conditions the layouts read)
+  takes a handful of values; under each, :func:`policy.runtime.candidates_for` lists the device's
+  candidates with their layouts, refusals, budgets and rank tails -- the real code, run on a build
+  that answers every other expression "y" so that every candidate appears;
+- a candidate is possible where its mode's build expression and (for modes with aligns) its
+  align's build expression hold; it gives a feature where
+  :func:`policy.features.enabling_condition` says so. Both are monotone expressions over the
+  projection, hence BDDs;
+- ``decide`` picks the lowest rank among the possible (and pinned) candidates; a rank is the
+  static tail plus the counts of missing required and wanted features, so each (candidate,
+  missing counts) is a set, and walking them in rank order gives the set where each wins.
+
+The result: per device, the set of configurations for each (features gained, DRAM, capacity
+lost), combined over devices into the set behind each total. Frontier witnesses are then decided
+again by ``runtime.decide`` on the real configuration, which must give the same totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import runtime
+from .explore_space import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
+from .features import Catalog, catalog, enabling_condition
+from .symbolic import Walk
+
+Totals = tuple[int, int, int]  # features gained, DRAM memmap bytes, capacity lost bytes
+_CONTEXT_SYMBOLS = ("ZONE_DEVICE",) + RUNTIME_SYMBOLS[1:]
+
+
+class _ContextBuild:
+    """A build as :func:`runtime.candidates_for` sees it under one context: the page size and
+    the context symbols as given, every other expression "y" (so every candidate is listed)."""
+
+    def __init__(self, page: int, truth: dict[str, bool]) -> None:
+        self.name = "context"
+        self.arch = "unknown"
+        self.page_size = page
+        self._truth = truth
+
+    def eval(self, expr: str) -> str:
+        got = self._truth.get(expr)
+        return "n" if got is False else "y"
+
+    def enabled(self, sym: str) -> bool:
+        return self._truth.get(sym, True)
+
+    def why_expr_off(self, expr: str) -> tuple[Any, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class DeviceSets:
+    """One device over the whole space: where each (features, DRAM, capacity) outcome holds, and
+    where each feature is achievable by some possible candidate (a run-time pin)."""
+
+    device: str
+    parts: dict[Totals, Any]
+    achievable: dict[str, Any]
+
+
+class SymbolicEvaluation:
+    def __init__(self, walk: Walk, devices: Sequence[Any], cat: Optional[Catalog] = None) -> None:
+        self.walk = walk
+        self.bdd = walk.bdd
+        self.cat = cat or catalog()
+        self.devices = sorted(devices, key=lambda d: (str(d.type), str(d.name)))
+        self._var = dict(zip(walk.projection, walk.proj_vars))
+        self._exprs: dict[str, Any] = {}
+        self._counts: dict[tuple[Any, ...], list[Any]] = {}
+
+    # -- expressions over the projection -----------------------------------------------------
+    def expr(self, e: str) -> Any:
+        got = self._exprs.get(e)
+        if got is None:
+            bdd = self.bdd
+            names: list[str] = []
+
+            def sym(tok: str) -> str:
+                names.append(tok)
+                return f"_v[{len(names) - 1}]"
+
+            src = monotone_source(e, sym)
+            nodes = [bdd.var(self._var[n]) if n in self._var else bdd.false for n in names]
+            src = src.replace(" and ", " & ").replace(" or ", " | ")
+            src = src.replace("True", "_t").replace("False", "_f")
+            got = eval(src, {"_v": nodes, "_t": bdd.true, "_f": bdd.false})  # noqa: S307
+            self._exprs[e] = got
+        return got
+
+    def contexts(self) -> list[tuple[Any, int, dict[str, bool]]]:
+        """Every (set, page size, context symbols) that some configuration of the walk has."""
+        bdd = self.bdd
+        pages: dict[int, Any] = {}
+        none = bdd.true
+        for sym, size in PAGE_BITS:
+            on = self.expr(sym)
+            pages[size] = pages.get(size, bdd.false) | (none & on)
+            none = none & ~on
+        pages[4096] = pages.get(4096, bdd.false) | none
+        out: list[tuple[Any, int, dict[str, bool]]] = [
+            (u, size, {}) for size, u in sorted(pages.items())
+        ]
+        for sym in _CONTEXT_SYMBOLS:
+            on = self.expr(sym)
+            out = [
+                (u & lit, size, {**truth, sym: val})
+                for u, size, truth in out
+                for lit, val in ((on, True), (~on, False))
+            ]
+        return [c for c in out if c[0] & self.walk.final != bdd.false]
+
+    def _exactly(self, key: tuple[Any, ...], items: Sequence[Any]) -> list[Any]:
+        """``out[k]``: the set where exactly k of ``items`` hold."""
+        got = self._counts.get(key)
+        if got is None:
+            bdd = self.bdd
+            got = [bdd.true]
+            for u in items:
+                nxt = [bdd.false] * (len(got) + 1)
+                for k, c in enumerate(got):
+                    nxt[k] = nxt[k] | (c & ~u)
+                    nxt[k + 1] = nxt[k + 1] | (c & u)
+                got = nxt
+            self._counts[key] = got
+        return got
+
+    # -- one device --------------------------------------------------------------------------
+    def device(self, device: Any) -> DeviceSets:
+        bdd = self.bdd
+        cat = self.cat
+        dt = cat.device_type(str(device.type))
+        parts: dict[Totals, Any] = {}
+        achievable: dict[str, Any] = {f.name: bdd.false for f in cat.features}
+        for ctx, page, truth in self.contexts():
+            pagemap = dt.pagemap and truth["ZONE_DEVICE"]
+            build = runtime._CachedBuild(_ContextBuild(page, truth))
+            results = runtime.candidates_for(device, build, cat)
+            ranked: list[tuple[tuple[Any, ...], Any, Any]] = []
+            for index, r in enumerate(results):
+                if not r.possible:
+                    continue  # refused by its layout, or a mode this device type cannot host
+                c = r.candidate
+                mode = cat.mode(c.mode)
+                possible = self.expr(dt.build_for(mode.name, mode))
+                if mode.aligns:
+                    cond = bdd.false
+                    for rule in cat.aligns:
+                        if rule.bytes == c.align:
+                            cond = cond | self.expr(rule.build)
+                    possible = possible & cond
+                possible = possible & ctx
+                if possible == bdd.false:
+                    continue
+                gives = {}
+                for f in cat.features:
+                    how = enabling_condition(f, dt, c.mode, c.map, c.align, pagemap)
+                    if how is None:
+                        gives[f.name] = bdd.false
+                        continue
+                    any_cond = bdd.false
+                    for e in how[1]:
+                        any_cond = any_cond | self.expr(e)
+                    gives[f.name] = self.expr(how[0]) & any_cond
+                for fname, u in gives.items():
+                    achievable[fname] = achievable[fname] | (possible & u)
+                if device.pin is not None and not runtime._pin_matches(device.pin, c):
+                    continue
+                lay = r.layout
+                assert lay is not None
+                tail = tuple(r.rank(cat))
+                req = self._exactly(
+                    ("req", id(dt), c, pagemap, tuple(device.requires)),
+                    [~gives[f] for f in device.requires],  # missing ones
+                )
+                want = self._exactly(
+                    ("want", id(dt), c, pagemap, tuple(device.wants)),
+                    [~gives[f] for f in device.wants],
+                )
+                nfeat = self._exactly(
+                    ("feat", id(dt), c, pagemap), [gives[f.name] for f in cat.features]
+                )
+                for a, ra in enumerate(req):
+                    for b, rb in enumerate(want):
+                        key = (a > 0, a, tail[2], b) + tail[4:] + (index,)
+                        ranked.append((key, possible & ra & rb, (lay, nfeat)))
+            ranked.sort(key=lambda x: x[0])
+            taken = bdd.false
+            for _key, where, (lay, nfeat) in ranked:
+                wins = where & ~taken
+                taken = taken | where
+                if wins == bdd.false:
+                    continue
+                for k, u in enumerate(nfeat):
+                    part = wins & u
+                    if part != bdd.false:
+                        t = (k, lay.dram_memmap, lay.capacity_lost)
+                        parts[t] = parts.get(t, bdd.false) | part
+            rest = ctx & ~taken  # no candidate: a finding, nothing gained or spent
+            if rest != bdd.false:
+                parts[(0, 0, 0)] = parts.get((0, 0, 0), bdd.false) | rest
+        return DeviceSets(str(device.name), parts, achievable)
+
+    # -- every device ------------------------------------------------------------------------
+    def totals(self, sets: Sequence[DeviceSets]) -> dict[Totals, Any]:
+        """The configurations behind each total over the devices (sums of their outcomes)."""
+        bdd = self.bdd
+        cur: dict[Totals, Any] = {(0, 0, 0): self.walk.final}
+        for ds in sets:
+            nxt: dict[Totals, Any] = {}
+            for t, where in cur.items():
+                for k, part in ds.parts.items():
+                    both = where & part
+                    if both == bdd.false:
+                        continue
+                    s = (t[0] + k[0], t[1] + k[1], t[2] + k[2])
+                    nxt[s] = nxt[s] | both if s in nxt else both
+            cur = nxt
+        return cur
+
+    def unreachable(self, ds: DeviceSets) -> tuple[str, ...]:
+        final = self.walk.final
+        return tuple(
+            sorted(f for f, u in ds.achievable.items() if final & u == self.bdd.false)
+        )
+
+
+def frontier(totals: dict[Totals, Any]) -> list[Totals]:
+    """The totals no other one beats: more features, less DRAM, less capacity lost."""
+    keys = sorted(totals, key=lambda k: (-k[0], k[1], k[2]))
+    front: list[Totals] = []
+    for k in keys:
+        if not any(f[0] >= k[0] and f[1] <= k[1] and f[2] <= k[2] for f in front):
+            front.append(k)
+    return front

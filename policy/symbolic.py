@@ -1,0 +1,428 @@
+"""The compiled Kconfig steps (:mod:`policy.encode`) as binary decision diagrams.
+
+:func:`policy.explore_space.enumerate_space` walks the steps over an explicit set of partial
+configurations; this module walks the *same* steps over a set represented by a BDD (CUDD, through
+``dd.cudd``), so spaces far too wide to list -- the whole shipped tree -- are counted exactly.
+
+Encoding (docs/explore.md): a tristate value ``v`` is two variables ``S.m`` (``v >= m``) and
+``S.y`` (``v = y``); a bool-typed symbol, a choice and a choice entry take only ``n`` and ``y`` and
+are one variable. Then ``&&`` is a bitwise and, ``||`` a bitwise or, ``!v = 2 - v`` swaps and
+negates the two bits, and ``if c: a else b`` is a bitwise if-then-else on ``c >= m``. Each step
+states the new symbol's bits as functions of the symbols it reads and of free *decision*
+variables (no line in ``.config``, or each user value), exactly as the generated Python step in
+:mod:`policy.encode` lists its outcomes; the image of the set is one ``and_exists`` that also
+forgets the decision variables and every symbol no later step reads. Projected tristates are
+reduced to on/off (``S.m``) once nothing reads their tristate value, as in the explicit walk.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import kconfiglib
+
+from . import encode
+
+
+def _import_cudd() -> Any:
+    # dd imports networkx only for its plotting helpers (optional there: ImportError is handled);
+    # keeping it out saves ~120 ms of every ``explore`` start
+    blocked = "networkx" not in sys.modules
+    if blocked:
+        sys.modules["networkx"] = None  # type: ignore[assignment]
+    try:
+        from dd import cudd
+    finally:
+        if blocked and sys.modules.get("networkx", 0) is None:
+            del sys.modules["networkx"]
+    return cudd
+
+
+cudd = _import_cudd()
+
+Pair = tuple[Any, Any]  # (v >= m, v = y) as two BDD nodes
+
+_N_DECISION = 6  # decision variables shared by every step (a choice of up to 31 entries)
+
+
+@dataclass
+class Walk:
+    """The result of a symbolic walk."""
+
+    bdd: Any  # the dd.cudd.BDD manager
+    final: Any  # the set of projected configurations (over ``proj_vars``)
+    projection: tuple[str, ...]
+    proj_vars: tuple[str, ...]  # the variable of each projection slot (its on/off bit)
+    seen: dict[str, frozenset[int]]  # every walked slot -> the values (0/1/2) it takes (values=)
+    peak_nodes: int
+    layers: tuple[_Layer, ...]
+    decision_vars: tuple[str, ...]
+
+    def count(self, u: Any = None) -> int:
+        """How many projected configurations ``u`` (default: all) holds."""
+        return int(self.bdd.count(self.final if u is None else u, nvars=len(self.proj_vars)))
+
+    def configurations(self, u: Any = None) -> list[tuple[bool, ...]]:
+        """Every projected configuration of ``u`` (default: all), as on/off per projection slot."""
+        out = []
+        for a in self.bdd.pick_iter(self.final if u is None else u, care_vars=set(self.proj_vars)):
+            out.append(tuple(bool(a[v]) for v in self.proj_vars))
+        return out
+
+    def witness(self, target: Any) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
+        """One configuration of ``target`` (a subset of ``final``), a user assignment that
+        produces it and that assignment's enabled user options.
+
+        Read backwards through the kept steps: at each, a reachable state before the step and
+        a decision that lead into the part of the path already fixed; the default (no line in
+        ``.config``) is preferred, so the assignment stays short (it is not searched for the
+        fewest options).
+        """
+        bdd = self.bdd
+        pick = bdd.pick(target & self.final, care_vars=set(self.proj_vars))
+        if pick is None:
+            raise ValueError("empty target")
+        fixed = bdd.cube(pick)
+        decisions: list[tuple[str, str]] = []
+        options = 0
+        for layer in reversed(self.layers):
+            pre = layer.before & layer.rel & fixed
+            if layer.user is not None:
+                quiet = pre & ~layer.user
+                if quiet != bdd.false:
+                    pre = quiet
+            elif layer.entries:
+                quiet = pre
+                for _n, p, d, _on in layer.entries:
+                    quiet = quiet & (~p | d)
+                if quiet != bdd.false:
+                    pre = quiet
+            care = set(bdd.support(pre)) | set(layer.new) | set(self.decision_vars)
+            for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
+                if u is not None:
+                    care |= bdd.support(u)
+            a = bdd.pick(pre, care_vars=care)
+            assert a is not None, "a reachable state has no predecessor"
+
+            def holds(u: Any, a: dict[str, bool] = a) -> bool:
+                sup = bdd.support(u)
+                if not sup:
+                    return bool(u == bdd.true)
+                return bool(bdd.let({k: a[k] for k in sup}, u) == bdd.true)
+
+            if layer.value is not None:
+                on = holds(layer.value[0])
+                if layer.costly and on:
+                    options += 1
+                if layer.user is not None and holds(layer.user):
+                    c1, c2 = a[self.decision_vars[1]], a[self.decision_vars[2]]
+                    tristate = layer.value[0] != layer.value[1]
+                    val = ("m" if not c2 and tristate else "y") if c1 else "n"
+                    decisions.append((layer.name, val))
+            for name, p, d, on_ in layer.entries:
+                if holds(on_):
+                    options += 1
+                if holds(p) and not holds(d):
+                    decisions.append((name, "y"))
+            drop = set(layer.new) | set(self.decision_vars)
+            fixed = bdd.cube({k: v for k, v in a.items() if k not in drop})
+        decisions.reverse()
+        return ({n: bool(pick[v]) for n, v in zip(self.projection, self.proj_vars)}, decisions,
+                options)
+
+
+class _Walker:
+    def __init__(
+        self,
+        kconf: Any,
+        model: encode.Model,
+        virtual: Sequence[encode.Virtual],
+        want_values: bool = False,
+    ) -> None:
+        self.want_values = want_values
+        self.kconf = kconf
+        self.model = model
+        self.virtual = {v.name: v for v in virtual}
+        self.bdd = cudd.BDD()
+        self.bdd.configure(reordering=False)
+        self.true = self.bdd.true
+        self.false = self.bdd.false
+        self.vars: dict[str, Pair] = {}  # slot -> its pair of nodes
+        self.names: dict[str, tuple[str, ...]] = {}  # slot -> its variable names
+        self.modules = kconf.modules.name
+        self.local_choice: Optional[str] = None  # the choice whose entries are being computed
+        dec = [f"@d{k}" for k in range(_N_DECISION)]
+        self.bdd.declare(*dec)
+        self.dec = [self.bdd.var(n) for n in dec]
+        self.dec_names = dec
+
+    # -- variables -----------------------------------------------------------------------------
+    def declare(self, slot: str, tristate: bool) -> Pair:
+        if tristate:
+            m, y = f"{slot}.m", f"{slot}.y"
+            self.bdd.declare(m, y)
+            pair = (self.bdd.var(m), self.bdd.var(y))
+            self.names[slot] = (m, y)
+        else:
+            self.bdd.declare(slot)
+            v = self.bdd.var(slot)
+            pair = (v, v)
+            self.names[slot] = (slot,)
+        self.vars[slot] = pair
+        return pair
+
+    # -- expressions ---------------------------------------------------------------------------
+    def const(self, v: int) -> Pair:
+        return (self.true if v >= 1 else self.false, self.true if v == 2 else self.false)
+
+    def atom(self, item: Any, tri: Optional[Pair] = None) -> Pair:
+        if isinstance(item, kconfiglib.Choice):
+            slot = encode.choice_slot(item)
+            if tri is not None and slot == self.local_choice:
+                return tri
+            return self.vars[slot]
+        if item.is_constant:
+            return self.const(encode._TRI[item.name])
+        if not item.nodes:
+            return self.const(0)
+        return self.vars[item.name]
+
+    def expr(self, e: Any, tri: Optional[Pair] = None) -> Pair:
+        if not isinstance(e, tuple):
+            return self.atom(e, tri)
+        op = e[0]
+        if op is kconfiglib.AND:
+            a, b = self.expr(e[1], tri), self.expr(e[2], tri)
+            return (a[0] & b[0], a[1] & b[1])
+        if op is kconfiglib.OR:
+            a, b = self.expr(e[1], tri), self.expr(e[2], tri)
+            return (a[0] | b[0], a[1] | b[1])
+        if op is kconfiglib.NOT:
+            a = self.expr(e[1], tri)
+            return (~a[1], ~a[0])
+        rel, x, y = e
+        a, b = self.atom(x, tri), self.atom(y, tri)
+        lt = (~a[0] & b[0]) | (a[0] & ~a[1] & b[1])
+        gt = (~b[0] & a[0]) | (b[0] & ~b[1] & a[1])
+        eq = ~lt & ~gt
+        c = {
+            kconfiglib.EQUAL: eq,
+            kconfiglib.UNEQUAL: ~eq,
+            kconfiglib.LESS: lt,
+            kconfiglib.LESS_EQUAL: ~gt,
+            kconfiglib.GREATER: gt,
+            kconfiglib.GREATER_EQUAL: ~lt,
+        }[rel]
+        return (c, c)
+
+    @staticmethod
+    def ite(c: Any, a: Pair, b: Pair) -> Pair:
+        return ((c & a[0]) | (~c & b[0]), (c & a[1]) | (~c & b[1]))
+
+    def visibility(self, item: Any, tri: Optional[Pair] = None) -> Pair:
+        vis = self.const(0)
+        for node in item.nodes:
+            if node.prompt:
+                p = self.expr(node.prompt[1], tri)
+                vis = (vis[0] | p[0], vis[1] | p[1])
+        return vis
+
+    # -- steps ---------------------------------------------------------------------------------
+    def symbol(self, sym: Any) -> tuple[Pair, Any]:
+        """A symbol's new value over what it reads and the decision variables, and when the
+        user's value (rather than the default) is the one used."""
+        is_bool = sym.orig_type is kconfiglib.BOOL
+        if is_bool or sym.name == self.modules:
+            typ_bool = self.true
+        else:
+            typ_bool = ~self.vars[self.modules][0]
+        has_prompt = any(node.prompt for node in sym.nodes)
+        if has_prompt:
+            vis = self.visibility(sym)
+            vis = (vis[0], vis[1] | (vis[0] & typ_bool))
+        else:
+            vis = self.const(0)
+        d = self.const(0)
+        for value, cond in reversed(sym.defaults):
+            c = self.expr(cond)
+            v = self.expr(value)
+            d = self.ite(c[0], (v[0] & c[0], v[1] & c[1]), d)
+        if sym.weak_rev_dep is not self.kconf.n:
+            w = self.expr(sym.weak_rev_dep)
+            dep = self.expr(sym.direct_dep)
+            d = self.ite(w[0] & dep[0], (w[0] | d[0], w[1] | d[1]), d)
+        else:
+            w = self.const(0)
+        r = self.expr(sym.rev_dep)
+        user = sym.name in self.model.space and has_prompt
+        taken = self.false
+        if user:
+            use, c1, c2 = self.dec[0], self.dec[1], self.dec[2]
+            u = (c1, c1) if is_bool else (c1, c1 & c2)  # n, (m,) y
+            taken = use & vis[0]
+            pre = self.ite(taken, (u[0] & vis[0], u[1] & vis[1]), d)
+        else:
+            pre = d
+        v = (pre[0] | r[0], pre[1] | r[1])
+        v = (v[0], v[1] | (v[0] & (typ_bool | w[1])))
+        return v, taken
+
+    def choice(self, choice: Any) -> tuple[Pair, list[Any], list[Any], list[Any]]:
+        """A choice's slot value, each entry's on bit, each entry's user pick and default."""
+        vis = self.visibility(choice)
+        on = vis[0]  # bool, non-optional: tri = y when visible, else n
+        tri = (on, on)
+        self.local_choice = encode.choice_slot(choice)
+        entries = choice.syms
+        evis = [self.visibility(s, tri)[0] for s in entries]
+        self.local_choice = None
+        found = self.false
+        default = [self.false] * len(entries)
+        index = {s.name: k for k, s in enumerate(entries)}
+        for sym, cond in choice.defaults:
+            k = index[sym.name]
+            hit = self.expr(cond, tri)[0] & evis[k] & ~found
+            default[k] = default[k] | hit
+            found = found | hit
+        for k in range(len(entries)):
+            hit = evis[k] & ~found
+            default[k] = default[k] | hit
+            found = found | hit
+        # the user's pick: decision bits 1.. read as an entry index; bit 0 says "pick"
+        bits = self.dec[1:]
+        if len(entries) >= 1 << len(bits):
+            raise encode.Unsupported(f"a choice of {len(entries)} entries is too wide")
+        picks = []
+        for k in range(len(entries)):
+            cube = self.dec[0]
+            for j, b in enumerate(bits):
+                cube = cube & (b if k >> j & 1 else ~b)
+            allowed = entries[k].name in self.model.space
+            picks.append(cube & evis[k] if allowed else self.false)
+        valid = self.false
+        for p in picks:
+            valid = valid | p
+        chosen = [on & (picks[k] | (~valid & default[k])) for k in range(len(entries))]
+        return tri, chosen, picks, default
+
+    def run(self, progress: Any = None) -> Walk:
+        kconf = self.kconf
+        model = self.model
+        state = self.true
+        proj = set(model.projection)
+        seen: dict[str, frozenset[int]] = {}
+        layers: list[_Layer] = []
+        peak = 1
+        # the last step reading each slot's tristate value (choice entries: by name)
+        last_read: dict[str, int] = {}
+        for i, cs in enumerate(model.steps):
+            for r in cs.step.reads:
+                last_read[r] = i
+        for i, cs in enumerate(model.steps):
+            defines = cs.step.defines
+            name = defines[0]
+            rel = self.true
+            defined: dict[str, Pair] = {}
+            layer = _Layer(state, self.true, name)
+            if name in self.virtual:
+                v = self.expr(self.virtual[name].expr)
+                x = self.declare(name, False)[0]
+                rel = x.equiv(v[0])
+                defined[name] = (x, x)
+            elif name.startswith("<choice:"):
+                choice = kconf.syms[defines[1]].choice
+                tri, chosen, picks, default = self.choice(choice)
+                x = self.declare(name, False)[0]
+                rel = x.equiv(tri[0])
+                defined[name] = (x, x)
+                for sym, c in zip(choice.syms, chosen):
+                    e = self.declare(sym.name, False)[0]
+                    rel = rel & e.equiv(c)
+                    defined[sym.name] = (e, e)
+                layer.entries = tuple(
+                    (sym.name, picks[k], default[k], defined[sym.name][0])
+                    for k, sym in enumerate(choice.syms)
+                )
+                layer.costly = True
+            else:
+                sym = kconf.syms[name]
+                tristate = sym.orig_type is kconfiglib.TRISTATE
+                v, user = self.symbol(sym)
+                p = self.declare(name, tristate)
+                defined[name] = p
+                rel = p[0].equiv(v[0])
+                if tristate:
+                    rel = rel & p[1].equiv(v[1])
+                layer.user = user
+                layer.value = p
+                layer.costly = any(node.prompt for node in sym.nodes)
+            layer.rel = rel
+            layer.new = tuple(n for slot in defines for n in self.names[slot])
+            layers.append(layer)
+            alive = set(cs.layout_out)
+            dead: list[str] = list(self.dec_names)
+            for slot in list(self.vars):
+                if slot not in alive:
+                    dead.extend(self.names[slot])
+                    del self.vars[slot]
+                elif slot in proj and len(self.names[slot]) == 2 and last_read.get(slot, -1) <= i:
+                    # nothing reads its tristate value any more: keep only on/off
+                    dead.append(self.names[slot][1])
+                    m = self.vars[slot][0]
+                    self.vars[slot] = (m, m)
+                    self.names[slot] = (self.names[slot][0],)
+            if self.want_values:
+                conj = state & rel
+                for slot in defines:
+                    seen[slot] = self._values(conj, slot, defined)
+                state = self.bdd.quantify(conj, dead, forall=False)
+            else:
+                state = cudd.and_exists(state, rel, dead)
+            peak = max(peak, len(state))
+            if progress is not None:
+                progress("enumerate", i + 1, len(model.steps))
+        names = tuple(self.names[s][0] for s in model.projection)
+        return Walk(
+            self.bdd, state, tuple(model.projection), names, seen, peak, tuple(layers),
+            tuple(self.dec_names),
+        )
+
+    def _values(self, conj: Any, slot: str, pairs: dict[str, Pair]) -> frozenset[int]:
+        """The values (0, 1, 2) ``slot`` takes in the reachable states of ``conj``."""
+        m, y = pairs[slot]
+        out = set()
+        for v, test in ((0, ~m), (1, m & ~y), (2, y)):
+            if conj & test != self.false:
+                out.add(v)
+        return frozenset(out)
+
+
+@dataclass
+class _Layer:
+    """What one step did, kept to read a witness back (:meth:`Walk.witness`)."""
+
+    before: Any  # the reachable set before the step
+    rel: Any  # the step's relation (new variables, decisions, what it reads)
+    name: str
+    new: tuple[str, ...] = ()  # the variables it declares
+    user: Any = None  # symbol steps: "the user's value is used" (a decision)
+    value: Optional[Pair] = None  # symbol steps: the new value
+    entries: tuple[tuple[str, Any, Any, Any], ...] = ()  # choices: (name, pick, default, on)
+    costly: bool = False  # a user option (counts in ``options`` when on)
+
+
+def walk(
+    kconf: Any,
+    projection: Sequence[str],
+    space: Optional[Iterable[str]] = None,
+    *,
+    whole_tree: bool = False,
+    virtual: Sequence[encode.Virtual] = (),
+    progress: Any = None,
+    values: bool = False,
+) -> Walk:
+    model = encode.compile_model(kconf, projection, space, whole_tree=whole_tree, virtual=virtual)
+    return _Walker(kconf, model, virtual, values).run(progress)
