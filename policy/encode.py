@@ -13,6 +13,7 @@ stays with :mod:`policy.kconfig`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -56,8 +57,19 @@ class Step:
 @dataclass(frozen=True)
 class CompiledStep:
     step: Step
-    run: StepFn
     layout_out: tuple[str, ...]
+
+    @functools.cached_property
+    def run(self) -> StepFn:
+        """The step as a Python function (compiled on first use: the BDD walk never needs it)."""
+        src = self.step.source
+        fn = _CODE.get(src)
+        if fn is None:
+            namespace: dict[str, Any] = {}
+            code = compile(src, f"<step: {self.step.defines[0]}>", "exec")
+            exec(code, namespace)  # noqa: S102 - generated
+            fn = _CODE[src] = namespace["step"]
+        return fn
 
 
 @dataclass(frozen=True)
@@ -449,14 +461,8 @@ def compile_model(
             src, user = _choice_source(it, gen, pos, after, allowed, kconf, collapse)
         else:
             src, user = _symbol_source(it, gen, pos, after, allowed, kconf, collapse)
-        fn = _CODE.get(src)
-        if fn is None:
-            namespace: dict[str, Any] = {}
-            code = compile(src, f"<step: {_slot(it)}>", "exec")
-            exec(code, namespace)  # noqa: S102 - generated
-            fn = _CODE[src] = namespace["step"]
         step = Step(i, tuple(defines[i]), frozenset(reads[_slot(it)]), user, src)
-        steps.append(CompiledStep(step, fn, tuple(after)))
+        steps.append(CompiledStep(step, tuple(after)))
         layout = after
     options = frozenset(settable)
     return Model(tuple(steps), tuple(layout), options, allowed, settable)

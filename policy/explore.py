@@ -44,6 +44,7 @@ from .explore_space import (  # noqa: F401 - re-exported
     monotone_test,
     option_values,
     projection_symbols,
+    replay,
 )
 from .features import catalog
 from .runtime import Decision, decide
@@ -74,6 +75,7 @@ __all__ = [
     "default_space",
     "enumerate_space",
     "explore",
+    "explore_all",
     "monotone_test",
     "option_values",
     "pareto",
@@ -99,27 +101,12 @@ def explore(
     deciding devices (default: one per CPU; the result does not depend on it).
     """
     started = time.perf_counter()
+    if space is None:
+        return explore_all(devices, progress=progress, diagnostics=diagnostics, started=started)
     values = option_values(progress=progress)
-    # the whole tree (--all) is known to be far wider than the listable spaces: give up early
-    cap = limit if space is not None else min(limit, ALL_LIMIT)
-    try:
-        # only the steps the projection depends on (2-3x faster): ``options`` then counts the
-        # enabled user options of that cone
-        sp = enumerate_space(space, progress=progress, limit=cap, whole_tree=False)
-    except SpaceTooLarge:
-        if space is not None:
-            raise
-        # the whole tree: no joint count or frontier, dead and always-on options still exactly
-        from . import kconfig
-
-        kconf = kconfig.parse_tree()
-        proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
-        settable = encode.settable_symbols(kconf)
-        sp = Space(proj, settable, (), values, settable, 0, cap, complete=False)
-        names = tuple(sorted(str(d.name) for d in devices))
-        return ExploreResult(
-            sp, names, (), (), {}, time.perf_counter() - started, tuple(diagnostics), values
-        )
+    # only the steps the projection depends on (2-3x faster): ``options`` then counts the
+    # enabled user options of that cone
+    sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=False)
     ev = Evaluator(sp, devices)
     ev.prepare(sp.configurations, workers if workers is not None else os.cpu_count() or 1)
     out = []
@@ -145,6 +132,98 @@ def explore(
         tuple(diagnostics),
         values,
     )
+
+
+def explore_all(
+    devices: Sequence[Any],
+    *,
+    progress: Optional[Progress] = None,
+    diagnostics: Sequence[Any] = (),
+    started: Optional[float] = None,
+) -> ExploreResult:
+    """``explore --all``: the whole tree, counted and evaluated over BDDs (:mod:`policy.symbolic`,
+    :mod:`policy.explore_sym`). Lists only the frontier: one witness configuration per frontier
+    point, decided again by ``runtime.decide`` (which must give the symbolic totals)."""
+    from . import kconfig, symbolic
+    from .explore_sym import SymbolicEvaluation, frontier
+
+    started = time.perf_counter() if started is None else started
+    kconf = kconfig.parse_tree()
+    proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
+    # every step, for the values each option takes (dead and always-on options)
+    whole = symbolic.walk(kconf, proj, None, whole_tree=True, values=True, progress=progress)
+    settable = encode.settable_symbols(kconf)
+    values = {
+        s: frozenset(("n", "m", "y")[x] for x in whole.seen.get(s, frozenset({0})))
+        for s in settable
+    }
+    # only the projection's cone (the same projected set): counts, evaluation, witnesses
+    walk = symbolic.walk(kconf, proj, None, whole_tree=False)
+    sym = SymbolicEvaluation(walk, devices)
+    sets = [sym.device(d) for d in sym.devices]
+    totals = sym.totals(sets)
+    unreachable = {ds.device: sym.unreachable(ds) for ds in sets}
+    configs: list[Configuration] = []
+    expected: list[tuple[int, int, int]] = []
+    for k, t in enumerate(frontier(totals)):
+        on, decisions, options = walk.witness(totals[t])
+        decisions, options = _shorten(walk.model, decisions)
+        bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
+        witness: Any = None
+        for dec in decisions:
+            witness = (dec, witness)
+        configs.append(Configuration(k, bits, options, walk.projection, witness))
+        expected.append(t)
+    sp = Space(
+        walk.projection,
+        settable,
+        tuple(configs),
+        values,
+        settable,
+        len(walk.layers),
+        walk.peak_nodes,
+        listed="frontier",
+        count=walk.count(),
+    )
+    ev = Evaluator(sp, devices)
+    evaluated = tuple(ev.evaluate(c) for c in configs)
+    for e, t in zip(evaluated, expected):
+        if (e.features, e.dram, e.capacity) != t:
+            raise RuntimeError(
+                f"internal error: configuration {e.config.id} was counted at {t} over BDDs but "
+                f"runtime.decide gives {(e.features, e.dram, e.capacity)}"
+            )
+    names = tuple(str(d.name) for d in ev.devices)
+    return ExploreResult(
+        sp,
+        names,
+        evaluated,
+        tuple(c.id for c in configs),
+        {n: unreachable[n] for n in names},
+        time.perf_counter() - started,
+        tuple(diagnostics),
+        values,
+    )
+
+
+def _shorten(
+    model: encode.Model, decisions: Sequence[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], int]:
+    """``decisions`` less every line that can go without changing the configuration (each is
+    dropped in turn, last first, and stays dropped when the replay gives the same projection);
+    with the enabled user options of the result."""
+    full = replay(model, decisions)
+    if full is None:
+        raise RuntimeError("internal error: a witness read from the BDD does not replay")
+    kept = list(decisions)
+    for dec in reversed(list(decisions)):
+        trial = [d for d in kept if d != dec]
+        got = replay(model, trial)
+        if got is not None and got[0] == full[0]:
+            kept = trial
+    last = replay(model, kept)
+    assert last is not None
+    return kept, last[1]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -412,7 +412,7 @@ class ExploreResult:
 
     @property
     def count(self) -> int:
-        return len(self.space.configurations)
+        return self.space.total
 
     @property
     def dead(self) -> tuple[str, ...]:

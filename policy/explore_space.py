@@ -200,6 +200,15 @@ class Space:
     steps: int
     peak_states: int
     complete: bool = True  # False: too many configurations to list; only ``seen`` is known
+    # "all": ``configurations`` is every configuration; "frontier": only one witness per frontier
+    # point (the space was counted over BDDs, ``count`` configurations in all)
+    listed: Literal["all", "frontier"] = "all"
+    count: Optional[int] = None
+
+    @property
+    def total(self) -> int:
+        """How many distinct configurations the space holds."""
+        return len(self.configurations) if self.count is None else self.count
 
     @property
     def dead(self) -> tuple[str, ...]:
@@ -252,6 +261,32 @@ def option_values(
         if progress is not None:
             progress("options", k + 1, len(names))
     return out
+
+
+def replay(
+    model: encode.Model, assignment: Sequence[tuple[str, str]]
+) -> Optional[tuple[tuple[int, ...], int]]:
+    """The final state (the projection, each slot 0/1) and enabled user options that
+    ``assignment`` (the lines of a ``.config``) produces: one path through the compiled steps,
+    the user's line where the step offers it (a user value on an invisible symbol offers none,
+    as kconfiglib ignores it), else the default. None if a step offers neither."""
+    want = dict(assignment)
+    state: tuple[int, ...] = ()
+    options = 0
+    for cs in model.steps:
+        outs = cs.run(state)
+        chosen = None
+        for t, dc, dec, _v in outs:
+            if dec is not None and want.get(dec[0]) == dec[1]:
+                chosen = (t, dc)
+                break
+            if dec is None and chosen is None:
+                chosen = (t, dc)
+        if chosen is None:
+            return None
+        state, dc = chosen
+        options += dc
+    return state, options
 
 
 def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model:

@@ -60,6 +60,7 @@ class Walk:
     peak_nodes: int
     layers: tuple[_Layer, ...]
     decision_vars: tuple[str, ...]
+    model: encode.Model  # the compiled steps walked (their Python form replays an assignment)
 
     def count(self, u: Any = None) -> int:
         """How many projected configurations ``u`` (default: all) holds."""
@@ -89,7 +90,7 @@ class Walk:
         decisions: list[tuple[str, str]] = []
         options = 0
         for layer in reversed(self.layers):
-            pre = layer.before & layer.rel & fixed
+            pre = (fixed & layer.rel) & layer.before  # the cube first keeps the operands small
             if layer.user is not None:
                 quiet = pre & ~layer.user
                 if quiet != bdd.false:
@@ -100,10 +101,13 @@ class Walk:
                     quiet = quiet & (~p | d)
                 if quiet != bdd.false:
                     pre = quiet
-            care = set(bdd.support(pre)) | set(layer.new) | set(self.decision_vars)
-            for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
-                if u is not None:
-                    care |= bdd.support(u)
+            if layer.care is None:
+                care = set(layer.new) | set(self.decision_vars)
+                for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
+                    if u is not None:
+                        care |= bdd.support(u)
+                layer.care = frozenset(care)
+            care = set(bdd.support(pre)) | layer.care
             a = bdd.pick(pre, care_vars=care)
             assert a is not None, "a reachable state has no predecessor"
 
@@ -388,6 +392,7 @@ class _Walker:
         return Walk(
             self.bdd, state, tuple(model.projection), names, seen, peak, tuple(layers),
             tuple(self.dec_names),
+            model,
         )
 
     def _values(self, conj: Any, slot: str, pairs: dict[str, Pair]) -> frozenset[int]:
@@ -412,6 +417,7 @@ class _Layer:
     value: Optional[Pair] = None  # symbol steps: the new value
     entries: tuple[tuple[str, Any, Any, Any], ...] = ()  # choices: (name, pick, default, on)
     costly: bool = False  # a user option (counts in ``options`` when on)
+    care: Optional[frozenset[str]] = None  # the variables a witness reads here (computed once)
 
 
 def walk(

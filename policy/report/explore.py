@@ -67,6 +67,9 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "complete": r.space.complete,
         "count": r.count if r.space.complete else None,
+        # "all": every configuration below; "frontier": the space was counted over BDDs and only
+        # one witness per frontier point is listed (``explore --all``)
+        "listed": r.space.listed,
         "projection": list(r.space.projection),
         "enumerated": list(r.space.enumerated),
         "devices": list(r.devices),
@@ -168,10 +171,14 @@ class ExploreTable:
             )
             _options(result, stream)
             return
+        how = (
+            "the whole tree, counted over BDDs"
+            if sp.listed == "frontier"
+            else f"{len(sp.enumerated)} user-settable symbols enumerated"
+        )
         stream.write(
             f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
-            f"symbols ({len(sp.enumerated)} user-settable symbols enumerated, "
-            f"{result.seconds:.2f} s)\n"
+            f"symbols ({how}, {result.seconds:.2f} s)\n"
         )
         _options(result, stream)
         stream.write(

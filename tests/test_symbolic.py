@@ -1,0 +1,263 @@
+"""The BDD walk (policy.symbolic) and the symbolic evaluation (policy.explore_sym) against the
+explicit enumeration and runtime.decide, which are themselves checked against brute-force
+kconfiglib (tests/test_explore.py); ``explore --all`` end to end."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from test_explore import ARCH, SELECTS, SMALL
+
+from policy import explore, explore_sym, kconfig, resources, runtime, symbolic
+from policy.cli import main
+from policy.explore_eval import _outcome
+from policy.features import catalog, enabling_condition, feature_verdict
+
+# a wider sub-space (6,020 configurations): the first 34 symbols of the default pmem space
+WIDE = 34
+TRI = ("n", "m", "y")
+
+
+@pytest.fixture(scope="module")
+def kconf() -> Any:
+    return kconfig.parse_tree()
+
+
+@pytest.fixture(scope="module")
+def proj(kconf: Any) -> tuple[str, ...]:
+    return explore.projection_symbols([s.name for s in kconf.unique_defined_syms])
+
+
+@pytest.fixture(scope="module")
+def devices() -> Sequence[Any]:
+    from policy import profiles
+
+    return profiles.load_profiles([resources.profiles_dir()]).devices
+
+
+def _sets(w: symbolic.Walk) -> set[frozenset[str]]:
+    return {
+        frozenset(n for n, on in zip(w.projection, cfg) if on) for cfg in w.configurations()
+    }
+
+
+@pytest.mark.parametrize(
+    "space", [SMALL, ARCH, SELECTS, None], ids=["small", "arch", "selects", "wide"]
+)
+def test_bdd_set_equals_the_enumeration(
+    space: Sequence[str] | None, kconf: Any, proj: tuple[str, ...]
+) -> None:
+    space = space or explore.default_space()[:WIDE]
+    sp = explore.enumerate_space(space, whole_tree=False)
+    w = symbolic.walk(kconf, proj, space)
+    assert w.count() == len(sp.configurations) > 5
+    assert _sets(w) == {c.on for c in sp.configurations}
+
+
+@pytest.mark.parametrize("space", [SMALL, ARCH, SELECTS], ids=["small", "arch", "selects"])
+def test_bdd_values_equal_the_enumeration(
+    space: Sequence[str], kconf: Any, proj: tuple[str, ...]
+) -> None:
+    sp = explore.enumerate_space(space)
+    w = symbolic.walk(kconf, proj, space, whole_tree=True, values=True)
+    for name, vals in sp.seen.items():
+        assert frozenset(TRI[x] for x in w.seen[name]) == vals, name
+
+
+def test_bdd_values_of_the_whole_tree_equal_option_values(
+    kconf: Any, proj: tuple[str, ...]
+) -> None:
+    w = symbolic.walk(kconf, proj, None, whole_tree=True, values=True)
+    for name, vals in explore.option_values().items():
+        assert frozenset(TRI[x] for x in w.seen[name]) == vals, name
+
+
+def test_whole_tree_and_cone_walks_give_the_same_set(kconf: Any, proj: tuple[str, ...]) -> None:
+    cone = symbolic.walk(kconf, proj, explore.default_space())
+    whole = symbolic.walk(kconf, proj, explore.default_space(), whole_tree=True)
+    assert cone.projection == whole.projection or set(cone.projection) == set(whole.projection)
+    assert cone.count() == whole.count() > 100_000
+    # the whole tree holds every configuration of the default space, and more
+    assert symbolic.walk(kconf, proj, None).count() > cone.count()
+
+
+def test_enabling_condition_is_feature_verdict() -> None:
+    """Every candidate of every device type, every feature, every truth assignment of the
+    expressions the verdict may read: enabled exactly when the returned condition holds."""
+    cat = catalog()
+
+    class Build:
+        def __init__(self, truth: dict[str, bool]) -> None:
+            self.truth = truth
+
+        def eval(self, expr: str) -> str:
+            return "y" if self.truth[expr] else "n"
+
+    checked = 0
+    aligns = sorted({a.bytes for a in cat.aligns} | {4096, 16384, 65536})
+    for dt in cat.device_types:
+        for mode in cat.modes:
+            for map_ in (*mode.maps, None):
+                for align in aligns:
+                    for pagemap in (False, True):
+                        for f in cat.features:
+                            how = enabling_condition(f, dt, mode.name, map_, align, pagemap)
+                            exprs = sorted(
+                                {f.build} | {c.build for c in f.runtime} - {"y"}
+                            )
+                            for bits in itertools.product((False, True), repeat=len(exprs)):
+                                truth = dict(zip(exprs, bits), y=True)
+                                v = feature_verdict(
+                                    f, Build(truth), dt, mode.name, map_, align, pagemap
+                                )
+                                want = how is not None and truth[how[0]] and any(
+                                    truth[e] for e in how[1]
+                                )
+                                assert v.enabled == want, (f.name, dt.name, mode.name, align)
+                                checked += 1
+    assert checked > 10_000
+
+
+@pytest.fixture(scope="module")
+def wide(devices: Sequence[Any], kconf: Any, proj: tuple[str, ...]) -> tuple[Any, ...]:
+    space = explore.default_space()[:WIDE]
+    result = explore.explore(devices, space, workers=1)
+    w = symbolic.walk(kconf, proj, space)
+    return result, w
+
+
+def test_symbolic_outcomes_equal_runtime_decide(wide: tuple[Any, ...], devices: Any) -> None:
+    """Each device's (features, DRAM, capacity) under each configuration: the set it lies in
+    over BDDs equals runtime.decide's outcome (the explicit evaluator, tested equal to decide)."""
+    result, w = wide
+    sym = explore_sym.SymbolicEvaluation(w, devices)
+    sets = {ds.device: ds for ds in (sym.device(d) for d in sym.devices)}
+    var = dict(zip(w.projection, w.proj_vars))
+    for e in result.evaluated:
+        cube = w.bdd.cube({var[n]: n in e.config.on for n in w.projection})
+        for o in e.outcomes:
+            parts = sets[o.device].parts
+            got = [k for k, u in parts.items() if u & cube != w.bdd.false]
+            assert got == [(len(o.features), o.dram, o.capacity)], (o.device, e.config.id)
+    assert {ds.device: sym.unreachable(ds) for ds in sets.values()} == dict(result.unreachable)
+
+
+def test_symbolic_totals_and_frontier_equal_the_enumeration(
+    wide: tuple[Any, ...], devices: Any
+) -> None:
+    result, w = wide
+    sym = explore_sym.SymbolicEvaluation(w, devices)
+    totals = sym.totals([sym.device(d) for d in sym.devices])
+    got = {}
+    for t, u in totals.items():
+        for cfg in w.configurations(u):
+            got[frozenset(n for n, on in zip(w.projection, cfg) if on)] = t
+    want = {e.config.on: (e.features, e.dram, e.capacity) for e in result.evaluated}
+    assert got == want
+    by_id = {e.config.id: e for e in result.evaluated}
+    assert explore_sym.frontier(totals) == [
+        (by_id[i].features, by_id[i].dram, by_id[i].capacity) for i in result.frontier
+    ]
+
+
+def test_a_wrong_rank_is_caught(
+    wide: tuple[Any, ...], devices: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting the features present instead of missing (a bug this module once had) changes
+    the totals: the comparison above would fail."""
+    result, w = wide
+    sym = explore_sym.SymbolicEvaluation(w, devices)
+    real = sym._exactly
+
+    def present(key: tuple[Any, ...], items: Sequence[Any]) -> list[Any]:
+        return real(key + ("wrong",), [~u for u in items] if key[0] != "feat" else items)
+
+    monkeypatch.setattr(sym, "_exactly", present)
+    totals = sym.totals([sym.device(d) for d in sym.devices])
+    want = {(e.features, e.dram, e.capacity) for e in result.evaluated}
+    assert set(totals) != want
+
+
+# ------------------------------------------------------------------------ explore --all
+
+
+@pytest.fixture(scope="module")
+def whole(devices: Sequence[Any]) -> explore.ExploreResult:
+    return explore.explore(devices, None)
+
+
+def test_explore_all_counts_the_whole_tree(
+    whole: explore.ExploreResult, kconf: Any, proj: tuple[str, ...]
+) -> None:
+    assert whole.space.listed == "frontier"
+    w = symbolic.walk(kconf, proj, None, whole_tree=True)
+    assert whole.count == w.count() > len(explore.enumerate_space(SMALL).configurations)
+    values = explore.option_values()
+    assert whole.dead == tuple(s for s, v in values.items() if v == {"n"})
+    assert whole.always_on == tuple(s for s, v in values.items() if "n" not in v)
+
+
+def test_explore_all_frontier_witnesses_are_real(
+    whole: explore.ExploreResult, proj: tuple[str, ...]
+) -> None:
+    """Each frontier witness, loaded by kconfiglib, has its projection, and runtime.decide on
+    that real build gives the reported totals; no two frontier points dominate each other."""
+    cat = catalog()
+    assert len(whole.frontier) >= 3
+    pts = []
+    for e in whole.evaluated:
+        c = e.config
+        build = kconfig.load_text(c.config_text(), "<witness>", f"w{c.id}")
+        assert frozenset(s for s in proj if build.enabled(s)) == c.on, c.config_text()
+        outs = [
+            _outcome(runtime.decide(d, build, cat), d, cat)
+            for d in sorted(whole_devices(), key=lambda d: str(d.name))
+        ]
+        t = (sum(len(o.features) for o in outs), sum(o.dram for o in outs),
+             sum(o.capacity for o in outs))
+        assert t == (e.features, e.dram, e.capacity)
+        pts.append(t)
+    for p in pts:
+        for q in pts:
+            assert not (q != p and q[0] >= p[0] and q[1] <= p[1] and q[2] <= p[2]), (p, q)
+
+
+def whole_devices() -> Sequence[Any]:
+    from policy import profiles
+
+    return profiles.load_profiles([resources.profiles_dir()]).devices
+
+
+def test_explore_all_frontier_is_not_beaten_by_the_default_space(
+    whole: explore.ExploreResult, devices: Any, kconf: Any, proj: tuple[str, ...]
+) -> None:
+    """The whole tree holds the default space: no total reachable there beats the whole-tree
+    frontier (checked over BDDs on the default space, 357,536 configurations)."""
+    w = symbolic.walk(kconf, proj, explore.default_space())
+    sym = explore_sym.SymbolicEvaluation(w, devices)
+    totals = sym.totals([sym.device(d) for d in sym.devices])
+    front = [(e.features, e.dram, e.capacity) for e in whole.evaluated]
+    for t in totals:
+        assert any(f[0] >= t[0] and f[1] <= t[1] and f[2] <= t[2] for f in front), t
+
+
+def test_cli_explore_all_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--all", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert err == ""
+    assert doc["listed"] == "frontier" and doc["complete"] is True
+    assert doc["count"] > 1_000_000
+    assert len(doc["configurations"]) == len(doc["frontier"]) >= 3
+    assert all(c["frontier"] for c in doc["configurations"])
+    assert {d["device"] for d in doc["frontier"][0]["devices"]} == set(doc["devices"])
+
+
+def test_cli_explore_all_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "counted over BDDs" in out and "Pareto frontier" in out
