@@ -6,8 +6,12 @@ tristate: unset, n, m, y; each choice: unset or one entry of the sub-tree) is se
 
 The sub-tree is the longest prefix of ``CANDIDATES`` whose brute force is estimated (from a timed
 sample) to finish within ``--budget`` seconds (default 60). Prints both counts, whether the sets are
-identical, both times and the ratio; then times ``.venv/bin/pmempolicy explore`` on the same
-sub-tree with every shipped profile (the console script, start-up included).
+identical, both times and the ratio, for the explicit enumeration and for the BDD walk
+(``policy.symbolic``); then times ``.venv/bin/pmempolicy explore`` on the same sub-tree, on the
+default pmem sub-tree and with ``--all`` (the whole shipped tree: counts, dead options, frontier)
+with every shipped profile (the console script, start-up included; ``--all``: median of 5 runs
+against the 2-second target), and compares the BDD count of the default space with its
+explicit enumeration.
 
     .venv/bin/python bench/explore_vs_bruteforce.py [--budget SECONDS] [--symbols A,B,...]
 """
@@ -169,6 +173,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"brute force:         {len(theirs)} configurations in {t_brute:.3f} s")
     print(f"identical sets: {ours == theirs}")
     print(f"speed-up: {t_brute / t_explore:.0f}x")
+    from policy import symbolic
+
+    kconf = kconfig.parse_tree()
+    t = time.perf_counter()
+    walk = symbolic.walk(kconf, proj, space)
+    t_bdd = time.perf_counter() - t
+    bdd_set = {
+        frozenset(n for n, on in zip(walk.projection, cfg) if on) for cfg in walk.configurations()
+    }
+    print(
+        f"BDD walk:            {walk.count()} configurations in {t_bdd:.3f} s, identical to brute "
+        f"force: {bdd_set == theirs}; speed-up {t_brute / t_bdd:.0f}x"
+    )
+    ok = ours == theirs and bdd_set == theirs
     exe = ROOT / ".venv" / "bin" / "pmempolicy"
     if exe.exists():
         t = time.perf_counter()
@@ -183,18 +201,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"pmempolicy explore --config-space <sub-tree> (all shipped profiles): exit "
             f"{proc.returncode} in {t_cli:.2f} s"
         )
-        for label, extra in (
-            ("default pmem sub-tree", []),
-            ("--all, the full shipped tree", ["--all"]),
+        for label, extra, runs in (
+            ("--all, the full shipped tree", ["--all"], 5),
+            ("default pmem sub-tree", [], 1),
         ):
-            t = time.perf_counter()
-            proc = subprocess.run(
-                [str(exe), "explore", *extra], capture_output=True, text=True, env=dict(os.environ)
-            )
-            took = time.perf_counter() - t
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                proc = subprocess.run(
+                    [str(exe), "explore", *extra],
+                    capture_output=True,
+                    text=True,
+                    env=dict(os.environ),
+                )
+                times.append(time.perf_counter() - t)
+                ok = ok and proc.returncode == 0
+            took = sorted(times)[len(times) // 2]
             first = (proc.stdout.splitlines()[:1] or proc.stderr.splitlines()[:1] or [""])[0]
-            print(f"pmempolicy explore ({label}): exit {proc.returncode} in {took:.2f} s: {first}")
-    from policy import explore_space, kconfig
+            spread = f" (runs {min(times):.2f}-{max(times):.2f} s)" if runs > 1 else ""
+            print(
+                f"pmempolicy explore ({label}): exit {proc.returncode}, median {took:.2f} s"
+                f"{spread}: {first}"
+            )
+            if extra == ["--all"]:
+                front = sum(1 for line in proc.stdout.splitlines() if line.startswith("  set:"))
+                print(
+                    f"  frontier points: {front}; target under 2 s: "
+                    f"{'met' if took < 2.0 else 'MISSED'}"
+                )
+    t = time.perf_counter()
+    default = explore.default_space()
+    explicit = explore.enumerate_space(default, whole_tree=False)
+    t_enum = time.perf_counter() - t
+    t = time.perf_counter()
+    walk = symbolic.walk(kconf, proj, default)
+    t_walk = time.perf_counter() - t
+    print(
+        f"default pmem space ({len(default)} symbols): enumeration {len(explicit.configurations)} "
+        f"configurations in {t_enum:.2f} s, BDD walk {walk.count()} in {t_walk:.3f} s "
+        f"({t_enum / t_walk:.0f}x)"
+    )
+    ok = ok and walk.count() == len(explicit.configurations)
+    from policy import explore_space
 
     t = time.perf_counter()
     exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
@@ -205,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"default space: every one of {len(exprs)} evaluated expressions takes its whole-tree "
         f"values: {same} ({time.perf_counter() - t:.2f} s)"
     )
-    return 0 if ours == theirs and same else 1
+    return 0 if ok and same else 1
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ __all__ = [
     "default_space",
     "enumerate_space",
     "explore",
-    "explore_all",
+    "explore_symbolic",
     "monotone_test",
     "option_values",
     "pareto",
@@ -93,20 +93,30 @@ def explore(
     limit: int = DEFAULT_LIMIT,
     diagnostics: Sequence[Any] = (),
     workers: Optional[int] = None,
+    listing: bool = True,
 ) -> ExploreResult:
-    """Enumerate the space and evaluate every configuration against ``devices``.
+    """Evaluate every configuration of ``space`` (None: the whole tree) against ``devices``.
 
-    Dead and always-on options always come from the whole tree (:func:`option_values`), never
-    from the enumerated space. ``workers``: processes
-    deciding devices (default: one per CPU; the result does not depend on it).
+    ``listing``: enumerate and list every configuration (each with its fewest-options witness);
+    otherwise count and evaluate the space over BDDs and list one witness per frontier point
+    (:func:`explore_symbolic`, far faster). Dead and always-on options always come from the
+    whole tree, never from the enumerated space. ``workers``: processes deciding devices when
+    listing (default: one per CPU; the result does not depend on it).
     """
     started = time.perf_counter()
-    if space is None:
-        return explore_all(devices, progress=progress, diagnostics=diagnostics, started=started)
+    if not listing:
+        return explore_symbolic(
+            devices, space, progress=progress, diagnostics=diagnostics, started=started
+        )
     values = option_values(progress=progress)
     # only the steps the projection depends on (2-3x faster): ``options`` then counts the
     # enabled user options of that cone
-    sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=False)
+    try:
+        sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=False)
+    except SpaceTooLarge as err:
+        raise SpaceTooLarge(
+            f"{err}; without --list the space is counted over BDDs, every configuration at once"
+        ) from None
     ev = Evaluator(sp, devices)
     ev.prepare(sp.configurations, workers if workers is not None else os.cpu_count() or 1)
     out = []
@@ -134,14 +144,15 @@ def explore(
     )
 
 
-def explore_all(
+def explore_symbolic(
     devices: Sequence[Any],
+    space: Optional[Sequence[str]] = None,
     *,
     progress: Optional[Progress] = None,
     diagnostics: Sequence[Any] = (),
     started: Optional[float] = None,
 ) -> ExploreResult:
-    """``explore --all``: the whole tree, counted and evaluated over BDDs (:mod:`policy.symbolic`,
+    """``space`` (None: the whole tree) counted and evaluated over BDDs (:mod:`policy.symbolic`,
     :mod:`policy.explore_sym`). Lists only the frontier: one witness configuration per frontier
     point, decided again by ``runtime.decide`` (which must give the symbolic totals)."""
     from . import kconfig, symbolic
@@ -158,7 +169,7 @@ def explore_all(
         for s in settable
     }
     # only the projection's cone (the same projected set): counts, evaluation, witnesses
-    walk = symbolic.walk(kconf, proj, None, whole_tree=False)
+    walk = symbolic.walk(kconf, proj, space, whole_tree=False)
     sym = SymbolicEvaluation(walk, devices)
     sets = [sym.device(d) for d in sym.devices]
     totals = sym.totals(sets)
@@ -175,8 +186,8 @@ def explore_all(
         configs.append(Configuration(k, bits, options, walk.projection, witness))
         expected.append(t)
     sp = Space(
-        walk.projection,
-        settable,
+        proj,
+        tuple(sorted(walk.model.space)),
         tuple(configs),
         values,
         settable,

@@ -266,10 +266,10 @@ def test_progress_bar_on_a_terminal_only() -> None:
         "TRANSPARENT_HUGEPAGE,NVDIMM_PFN,NVDIMM_DAX,DEV_DAX,DEV_DAX_PMEM,DEV_DAX_KMEM,CXL_BUS,"
         "CXL_PMEM,VIRTIO_PMEM,VIRTIO,PCI,PROPOSED_PFN_IO,X86_64,ARM64,PPC64,"
         "PROPOSED_ONDEMAND_PAGES,OF_PMEM"
-    )  # about 3 s: long enough for the bar
+    )  # about 3 s listed: long enough for the bar
     child = pexpect.spawn(
         str(exe),
-        ["explore", "--config-space", space, "--format", "csv"],
+        ["explore", "--list", "--config-space", space, "--format", "csv"],
         timeout=300,
         encoding="utf-8",
         dimensions=(24, 120),
@@ -277,7 +277,7 @@ def test_progress_bar_on_a_terminal_only() -> None:
     child.expect(pexpect.EOF)
     assert "evaluate" in (child.before or "") or "enumerate" in (child.before or "")
     proc = subprocess.run(
-        [str(exe), "explore", "--config-space", space, "--format", "csv"],
+        [str(exe), "explore", "--list", "--config-space", space, "--format", "csv"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -187,7 +187,7 @@ def test_a_wrong_rank_is_caught(
 
 @pytest.fixture(scope="module")
 def whole(devices: Sequence[Any]) -> explore.ExploreResult:
-    return explore.explore(devices, None)
+    return explore.explore(devices, None, listing=False)
 
 
 def test_explore_all_counts_the_whole_tree(
@@ -261,3 +261,37 @@ def test_cli_explore_all_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explore", "--all"]) == 0
     out = capsys.readouterr().out
     assert "counted over BDDs" in out and "Pareto frontier" in out
+
+
+def test_cli_all_with_list_is_refused_at_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--all", "--list", "--limit", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "more than 1000 partial configurations" in err and "without --list" in err
+
+
+@pytest.mark.parametrize("space", [SMALL, SELECTS], ids=["small", "selects"])
+def test_cli_bdd_and_listing_agree(
+    space: Sequence[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same sub-tree with and without --list: the same count, unreachable features, options
+    and frontier totals (the BDD run lists only the frontier)."""
+    docs = []
+    for extra in ([], ["--list"]):
+        assert main(["explore", "--config-space", ",".join(space), "--format", "json", *extra]) == 0
+        docs.append(json.loads(capsys.readouterr().out))
+    bdd, listed = docs
+    assert bdd["listed"] == "frontier" and listed["listed"] == "all"
+    assert bdd["count"] == listed["count"] == len(listed["configurations"])
+    for key in ("unreachable_features", "dead_options", "always_on", "projection", "enumerated"):
+        assert bdd[key] == listed[key], key
+
+    def totals(doc: dict[str, Any]) -> list[tuple[int, int, int]]:
+        return [
+            (c["features"], c["dram_memmap_bytes"], c["capacity_lost_bytes"])
+            for c in doc["frontier"]
+        ]
+
+    assert totals(bdd) == totals(listed)
+    # a witness never needs more options than the fewest-options one of the listing
+    for a, b in zip(bdd["frontier"], listed["frontier"]):
+        assert a["options"] >= b["options"]

@@ -20,8 +20,11 @@ SPACE_HELP = (
     "Enumerate only these user-settable symbols (comma list); the others keep their "
     "defaults. Default: the pmem sub-tree (docs/explore.md)."
 )
-ALL_HELP = (
-    "Enumerate every user-settable symbol of the tree (stops at --limit on the shipped tree)."
+ALL_HELP = "Every user-settable symbol of the tree: the whole shipped tree."
+LIST_HELP = (
+    "List every configuration (explicit enumeration, each with its fewest-options witness; "
+    "stops at --limit). Without it the space is counted and evaluated over BDDs and only the "
+    "frontier is listed, one witness per point."
 )
 LIMIT_HELP = "Stop with an error when more partial configurations than this are held at once."
 
@@ -32,6 +35,7 @@ class ExploreSettings:
     profiles: tuple[str, ...]
     fmt: str
     limit: int
+    listing: bool = False
 
 
 class _Progress:
@@ -101,7 +105,12 @@ def run_explore(settings: ExploreSettings) -> int:
     progress = _Progress()
     try:
         result = run(
-            devices, settings.space, progress=progress, limit=settings.limit, diagnostics=diags
+            devices,
+            settings.space,
+            progress=progress,
+            limit=settings.limit,
+            diagnostics=diags,
+            listing=settings.listing,
         )
     finally:
         progress.close()
@@ -115,6 +124,7 @@ def run_explore(settings: ExploreSettings) -> int:
 @click.command()
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
+@click.option("--list", "listing", is_flag=True, help=LIST_HELP)
 @format_option(
     ["table",
     "json", "csv"], "Output format: a summary table, JSON (schema_version 1) or CSV.",
@@ -124,7 +134,12 @@ def run_explore(settings: ExploreSettings) -> int:
 )
 @profiles_argument()
 def explore(
-    config_space: Optional[str], all_: bool, fmt: str, limit: int, profiles: tuple[str, ...]
+    config_space: Optional[str],
+    all_: bool,
+    listing: bool,
+    fmt: str,
+    limit: int,
+    profiles: tuple[str, ...],
 ) -> int:
     """Every distinct valid configuration of the tree, evaluated against the profiles.
 
@@ -132,7 +147,9 @@ def explore(
     cost), dead and always-on options, features no configuration can give a device, and the Pareto
     frontier (features gained vs DRAM and capacity spent). PROFILE... default: the shipped ones.
     """
-    return run_explore(ExploreSettings(_space(config_space, all_), profiles, fmt, limit))
+    return run_explore(
+        ExploreSettings(_space(config_space, all_), profiles, fmt, limit, listing)
+    )
 
 
 def _default_output() -> Path:
