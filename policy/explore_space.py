@@ -301,16 +301,24 @@ def expression_values(
     exprs: Sequence[str], space: Optional[Sequence[str]] = None
 ) -> dict[str, frozenset[bool]]:
     """Whether each Kconfig expression holds (y or m) in some valid configuration and fails in
-    some: exact, one small cone enumeration per expression (as :func:`option_values`)."""
-    from . import kconfig
+    some: exact, one BDD walk (:mod:`policy.symbolic`) of the steps the expressions depend on,
+    with each expression as a computed slot of the projection."""
+    from . import kconfig, kexpr, symbolic
 
     kconf = kconfig.parse_tree()
+    exprs = list(dict.fromkeys(exprs))
+    virtual = [
+        encode.Virtual(f"<expr:{k}>", kexpr.parse_expr(kconf, e)) for k, e in enumerate(exprs)
+    ]
+    walk = symbolic.walk(kconf, [v.name for v in virtual], space, virtual=virtual)
+    bdd = walk.bdd
     out: dict[str, frozenset[bool]] = {}
-    for e in exprs:
-        states: set[tuple[int, ...]] = {()}
-        for cs in _cone(kconf, e, space).steps:
-            states = {t for st in states for t, _dc, _dec, _v in cs.run(st)}
-        out[e] = frozenset(bool(t[0]) for t in states)
+    var = dict(zip(walk.projection, walk.proj_vars))
+    for e, v in zip(exprs, virtual):
+        x = bdd.var(var[v.name])
+        out[e] = frozenset(
+            v for v, test in ((False, ~x), (True, x)) if walk.final & test != bdd.false
+        )
     return out
 
 
@@ -339,9 +347,13 @@ def default_space() -> tuple[str, ...]:
     base = {s for s in settable if s in proj or s in DEFAULT_EXTRA}
     targets = evaluated_expressions(kconf)
     full = expression_values(targets)
-    for e in targets:
-        if expression_values([e], sorted(base))[e] == full[e]:
+    now: dict[str, frozenset[bool]] = {}  # the values in ``base`` (recomputed when it grows)
+    for k, e in enumerate(targets):
+        if not now:
+            now = expression_values(targets[k:], sorted(base))
+        if now[e] == full[e]:
             continue
+        now = {}
         extra = {u for cs in _cone(kconf, e, None).steps for u in cs.step.user} - base
         # the whole cone gives the whole-tree values; keep only the symbols it cannot do without
         for u in sorted(extra):

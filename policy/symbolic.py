@@ -46,6 +46,9 @@ cudd = _import_cudd()
 Pair = tuple[Any, Any]  # (v >= m, v = y) as two BDD nodes
 
 _N_DECISION = 6  # decision variables shared by every step (a choice of up to 31 entries)
+# the memory CUDD plans its tables and cache for (its default, a share of physical memory,
+# costs ~9 ms per manager); the sets here stay at a few thousand nodes
+_MEMORY = 1 << 27
 
 
 @dataclass
@@ -150,7 +153,7 @@ class _Walker:
         self.kconf = kconf
         self.model = model
         self.virtual = {v.name: v for v in virtual}
-        self.bdd = cudd.BDD()
+        self.bdd = cudd.BDD(memory_estimate=_MEMORY)
         self.bdd.configure(reordering=False)
         self.true = self.bdd.true
         self.false = self.bdd.false

@@ -255,6 +255,11 @@ def test_cli_explore_all_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(doc["configurations"]) == len(doc["frontier"]) >= 3
     assert all(c["frontier"] for c in doc["configurations"])
     assert {d["device"] for d in doc["frontier"][0]["devices"]} == set(doc["devices"])
+    # without --list the whole tree is the default space
+    assert main(["explore", "--format", "json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["count"] == doc["count"] and plain["enumerated"] == doc["enumerated"]
+    assert plain["frontier"] == doc["frontier"]
 
 
 def test_cli_explore_all_table(capsys: pytest.CaptureFixture[str]) -> None:

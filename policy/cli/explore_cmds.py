@@ -17,14 +17,15 @@ from ..errors import ExitCode, UsageError
 from .options import format_option, profiles_argument
 
 SPACE_HELP = (
-    "Enumerate only these user-settable symbols (comma list); the others keep their "
-    "defaults. Default: the pmem sub-tree (docs/explore.md)."
+    "Only these user-settable symbols (comma list); the others keep their defaults. "
+    "Default: the whole tree for explore, the pmem sub-tree for explore --list and solve "
+    "(docs/explore.md)."
 )
-ALL_HELP = "Every user-settable symbol of the tree: the whole shipped tree."
+ALL_HELP = "Every user-settable symbol: the whole tree (explore's default without --list)."
 LIST_HELP = (
     "List every configuration (explicit enumeration, each with its fewest-options witness; "
-    "stops at --limit). Without it the space is counted and evaluated over BDDs and only the "
-    "frontier is listed, one witness per point."
+    "stops at --limit; default space: the pmem sub-tree). Without it the space is counted and "
+    "evaluated over BDDs and only the frontier is listed, one witness per point."
 )
 LIMIT_HELP = "Stop with an error when more partial configurations than this are held at once."
 
@@ -67,10 +68,12 @@ class _Progress:
             self.bar = None
 
 
-def _space(config_space: Optional[str], all_: bool) -> Optional[tuple[str, ...]]:
+def _space(
+    config_space: Optional[str], all_: bool, whole_by_default: bool = False
+) -> Optional[tuple[str, ...]]:
     if config_space and all_:
         raise UsageError("--config-space and --all are mutually exclusive")
-    if all_:
+    if all_ or (whole_by_default and not config_space):
         return None
     if not config_space:
         from ..explore import default_space
@@ -148,7 +151,9 @@ def explore(
     frontier (features gained vs DRAM and capacity spent). PROFILE... default: the shipped ones.
     """
     return run_explore(
-        ExploreSettings(_space(config_space, all_), profiles, fmt, limit, listing)
+        ExploreSettings(
+            _space(config_space, all_, whole_by_default=not listing), profiles, fmt, limit, listing
+        )
     )
 
 

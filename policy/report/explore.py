@@ -171,10 +171,9 @@ class ExploreTable:
             )
             _options(result, stream)
             return
-        how = (
-            "the whole tree, counted over BDDs"
-            if sp.listed == "frontier"
-            else f"{len(sp.enumerated)} user-settable symbols enumerated"
+        whole = len(sp.enumerated) == len(sp.settable)
+        how = ("the whole tree" if whole else f"{len(sp.enumerated)} user-settable symbols") + (
+            ", counted over BDDs" if sp.listed == "frontier" else " enumerated"
         )
         stream.write(
             f"{result.count} distinct valid configurations over {len(sp.projection)} projected "
