@@ -300,3 +300,61 @@ def test_cli_bdd_and_listing_agree(
     # a witness never needs more options than the fewest-options one of the listing
     for a, b in zip(bdd["frontier"], listed["frontier"]):
         assert a["options"] >= b["options"]
+
+
+# every device type, with pins, budgets, requirements, wants, odd sizes and start alignments
+VARIED = """\
+apiVersion: pmempolicy/v1
+kind: HostProfile
+metadata: {name: varied}
+spec:
+  devices:
+""" + "".join(
+    f"""    - name: {kind}-{k}
+      device: {{type: {kind}, size: {size}{start}}}
+{extra}"""
+    for kind in ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
+    for k, (size, start, extra) in enumerate(
+        [
+            ("64GiB", "", "      wants: [pmd_faults, map_sync, pud_faults]\n"),
+            ("1040MiB", ", start_align: 2MiB", "      requires: [dax_mmap]\n"),
+            ("2TiB", ", start_align: 16MiB",
+             "      requires: [longterm_pin]\n      budget: {dram: 1GiB}\n"),
+            ("8GiB", "", "      budget: {capacity: 0%}\n      wants: [block_io, sector_atomic]\n"),
+            ("4GiB", "", "      pin: {mode: %s, map: mem, align: 2MiB}\n"
+             % ("system-ram" if kind == "hmem" else "fsdax")),
+            ("32GiB", "", "      pin: {mode: devdax}\n      wants: [system_ram, p2pdma]\n"),
+            ("16GiB", "",
+             "      requires: [pfn_io]\n      wants: [extent_pages, ondemand_pages]\n"),
+        ]
+    )
+)
+
+
+def test_symbolic_outcomes_equal_runtime_decide_for_every_device_type(
+    wide: tuple[Any, ...]
+) -> None:
+    """As above, for 35 devices covering every device type, pins (mode only, and mode, map and
+    align), DRAM and capacity budgets, requirements and wants (proposals too), a size that is
+    not a multiple of the region alignment and start alignments."""
+    from policy import profiles
+
+    loaded = profiles.load_profile_text(VARIED, "varied.yaml")
+    assert not [d for d in loaded.diagnostics if d.severity == "error"], loaded.diagnostics
+    devices = loaded.devices
+    assert len({d.type for d in devices}) == 5
+    _, w = wide
+    result = explore.explore(devices, explore.default_space()[:WIDE], workers=1)
+    sym = explore_sym.SymbolicEvaluation(w, devices)
+    sets = {ds.device: ds for ds in (sym.device(d) for d in sym.devices)}
+    var = dict(zip(w.projection, w.proj_vars))
+    seen: set[tuple[str, tuple[int, int, int]]] = set()
+    for e in result.evaluated:
+        cube = w.bdd.cube({var[n]: n in e.config.on for n in w.projection})
+        for o in e.outcomes:
+            got = [k for k, u in sets[o.device].parts.items() if u & cube != w.bdd.false]
+            want = (len(o.features), o.dram, o.capacity)
+            assert got == [want], (o.device, e.config.id, o.choice)
+            seen.add((o.device, want))
+    assert {ds.device: sym.unreachable(ds) for ds in sets.values()} == dict(result.unreachable)
+    assert len(seen) > 3 * len(devices)  # the sub-space gives the devices varied outcomes
