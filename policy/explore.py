@@ -370,12 +370,15 @@ def solve(
     *,
     progress: Optional[Progress] = None,
     limit: int = DEFAULT_LIMIT,
+    symbolic: bool = False,
 ) -> SolveResult:
     """The cheapest configuration (by ``minimize``) where every device meets every requirement.
 
     Without one, a minimal set of conflicting requirements (deletion-based: each is dropped in turn
     and kept out while the rest stays unsatisfiable), each with the reasons it fails under the
-    best configuration that meets the others.
+    best configuration that meets the others. ``symbolic`` (``dram`` and ``capacity`` only):
+    over BDDs (:mod:`policy.solve_symbolic`), any space up to the whole tree; ties between
+    configurations of the same cost are then broken by the witness, not by the fewest options.
     """
     from . import kconfig
 
@@ -384,6 +387,11 @@ def solve(
         cat.feature(f)  # UsageError for an unknown name
     if minimize not in ("dram", "capacity", "options"):
         raise UsageError(f"--minimize must be dram, capacity or options, not {minimize!r}")
+    if symbolic and minimize != "options":
+        from .solve_symbolic import solve_symbolic
+
+        res: SolveResult = solve_symbolic(devices, require, minimize, space, progress=progress)
+        return res
     # --minimize options counts every enabled user option of the tree: every step then
     whole = minimize == "options"
     sp = enumerate_space(space, progress=progress, limit=limit, whole_tree=whole)

@@ -65,6 +65,9 @@ class DeviceSets:
     device: str
     parts: dict[Totals, Any]
     achievable: dict[str, Any]
+    # where the decision is ok (no finding: a candidate meets every requirement, budget and
+    # pin), by the chosen candidate's (DRAM, capacity lost)
+    ok: dict[tuple[int, int], Any]
 
 
 class SymbolicEvaluation:
@@ -139,6 +142,7 @@ class SymbolicEvaluation:
         cat = self.cat
         dt = cat.device_type(str(device.type))
         parts: dict[Totals, Any] = {}
+        ok: dict[tuple[int, int], Any] = {}
         achievable: dict[str, Any] = {f.name: bdd.false for f in cat.features}
         for ctx, page, truth in self.contexts():
             pagemap = dt.pagemap and truth["ZONE_DEVICE"]
@@ -194,11 +198,14 @@ class SymbolicEvaluation:
                         ranked.append((key, possible & ra & rb, (lay, nfeat)))
             ranked.sort(key=lambda x: x[0])
             taken = bdd.false
-            for _key, where, (lay, nfeat) in ranked:
+            for key, where, (lay, nfeat) in ranked:
                 wins = where & ~taken
                 taken = taken | where
                 if wins == bdd.false:
                     continue
+                if not key[0] and not key[2]:  # nothing required missing, within budget
+                    cost = (lay.dram_memmap, lay.capacity_lost)
+                    ok[cost] = ok[cost] | wins if cost in ok else wins
                 for k, u in enumerate(nfeat):
                     part = wins & u
                     if part != bdd.false:
@@ -207,7 +214,7 @@ class SymbolicEvaluation:
             rest = ctx & ~taken  # no candidate: a finding, nothing gained or spent
             if rest != bdd.false:
                 parts[(0, 0, 0)] = parts.get((0, 0, 0), bdd.false) | rest
-        return DeviceSets(str(device.name), parts, achievable)
+        return DeviceSets(str(device.name), parts, achievable, ok)
 
     # -- every device ------------------------------------------------------------------------
     def totals(self, sets: Sequence[DeviceSets]) -> dict[Totals, Any]:
@@ -223,6 +230,21 @@ class SymbolicEvaluation:
                         continue
                     s = (t[0] + k[0], t[1] + k[1], t[2] + k[2])
                     nxt[s] = nxt[s] | both if s in nxt else both
+            cur = nxt
+        return cur
+
+    def ok_totals(self, sets: Sequence[DeviceSets]) -> dict[tuple[int, int], Any]:
+        """The configurations where every device's decision is ok, by total (DRAM, capacity)."""
+        bdd = self.bdd
+        cur: dict[tuple[int, int], Any] = {(0, 0): self.walk.final}
+        for ds in sets:
+            nxt: dict[tuple[int, int], Any] = {}
+            for t, where in cur.items():
+                for k, part in ds.ok.items():
+                    both = where & part
+                    if both != bdd.false:
+                        s = (t[0] + k[0], t[1] + k[1])
+                        nxt[s] = nxt[s] | both if s in nxt else both
             cur = nxt
         return cur
 

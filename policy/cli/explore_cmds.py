@@ -174,8 +174,9 @@ def _default_output() -> Path:
     type=click.Choice(["dram", "capacity", "options"]),
     default="dram",
     show_default=True,
-    help="What to minimise: total DRAM memmap, total capacity lost, or the "
-    "number of enabled user options.",
+    help="What to minimise: total DRAM memmap, total capacity lost (both over BDDs, the whole "
+    "tree by default), or the number of enabled user options (enumerated, the pmem sub-tree by "
+    "default).",
 )
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
@@ -223,9 +224,11 @@ def solve(
             devices,
             features,
             minimize,  # type: ignore[arg-type]  # click.Choice keeps it to the Literal's values
-            _space(config_space, all_),
+            # the fewest options needs every full configuration: enumerated, the pmem sub-tree
+            _space(config_space, all_, whole_by_default=minimize != "options"),
             progress=progress,
             limit=limit,
+            symbolic=minimize != "options",
         )
     finally:
         progress.close()
