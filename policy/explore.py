@@ -220,21 +220,21 @@ def explore_symbolic(
 def _shorten(
     model: encode.Model, decisions: Sequence[tuple[str, str]]
 ) -> tuple[list[tuple[str, str]], int]:
-    """``decisions`` less every line that can go without changing the configuration (each is
-    dropped in turn, last first, and stays dropped when the replay gives the same projection);
-    with the enabled user options of the result."""
+    """``decisions`` less every line that can go without changing the configuration or adding
+    enabled options (each is dropped in turn, last first, and stays dropped when the replay
+    gives the same projection); with the enabled user options of the result."""
     full = replay(model, decisions)
     if full is None:
         raise RuntimeError("internal error: a witness read from the BDD does not replay")
     kept = list(decisions)
+    options = full[1]
     for dec in reversed(list(decisions)):
         trial = [d for d in kept if d != dec]
         got = replay(model, trial)
-        if got is not None and got[0] == full[0]:
-            kept = trial
-    last = replay(model, kept)
-    assert last is not None
-    return kept, last[1]
+        # the same configuration, and never more enabled options (a line may turn one off)
+        if got is not None and got[0] == full[0] and got[1] <= options:
+            kept, options = trial, got[1]
+    return kept, options
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,9 +376,9 @@ def solve(
 
     Without one, a minimal set of conflicting requirements (deletion-based: each is dropped in turn
     and kept out while the rest stays unsatisfiable), each with the reasons it fails under the
-    best configuration that meets the others. ``symbolic`` (``dram`` and ``capacity`` only):
-    over BDDs (:mod:`policy.solve_symbolic`), any space up to the whole tree; ties between
-    configurations of the same cost are then broken by the witness, not by the fewest options.
+    best configuration that meets the others. ``symbolic``: over BDDs
+    (:mod:`policy.solve_symbolic`), any space up to the whole tree; ties between configurations
+    of the same cost are then broken by the witness, not by the configuration id.
     """
     from . import kconfig
 
@@ -387,7 +387,7 @@ def solve(
         cat.feature(f)  # UsageError for an unknown name
     if minimize not in ("dram", "capacity", "options"):
         raise UsageError(f"--minimize must be dram, capacity or options, not {minimize!r}")
-    if symbolic and minimize != "options":
+    if symbolic:
         from .solve_symbolic import solve_symbolic
 
         res: SolveResult = solve_symbolic(devices, require, minimize, space, progress=progress)

@@ -1,14 +1,16 @@
-"""``solve --minimize dram|capacity`` over BDDs: the same answer as :func:`policy.explore.solve`'s
-enumeration (tested), on any space up to the whole tree, in about a second.
+"""``solve`` over BDDs: the same answer as :func:`policy.explore.solve`'s enumeration (tested), on
+any space up to the whole tree, in about a second (``--minimize options``: a few seconds).
 
 A device's decision meets a set of requirements exactly when ``runtime.decide`` of the device
 restricted to them (``explore._restrict``) has no finding; :mod:`policy.explore_sym` gives that as
 sets of configurations by the chosen candidate's costs (``DeviceSets.ok``). Their conjunction over
 the devices, split by total cost, is every satisfying configuration; the cheapest total's set
 gets a witness (:meth:`policy.symbolic.Walk.witness`, shortened), whose real build is decided
-again. Without a solution the conflicting set is found as in the enumeration (drop each
-requirement in turn, keep it dropped while the rest is still unsatisfiable), each device's sets
-computed once per subset of its requirements.
+again. ``options`` walks every step and keeps, per step, the states reachable with at most c
+enabled options (:meth:`policy.symbolic.Walk.levels`): the fewest options among the solutions
+first, then the cheapest DRAM and capacity among those. Without a solution the conflicting set
+is found as in the enumeration (drop each requirement in turn, keep it dropped while the rest is
+still unsatisfiable), each device's sets computed once per subset of its requirements.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def solve_symbolic(
     *,
     progress: Optional[Progress] = None,
 ) -> Any:
-    """The cheapest configuration by total DRAM (``dram``) or capacity lost (``capacity``), the
-    other breaking ties, in which every device meets every requirement; an ``explore.SolveResult``.
-    """
+    """The cheapest configuration by total DRAM (``dram``), capacity lost (``capacity``) or
+    enabled user options of the whole tree (``options``), the others breaking ties, in which
+    every device meets every requirement; an ``explore.SolveResult``."""
     from .explore import (
         Conflict,
         Requirement,
@@ -44,12 +46,14 @@ def solve_symbolic(
         requirements as all_requirements,
     )
 
-    if minimize not in ("dram", "capacity"):
-        raise ValueError("over BDDs, solve minimises dram or capacity")
+    if minimize not in ("dram", "capacity", "options"):
+        raise ValueError(f"unknown objective {minimize!r}")
     cat = catalog()
     kconf = kconfig.parse_tree()
     proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
-    walk = symbolic.walk(kconf, proj, space, progress=progress)
+    # the fewest options counts every enabled user option of the tree: every step then
+    whole = minimize == "options"
+    walk = symbolic.walk(kconf, proj, space, whole_tree=whole, progress=progress)
     sym = SymbolicEvaluation(walk, devices, cat)
     reqs = all_requirements(devices, require)
     memo: dict[tuple[str, tuple[Requirement, ...]], Optional[DeviceSets]] = {}
@@ -68,19 +72,24 @@ def solve_symbolic(
         return out
 
     def best(subset: Sequence[Requirement]) -> Optional[tuple[tuple[int, int], Any, Any]]:
-        """The cheapest (DRAM, capacity) meeting ``subset``, its set, and every solution."""
+        """The cheapest (DRAM, capacity) meeting ``subset``, its set, and every solution; for
+        ``options``, among the solutions with the fewest enabled options."""
         totals = sym.ok_totals(device_sets(subset))
         if not totals:
             return None
-        order = (lambda t: t) if minimize == "dram" else (lambda t: (t[1], t[0]))
-        cheapest = min(totals, key=order)
         every = walk.bdd.false
         for u in totals.values():
             every = every | u
+        if minimize == "options":
+            fewest = walk.levels()[-1]
+            reach = fewest[min(walk.fewest_options(every), len(fewest) - 1)]
+            totals = {t: u & reach for t, u in totals.items() if u & reach != walk.bdd.false}
+        order = (lambda t: (t[1], t[0])) if minimize == "capacity" else (lambda t: t)
+        cheapest = min(totals, key=order)
         return cheapest, totals[cheapest], every
 
     def witness(where: Any, ident: int) -> Configuration:
-        on, decisions, _ = walk.witness(where)
+        on, decisions, _ = walk.witness(where, fewest=minimize == "options")
         kept, options = _shorten(walk.model, decisions)
         bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
         chain: Any = None

@@ -64,6 +64,45 @@ class Walk:
     layers: tuple[_Layer, ...]
     decision_vars: tuple[str, ...]
     model: encode.Model  # the compiled steps walked (their Python form replays an assignment)
+    _levels: Optional[list[list[Any]]] = None
+
+    def levels(self) -> list[list[Any]]:
+        """Before each step (and after the last), the states reachable with at most c enabled
+        user options, for c = 0, 1, ...; the last set stands for every larger c (it is every
+        reachable state). The same steps again, each split into the outcomes that enable a user
+        option and those that do not."""
+        if self._levels is None:
+            bdd = self.bdd
+            cur = [bdd.true]
+            out = [cur]
+            for layer in self.layers:
+                if layer.inc == bdd.false:
+                    nxt = [cudd.and_exists(m, layer.rel, layer.dead) for m in cur]
+                else:
+                    stay = layer.rel & ~layer.inc
+                    inc = layer.rel & layer.inc
+                    last = len(cur) - 1
+                    nxt = []
+                    for c in range(len(cur) + 1):
+                        got = cudd.and_exists(cur[min(c, last)], stay, layer.dead)
+                        if c:
+                            got = got | cudd.and_exists(cur[min(c - 1, last)], inc, layer.dead)
+                        nxt.append(got)
+                    while len(nxt) > 1 and nxt[-1] == nxt[-2]:
+                        nxt.pop()
+                out.append(nxt)
+                cur = nxt
+            self._levels = out
+        return self._levels
+
+    def fewest_options(self, target: Any) -> int:
+        """The fewest enabled user options (of the walked steps) of any configuration that
+        reaches a projected configuration of ``target``."""
+        final = self.levels()[-1]
+        for c, reach in enumerate(final):
+            if reach & target != self.bdd.false:
+                return c
+        raise ValueError("empty target")
 
     def count(self, u: Any = None) -> int:
         """How many projected configurations ``u`` (default: all) holds."""
@@ -76,24 +115,42 @@ class Walk:
             out.append(tuple(bool(a[v]) for v in self.proj_vars))
         return out
 
-    def witness(self, target: Any) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
+    def witness(
+        self, target: Any, fewest: bool = False
+    ) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
         """One configuration of ``target`` (a subset of ``final``), a user assignment that
         produces it and that assignment's enabled user options.
 
         Read backwards through the kept steps: at each, a reachable state before the step and
         a decision that lead into the part of the path already fixed; the default (no line in
-        ``.config``) is preferred, so the assignment stays short (it is not searched for the
-        fewest options).
+        ``.config``) is preferred. ``fewest``: the configuration and assignment have the fewest
+        enabled user options of all ``target`` (:meth:`levels`: each step keeps within the
+        budget left); otherwise any.
         """
         bdd = self.bdd
+        budget = 0
+        if fewest:
+            levels = self.levels()
+            budget = self.fewest_options(target)
+            target = target & levels[-1][min(budget, len(levels[-1]) - 1)]
         pick = bdd.pick(target & self.final, care_vars=set(self.proj_vars))
         if pick is None:
             raise ValueError("empty target")
         fixed = bdd.cube(pick)
         decisions: list[tuple[str, str]] = []
         options = 0
-        for layer in reversed(self.layers):
-            pre = (fixed & layer.rel) & layer.before  # the cube first keeps the operands small
+        for k in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[k]
+            if fewest:
+                before = levels[k]
+                last = len(before) - 1
+                pre = (fixed & layer.rel & ~layer.inc) & before[min(budget, last)]
+                if pre == bdd.false:
+                    assert budget > 0, "the option budget ran out"
+                    budget -= 1
+                    pre = (fixed & layer.rel & layer.inc) & before[min(budget, last)]
+            else:
+                pre = (fixed & layer.rel) & layer.before  # the cube first: small operands
             if layer.user is not None:
                 quiet = pre & ~layer.user
                 if quiet != bdd.false:
@@ -333,7 +390,7 @@ class _Walker:
             name = defines[0]
             rel = self.true
             defined: dict[str, Pair] = {}
-            layer = _Layer(state, self.true, name)
+            layer = _Layer(state, self.true, name, inc=self.false)
             if name in self.virtual:
                 v = self.expr(self.virtual[name].expr)
                 x = self.declare(name, False)[0]
@@ -368,6 +425,11 @@ class _Walker:
                 layer.costly = any(node.prompt for node in sym.nodes)
             layer.rel = rel
             layer.new = tuple(n for slot in defines for n in self.names[slot])
+            if layer.entries:
+                for _n, _p, _d, on in layer.entries:
+                    layer.inc = layer.inc | on
+            elif layer.costly and layer.value is not None:
+                layer.inc = layer.value[0]
             layers.append(layer)
             alive = set(cs.layout_out)
             dead: list[str] = list(self.dec_names)
@@ -381,6 +443,7 @@ class _Walker:
                     m = self.vars[slot][0]
                     self.vars[slot] = (m, m)
                     self.names[slot] = (self.names[slot][0],)
+            layer.dead = tuple(dead)
             if self.want_values:
                 conj = state & rel
                 for slot in defines:
@@ -420,6 +483,8 @@ class _Layer:
     value: Optional[Pair] = None  # symbol steps: the new value
     entries: tuple[tuple[str, Any, Any, Any], ...] = ()  # choices: (name, pick, default, on)
     costly: bool = False  # a user option (counts in ``options`` when on)
+    inc: Any = None  # where the step enables a user option (set by the walk)
+    dead: tuple[str, ...] = ()  # the variables forgotten after the step
     care: Optional[frozenset[str]] = None  # the variables a witness reads here (computed once)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policy import explore, profiles, resources
+from policy import explore, kconfig, profiles, resources
 from policy.cli import main
 
 # a sub-tree where every shipped profile can be met (CXL needs PCI, CXL_BUS; virtio-pmem VIRTIO)
@@ -137,10 +137,10 @@ def test_unknown_feature_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 # ------------------------------------------------------------------------------ over BDDs
 
 
-@pytest.mark.parametrize("minimize", ["dram", "capacity"])
+@pytest.mark.parametrize("minimize", ["dram", "capacity", "options"])
 def test_symbolic_solve_equals_the_enumeration(minimize: str) -> None:
-    """The same cheapest cost and the same number of satisfying configurations as the
-    enumeration; the real decisions under the written build cost what the BDDs said."""
+    """The same cheapest cost (and fewest options) and the same number of satisfying
+    configurations as the enumeration; the real decisions cost what the BDDs said."""
     devices = profiles.load_profiles([resources.profiles_dir()]).devices
     res = explore.solve(devices, (), minimize, SPACE, symbolic=True)  # type: ignore[arg-type]
     ref = explore.solve(devices, (), minimize, SPACE)  # type: ignore[arg-type]
@@ -155,6 +155,13 @@ def test_symbolic_solve_equals_the_enumeration(minimize: str) -> None:
 
     assert spent(res) == spent(ref)
     assert all(d.ok for d in res.decisions)
+    assert ref.config is not None
+    if minimize == "options":
+        assert res.config.options == ref.config.options
+        # and the witness really has that many: kconfiglib's values of the written build
+        opts = explore.encode.settable_symbols(kconfig.parse_tree())
+        assert res.build is not None
+        assert sum(1 for o in opts if res.build.enabled(o)) == res.config.options
 
 
 def test_symbolic_conflict_equals_the_enumeration() -> None:

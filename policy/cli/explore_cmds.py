@@ -18,8 +18,7 @@ from .options import format_option, profiles_argument
 
 SPACE_HELP = (
     "Only these user-settable symbols (comma list); the others keep their defaults. "
-    "Default: the whole tree for explore, the pmem sub-tree for explore --list and solve "
-    "(docs/explore.md)."
+    "Default: the whole tree; the pmem sub-tree for explore --list (docs/explore.md)."
 )
 ALL_HELP = "Every user-settable symbol: the whole tree (explore's default without --list)."
 LIST_HELP = (
@@ -174,9 +173,8 @@ def _default_output() -> Path:
     type=click.Choice(["dram", "capacity", "options"]),
     default="dram",
     show_default=True,
-    help="What to minimise: total DRAM memmap, total capacity lost (both over BDDs, the whole "
-    "tree by default), or the number of enabled user options (enumerated, the pmem sub-tree by "
-    "default).",
+    help="What to minimise: total DRAM memmap, total capacity lost, or the number of enabled "
+    "user options (the others break ties).",
 )
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
@@ -224,11 +222,10 @@ def solve(
             devices,
             features,
             minimize,  # type: ignore[arg-type]  # click.Choice keeps it to the Literal's values
-            # the fewest options needs every full configuration: enumerated, the pmem sub-tree
-            _space(config_space, all_, whole_by_default=minimize != "options"),
+            _space(config_space, all_, whole_by_default=True),
             progress=progress,
             limit=limit,
-            symbolic=minimize != "options",
+            symbolic=True,
         )
     finally:
         progress.close()
