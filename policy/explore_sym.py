@@ -79,6 +79,7 @@ class SymbolicEvaluation:
         self._var = dict(zip(walk.projection, walk.proj_vars))
         self._exprs: dict[str, Any] = {}
         self._counts: dict[tuple[Any, ...], list[Any]] = {}
+        self._contexts: Optional[list[tuple[Any, int, dict[str, bool]]]] = None
 
     # -- expressions over the projection -----------------------------------------------------
     def expr(self, e: str) -> Any:
@@ -101,6 +102,11 @@ class SymbolicEvaluation:
 
     def contexts(self) -> list[tuple[Any, int, dict[str, bool]]]:
         """Every (set, page size, context symbols) that some configuration of the walk has."""
+        if self._contexts is None:
+            self._contexts = self._find_contexts()
+        return self._contexts
+
+    def _find_contexts(self) -> list[tuple[Any, int, dict[str, bool]]]:
         bdd = self.bdd
         pages: dict[int, Any] = {}
         none = bdd.true
@@ -146,8 +152,7 @@ class SymbolicEvaluation:
         achievable: dict[str, Any] = {f.name: bdd.false for f in cat.features}
         for ctx, page, truth in self.contexts():
             pagemap = dt.pagemap and truth["ZONE_DEVICE"]
-            build = runtime._CachedBuild(_ContextBuild(page, truth))
-            results = runtime.candidates_for(device, build, cat)
+            results = runtime.candidates_for(device, _ContextBuild(page, truth), cat)
             ranked: list[tuple[tuple[Any, ...], Any, Any]] = []
             for index, r in enumerate(results):
                 if not r.possible:
@@ -176,7 +181,7 @@ class SymbolicEvaluation:
                     gives[f.name] = self.expr(how[0]) & any_cond
                 for fname, u in gives.items():
                     achievable[fname] = achievable[fname] | (possible & u)
-                if device.pin is not None and not runtime._pin_matches(device.pin, c):
+                if device.pin is not None and not runtime.pin_matches(device.pin, c):
                     continue
                 lay = r.layout
                 assert lay is not None

@@ -372,7 +372,8 @@ def candidates_for(
     return out
 
 
-def _pin_matches(pin: Any, cand: Candidate) -> bool:
+def pin_matches(pin: Any, cand: Candidate) -> bool:
+    """Whether ``cand`` is what the profile's pin allows (mode, and map and align if given)."""
     return (cand.mode == pin.mode and (pin.map is None or cand.map == pin.map)
             and (pin.align is None or cand.align == pin.align))
 
@@ -456,12 +457,12 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
     b = build if isinstance(build, _CachedBuild) else _CachedBuild(build)
     results = candidates_for(device, b, cat)
     pin = device.pin
-    pool = [r for r in results if r.possible and (pin is None or _pin_matches(pin, r.candidate))]
+    pool = [r for r in results if r.possible and (pin is None or pin_matches(pin, r.candidate))]
     findings: list[Finding] = []
     name = str(device.name)
     if not pool:
         if pin is not None:
-            matching = [r for r in results if _pin_matches(pin, r.candidate)
+            matching = [r for r in results if pin_matches(pin, r.candidate)
                         or (r.candidate.mode == pin.mode and not r.possible)]
             why = matching[0].why_impossible if matching else f"no candidate matches the pin {pin}"
             chain = matching[0].chain if matching else ()
@@ -508,7 +509,7 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
             continue
         if not r.possible:
             final.append(r)
-        elif pin is not None and not _pin_matches(pin, r.candidate):
+        elif pin is not None and not pin_matches(pin, r.candidate):
             final.append(_with_lost(r, f"the profile pins {pin.mode}"))
         else:
             lost = _with_lost(r, _lost_reason(r, winner))
