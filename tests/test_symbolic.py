@@ -7,10 +7,11 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
-from test_explore import ARCH, SELECTS, SMALL
+from test_explore import ARCH, KCONFIG_CONF, SELECTS, SMALL, _c_projection
 
 from policy import explore, explore_sym, kconfig, resources, runtime, symbolic
 from policy.cli import main
@@ -224,6 +225,19 @@ def test_explore_all_frontier_witnesses_are_real(
     for p in pts:
         for q in pts:
             assert not (q != p and q[0] >= p[0] and q[1] <= p[1] and q[2] <= p[2]), (p, q)
+
+
+@pytest.mark.skipif(
+    not KCONFIG_CONF.exists(), reason="needs Debian's kconfig-conf (kconfig-frontends-nox)"
+)
+def test_explore_all_witnesses_confirmed_by_c_kconfig_conf(
+    whole: explore.ExploreResult, proj: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Every frontier witness read back from the BDDs, run through Debian's C kconfig-conf
+    (--olddefconfig), gives its configuration: a second, independent Kconfig implementation."""
+    assert whole.evaluated
+    for e in whole.evaluated:
+        assert _c_projection(e.config.config_text(), tmp_path, proj) == e.config.on
 
 
 def whole_devices() -> Sequence[Any]:
