@@ -170,7 +170,7 @@ def explore_symbolic(
     }
     # only the projection's cone (the same projected set): counts, evaluation, witnesses
     walk = symbolic.walk(kconf, proj, space, whole_tree=False)
-    sym = SymbolicEvaluation(walk, devices)
+    sym = SymbolicEvaluation(walk, devices, progress=progress)
     sets = [sym.device(d) for d in sym.devices]
     totals = sym.totals(sets)
     unreachable = {ds.device: sym.unreachable(ds) for ds in sets}

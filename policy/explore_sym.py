@@ -23,7 +23,7 @@ again by ``runtime.decide`` on the real configuration, which must give the same 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -71,7 +71,15 @@ class DeviceSets:
 
 
 class SymbolicEvaluation:
-    def __init__(self, walk: Walk, devices: Sequence[Any], cat: Optional[Catalog] = None) -> None:
+    def __init__(
+        self,
+        walk: Walk,
+        devices: Sequence[Any],
+        cat: Optional[Catalog] = None,
+        progress: Optional[Callable[[str, int, int], None]] = None,
+    ) -> None:
+        self.progress = progress
+        self._done = 0
         self.walk = walk
         self.bdd = walk.bdd
         self.cat = cat or catalog()
@@ -219,6 +227,9 @@ class SymbolicEvaluation:
             rest = ctx & ~taken  # no candidate: a finding, nothing gained or spent
             if rest != bdd.false:
                 parts[(0, 0, 0)] = parts.get((0, 0, 0), bdd.false) | rest
+        if self.progress is not None:
+            self._done += 1
+            self.progress("decide", self._done, len(self.devices))
         return DeviceSets(str(device.name), parts, achievable, ok)
 
     # -- every device ------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def solve_symbolic(
     # the fewest options counts every enabled user option of the tree: every step then
     whole = minimize == "options"
     walk = symbolic.walk(kconf, proj, space, whole_tree=whole, progress=progress)
-    sym = SymbolicEvaluation(walk, devices, cat)
+    sym = SymbolicEvaluation(walk, devices, cat)  # no bar per device: solve re-decides subsets
     reqs = all_requirements(devices, require)
     memo: dict[tuple[str, tuple[Requirement, ...]], Optional[DeviceSets]] = {}
 

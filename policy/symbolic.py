@@ -64,6 +64,7 @@ class Walk:
     layers: tuple[_Layer, ...]
     decision_vars: tuple[str, ...]
     model: encode.Model  # the compiled steps walked (their Python form replays an assignment)
+    progress: Any = None  # (phase, done, total) callback, also for :meth:`levels`
     _levels: Optional[list[list[Any]]] = None
 
     def levels(self) -> list[list[Any]]:
@@ -92,6 +93,8 @@ class Walk:
                         nxt.pop()
                 out.append(nxt)
                 cur = nxt
+                if self.progress is not None:
+                    self.progress("options", len(out) - 1, len(self.layers))
             self._levels = out
         return self._levels
 
@@ -459,6 +462,7 @@ class _Walker:
             self.bdd, state, tuple(model.projection), names, seen, peak, tuple(layers),
             tuple(self.dec_names),
             model,
+            progress,
         )
 
     def _values(self, conj: Any, slot: str, pairs: dict[str, Pair]) -> frozenset[int]:
