@@ -176,8 +176,15 @@ def explore_symbolic(
     unreachable = {ds.device: sym.unreachable(ds) for ds in sets}
     configs: list[Configuration] = []
     expected: list[tuple[int, int, int]] = []
-    for k, t in enumerate(frontier(totals)):
-        on, decisions, options = walk.witness(totals[t])
+    front = frontier(totals)
+    # the fewest enabled options per frontier point, as the listing's witnesses: option levels
+    # of the states that still lead to a frontier point
+    within = walk.bdd.false
+    for t in front:
+        within = within | totals[t]
+    levels = walk.levels(within=within)
+    for k, t in enumerate(front):
+        on, decisions, options = walk.witness(totals[t], fewest=True, levels=levels)
         decisions, options = _shorten(walk.model, decisions)
         bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
         witness: Any = None

@@ -88,6 +88,7 @@ class SymbolicEvaluation:
         self._exprs: dict[str, Any] = {}
         self._counts: dict[tuple[Any, ...], list[Any]] = {}
         self._contexts: Optional[list[tuple[Any, int, dict[str, bool]]]] = None
+        self._gives_memo: dict[tuple[str, runtime.Candidate, bool], dict[str, Any]] = {}
 
     # -- expressions over the projection -----------------------------------------------------
     def expr(self, e: str) -> Any:
@@ -150,6 +151,26 @@ class SymbolicEvaluation:
             self._counts[key] = got
         return got
 
+    def _gives(self, dt: Any, c: runtime.Candidate, pagemap: bool) -> dict[str, Any]:
+        """Where candidate ``c`` of a ``dt`` device gives each feature (it does not depend on
+        the device itself: computed once per device type, candidate and pagemap)."""
+        key = (dt.name, c, pagemap)
+        got = self._gives_memo.get(key)
+        if got is None:
+            bdd = self.bdd
+            got = {}
+            for f in self.cat.features:
+                how = enabling_condition(f, dt, c.mode, c.map, c.align, pagemap)
+                if how is None:
+                    got[f.name] = bdd.false
+                    continue
+                any_cond = bdd.false
+                for e in how[1]:
+                    any_cond = any_cond | self.expr(e)
+                got[f.name] = self.expr(how[0]) & any_cond
+            self._gives_memo[key] = got
+        return got
+
     # -- one device --------------------------------------------------------------------------
     def device(self, device: Any) -> DeviceSets:
         bdd = self.bdd
@@ -177,16 +198,7 @@ class SymbolicEvaluation:
                 possible = possible & ctx
                 if possible == bdd.false:
                     continue
-                gives = {}
-                for f in cat.features:
-                    how = enabling_condition(f, dt, c.mode, c.map, c.align, pagemap)
-                    if how is None:
-                        gives[f.name] = bdd.false
-                        continue
-                    any_cond = bdd.false
-                    for e in how[1]:
-                        any_cond = any_cond | self.expr(e)
-                    gives[f.name] = self.expr(how[0]) & any_cond
+                gives = self._gives(dt, c, pagemap)
                 for fname, u in gives.items():
                     achievable[fname] = achievable[fname] | (possible & u)
                 if device.pin is not None and not runtime.pin_matches(device.pin, c):

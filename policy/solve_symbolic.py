@@ -81,15 +81,19 @@ def solve_symbolic(
         for u in totals.values():
             every = every | u
         if minimize == "options":
-            fewest = walk.levels()[-1]
-            reach = fewest[min(walk.fewest_options(every), len(fewest) - 1)]
+            levels[0] = walk.levels(within=every)
+            fewest = levels[0][-1]
+            reach = fewest[min(walk.fewest_options(every, levels[0]), len(fewest) - 1)]
             totals = {t: u & reach for t, u in totals.items() if u & reach != walk.bdd.false}
         order = (lambda t: (t[1], t[0])) if minimize == "capacity" else (lambda t: t)
         cheapest = min(totals, key=order)
         return cheapest, totals[cheapest], every
 
+    levels: list[Any] = [None]  # the option levels of the last ``best`` (within its solutions)
+
     def witness(where: Any, ident: int) -> Configuration:
-        on, decisions, _ = walk.witness(where, fewest=minimize == "options")
+        fewest = minimize == "options"
+        on, decisions, _ = walk.witness(where, fewest, levels[0] if fewest else None)
         kept, options = _shorten(walk.model, decisions)
         bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
         chain: Any = None

@@ -67,41 +67,54 @@ class Walk:
     progress: Any = None  # (phase, done, total) callback, also for :meth:`levels`
     _levels: Optional[list[list[Any]]] = None
 
-    def levels(self) -> list[list[Any]]:
+    def levels(self, within: Any = None) -> list[list[Any]]:
         """Before each step (and after the last), the states reachable with at most c enabled
-        user options, for c = 0, 1, ...; the last set stands for every larger c (it is every
-        reachable state). The same steps again, each split into the outcomes that enable a user
-        option and those that do not."""
-        if self._levels is None:
-            bdd = self.bdd
-            cur = [bdd.true]
-            out = [cur]
-            for layer in self.layers:
-                if layer.inc == bdd.false:
-                    nxt = [cudd.and_exists(m, layer.rel, layer.dead) for m in cur]
-                else:
-                    stay = layer.rel & ~layer.inc
-                    inc = layer.rel & layer.inc
-                    last = len(cur) - 1
-                    nxt = []
-                    for c in range(len(cur) + 1):
-                        got = cudd.and_exists(cur[min(c, last)], stay, layer.dead)
-                        if c:
-                            got = got | cudd.and_exists(cur[min(c - 1, last)], inc, layer.dead)
-                        nxt.append(got)
-                    while len(nxt) > 1 and nxt[-1] == nxt[-2]:
-                        nxt.pop()
-                out.append(nxt)
-                cur = nxt
-                if self.progress is not None:
-                    self.progress("options", len(out) - 1, len(self.layers))
-            self._levels = out
-        return self._levels
+        user options, for c = 0, 1, ...; the last set stands for every larger c. The same steps
+        again, each split into the outcomes that enable a user option and those that do not.
 
-    def fewest_options(self, target: Any) -> int:
+        ``within`` (a set of final configurations): only the states from which one of them is
+        still reachable (computed backwards first). The fewest options of any target inside
+        ``within`` are unchanged, and the sets stay far smaller. Without it: every state."""
+        if within is None and self._levels is not None:
+            return self._levels
+        bdd = self.bdd
+        keep: list[Any] = [bdd.true] * (len(self.layers) + 1)
+        if within is not None:
+            keep[-1] = within & self.final
+            for k in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[k]
+                gone = list(layer.new) + list(self.decision_vars)
+                keep[k] = cudd.and_exists(layer.rel, keep[k + 1], gone)
+        cur = [keep[0]]
+        out = [cur]
+        for k, layer in enumerate(self.layers):
+            if layer.inc == bdd.false:
+                nxt = [cudd.and_exists(m, layer.rel, layer.dead) & keep[k + 1] for m in cur]
+            else:
+                stay = layer.rel & ~layer.inc
+                inc = layer.rel & layer.inc
+                last = len(cur) - 1
+                nxt = []
+                for c in range(len(cur) + 1):
+                    got = cudd.and_exists(cur[min(c, last)], stay, layer.dead)
+                    if c:
+                        got = got | cudd.and_exists(cur[min(c - 1, last)], inc, layer.dead)
+                    nxt.append(got & keep[k + 1])
+                while len(nxt) > 1 and nxt[-1] == nxt[-2]:
+                    nxt.pop()
+            out.append(nxt)
+            cur = nxt
+            if self.progress is not None:
+                self.progress("options", k + 1, len(self.layers))
+        if within is None:
+            self._levels = out
+        return out
+
+    def fewest_options(self, target: Any, levels: Optional[list[list[Any]]] = None) -> int:
         """The fewest enabled user options (of the walked steps) of any configuration that
-        reaches a projected configuration of ``target``."""
-        final = self.levels()[-1]
+        reaches a projected configuration of ``target`` (``levels``: from :meth:`levels`, with
+        ``within`` holding ``target``)."""
+        final = (levels or self.levels())[-1]
         for c, reach in enumerate(final):
             if reach & target != self.bdd.false:
                 return c
@@ -119,7 +132,7 @@ class Walk:
         return out
 
     def witness(
-        self, target: Any, fewest: bool = False
+        self, target: Any, fewest: bool = False, levels: Optional[list[list[Any]]] = None
     ) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
         """One configuration of ``target`` (a subset of ``final``), a user assignment that
         produces it and that assignment's enabled user options.
@@ -127,15 +140,16 @@ class Walk:
         Read backwards through the kept steps: at each, a reachable state before the step and
         a decision that lead into the part of the path already fixed; the default (no line in
         ``.config``) is preferred. ``fewest``: the configuration and assignment have the fewest
-        enabled user options of all ``target`` (:meth:`levels`: each step keeps within the
-        budget left); otherwise any.
+        enabled user options of all ``target`` (``levels``, default :meth:`levels` of every
+        state: each step keeps within the budget left); otherwise any.
         """
         bdd = self.bdd
         budget = 0
+        lv: list[list[Any]] = []
         if fewest:
-            levels = self.levels()
-            budget = self.fewest_options(target)
-            target = target & levels[-1][min(budget, len(levels[-1]) - 1)]
+            lv = levels or self.levels()
+            budget = self.fewest_options(target, lv)
+            target = target & lv[-1][min(budget, len(lv[-1]) - 1)]
         pick = bdd.pick(target & self.final, care_vars=set(self.proj_vars))
         if pick is None:
             raise ValueError("empty target")
@@ -145,7 +159,7 @@ class Walk:
         for k in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[k]
             if fewest:
-                before = levels[k]
+                before = lv[k]
                 last = len(before) - 1
                 pre = (fixed & layer.rel & ~layer.inc) & before[min(budget, last)]
                 if pre == bdd.false:
@@ -450,7 +464,8 @@ class _Walker:
             if self.want_values:
                 conj = state & rel
                 for slot in defines:
-                    seen[slot] = self._values(conj, slot, defined)
+                    if slot in model.options:  # user options only (dead / always on)
+                        seen[slot] = self._values(conj, slot, defined)
                 state = self.bdd.quantify(conj, dead, forall=False)
             else:
                 state = cudd.and_exists(state, rel, dead)

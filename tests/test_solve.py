@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -191,23 +190,3 @@ def test_solve_over_the_whole_tree_then_evaluate_accepts(
     assert sub.ok and total <= sum(
         d.chosen.layout.dram_memmap for d in sub.decisions if d.chosen and d.chosen.layout
     )
-
-
-def test_solve_options_shows_a_progress_bar_on_a_terminal(cwd: Path) -> None:
-    """--minimize options over the whole tree takes a few seconds: click's bar on a terminal's
-    stderr (the option levels), nothing on a pipe."""
-    import subprocess
-
-    pexpect = pytest.importorskip("pexpect")
-    exe = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "pmempolicy"
-    if not exe.exists():
-        pytest.skip("needs the venv's console script")
-    args = ["solve", "--minimize", "options", "-o", str(cwd / "t.config")]
-    child = pexpect.spawn(str(exe), args, timeout=300, encoding="utf-8", dimensions=(24, 120))
-    child.expect(pexpect.EOF)
-    out = child.before or ""
-    assert re.search(r"options\s+\[[#-]+\]", out) and "solved:" in out
-    proc = subprocess.run(
-        [str(exe), *args[:-1], str(cwd / "p.config")], capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0 and proc.stderr == ""
