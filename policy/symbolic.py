@@ -17,202 +17,21 @@ reduced to on/off (``S.m``) once nothing reads their tristate value, as in the e
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import kconfiglib
 
 from . import encode
+from .bdd import cudd
+from .symbolic_walk import Layer, Pair, Walk
 
-
-def _import_cudd() -> Any:
-    # dd imports networkx only for its plotting helpers (optional there: ImportError is handled);
-    # keeping it out saves ~120 ms of every ``explore`` start
-    blocked = "networkx" not in sys.modules
-    if blocked:
-        sys.modules["networkx"] = None  # type: ignore[assignment]
-    try:
-        from dd import cudd
-    finally:
-        if blocked and sys.modules.get("networkx", 0) is None:
-            del sys.modules["networkx"]
-    return cudd
-
-
-cudd = _import_cudd()
-
-Pair = tuple[Any, Any]  # (v >= m, v = y) as two BDD nodes
+__all__ = ["Walk", "walk"]
 
 _N_DECISION = 6  # decision variables shared by every step (a choice of up to 31 entries)
 # the memory CUDD plans its tables and cache for (its default, a share of physical memory,
 # costs ~9 ms per manager); the sets here stay at a few thousand nodes
 _MEMORY = 1 << 27
-
-
-@dataclass
-class Walk:
-    """The result of a symbolic walk."""
-
-    bdd: Any  # the dd.cudd.BDD manager
-    final: Any  # the set of projected configurations (over ``proj_vars``)
-    projection: tuple[str, ...]
-    proj_vars: tuple[str, ...]  # the variable of each projection slot (its on/off bit)
-    seen: dict[str, frozenset[int]]  # every walked slot -> the values (0/1/2) it takes (values=)
-    peak_nodes: int
-    layers: tuple[_Layer, ...]
-    decision_vars: tuple[str, ...]
-    model: encode.Model  # the compiled steps walked (their Python form replays an assignment)
-    progress: Any = None  # (phase, done, total) callback, also for :meth:`levels`
-    _levels: Optional[list[list[Any]]] = None
-
-    def levels(self, within: Any = None) -> list[list[Any]]:
-        """Before each step (and after the last), the states reachable with at most c enabled
-        user options, for c = 0, 1, ...; the last set stands for every larger c. The same steps
-        again, each split into the outcomes that enable a user option and those that do not.
-
-        ``within`` (a set of final configurations): only the states from which one of them is
-        still reachable (computed backwards first). The fewest options of any target inside
-        ``within`` are unchanged, and the sets stay far smaller. Without it: every state."""
-        if within is None and self._levels is not None:
-            return self._levels
-        bdd = self.bdd
-        keep: list[Any] = [bdd.true] * (len(self.layers) + 1)
-        if within is not None:
-            keep[-1] = within & self.final
-            for k in range(len(self.layers) - 1, -1, -1):
-                layer = self.layers[k]
-                gone = list(layer.new) + list(self.decision_vars)
-                keep[k] = cudd.and_exists(layer.rel, keep[k + 1], gone)
-        cur = [keep[0]]
-        out = [cur]
-        for k, layer in enumerate(self.layers):
-            if layer.inc == bdd.false:
-                nxt = [cudd.and_exists(m, layer.rel, layer.dead) & keep[k + 1] for m in cur]
-            else:
-                stay = layer.rel & ~layer.inc
-                inc = layer.rel & layer.inc
-                last = len(cur) - 1
-                nxt = []
-                for c in range(len(cur) + 1):
-                    got = cudd.and_exists(cur[min(c, last)], stay, layer.dead)
-                    if c:
-                        got = got | cudd.and_exists(cur[min(c - 1, last)], inc, layer.dead)
-                    nxt.append(got & keep[k + 1])
-                while len(nxt) > 1 and nxt[-1] == nxt[-2]:
-                    nxt.pop()
-            out.append(nxt)
-            cur = nxt
-            if self.progress is not None:
-                self.progress("options", k + 1, len(self.layers))
-        if within is None:
-            self._levels = out
-        return out
-
-    def fewest_options(self, target: Any, levels: Optional[list[list[Any]]] = None) -> int:
-        """The fewest enabled user options (of the walked steps) of any configuration that
-        reaches a projected configuration of ``target`` (``levels``: from :meth:`levels`, with
-        ``within`` holding ``target``)."""
-        final = (levels or self.levels())[-1]
-        for c, reach in enumerate(final):
-            if reach & target != self.bdd.false:
-                return c
-        raise ValueError("empty target")
-
-    def count(self, u: Any = None) -> int:
-        """How many projected configurations ``u`` (default: all) holds."""
-        return int(self.bdd.count(self.final if u is None else u, nvars=len(self.proj_vars)))
-
-    def configurations(self, u: Any = None) -> list[tuple[bool, ...]]:
-        """Every projected configuration of ``u`` (default: all), as on/off per projection slot."""
-        out = []
-        for a in self.bdd.pick_iter(self.final if u is None else u, care_vars=set(self.proj_vars)):
-            out.append(tuple(bool(a[v]) for v in self.proj_vars))
-        return out
-
-    def witness(
-        self, target: Any, fewest: bool = False, levels: Optional[list[list[Any]]] = None
-    ) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
-        """One configuration of ``target`` (a subset of ``final``), a user assignment that
-        produces it and that assignment's enabled user options.
-
-        Read backwards through the kept steps: at each, a reachable state before the step and
-        a decision that lead into the part of the path already fixed; the default (no line in
-        ``.config``) is preferred. ``fewest``: the configuration and assignment have the fewest
-        enabled user options of all ``target`` (``levels``, default :meth:`levels` of every
-        state: each step keeps within the budget left); otherwise any.
-        """
-        bdd = self.bdd
-        budget = 0
-        lv: list[list[Any]] = []
-        if fewest:
-            lv = levels or self.levels()
-            budget = self.fewest_options(target, lv)
-            target = target & lv[-1][min(budget, len(lv[-1]) - 1)]
-        pick = bdd.pick(target & self.final, care_vars=set(self.proj_vars))
-        if pick is None:
-            raise ValueError("empty target")
-        fixed = bdd.cube(pick)
-        decisions: list[tuple[str, str]] = []
-        options = 0
-        for k in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[k]
-            if fewest:
-                before = lv[k]
-                last = len(before) - 1
-                pre = (fixed & layer.rel & ~layer.inc) & before[min(budget, last)]
-                if pre == bdd.false:
-                    assert budget > 0, "the option budget ran out"
-                    budget -= 1
-                    pre = (fixed & layer.rel & layer.inc) & before[min(budget, last)]
-            else:
-                pre = (fixed & layer.rel) & layer.before  # the cube first: small operands
-            if layer.user is not None:
-                quiet = pre & ~layer.user
-                if quiet != bdd.false:
-                    pre = quiet
-            elif layer.entries:
-                quiet = pre
-                for _n, p, d, _on in layer.entries:
-                    quiet = quiet & (~p | d)
-                if quiet != bdd.false:
-                    pre = quiet
-            if layer.care is None:
-                care = set(layer.new) | set(self.decision_vars)
-                for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
-                    if u is not None:
-                        care |= bdd.support(u)
-                layer.care = frozenset(care)
-            care = set(bdd.support(pre)) | layer.care
-            a = bdd.pick(pre, care_vars=care)
-            assert a is not None, "a reachable state has no predecessor"
-
-            def holds(u: Any, a: dict[str, bool] = a) -> bool:
-                sup = bdd.support(u)
-                if not sup:
-                    return bool(u == bdd.true)
-                return bool(bdd.let({k: a[k] for k in sup}, u) == bdd.true)
-
-            if layer.value is not None:
-                on = holds(layer.value[0])
-                if layer.costly and on:
-                    options += 1
-                if layer.user is not None and holds(layer.user):
-                    c1, c2 = a[self.decision_vars[1]], a[self.decision_vars[2]]
-                    tristate = layer.value[0] != layer.value[1]
-                    val = ("m" if not c2 and tristate else "y") if c1 else "n"
-                    decisions.append((layer.name, val))
-            for name, p, d, on_ in layer.entries:
-                if holds(on_):
-                    options += 1
-                if holds(p) and not holds(d):
-                    decisions.append((name, "y"))
-            drop = set(layer.new) | set(self.decision_vars)
-            fixed = bdd.cube({k: v for k, v in a.items() if k not in drop})
-        decisions.reverse()
-        return ({n: bool(pick[v]) for n, v in zip(self.projection, self.proj_vars)}, decisions,
-                options)
 
 
 class _Walker:
@@ -395,7 +214,7 @@ class _Walker:
         state = self.true
         proj = set(model.projection)
         seen: dict[str, frozenset[int]] = {}
-        layers: list[_Layer] = []
+        layers: list[Layer] = []
         peak = 1
         # the last step reading each slot's tristate value (choice entries: by name)
         last_read: dict[str, int] = {}
@@ -407,7 +226,7 @@ class _Walker:
             name = defines[0]
             rel = self.true
             defined: dict[str, Pair] = {}
-            layer = _Layer(state, self.true, name, inc=self.false)
+            layer = Layer(state, self.true, name, inc=self.false)
             if name in self.virtual:
                 v = self.expr(self.virtual[name].expr)
                 x = self.declare(name, False)[0]
@@ -488,23 +307,6 @@ class _Walker:
             if conj & test != self.false:
                 out.add(v)
         return frozenset(out)
-
-
-@dataclass
-class _Layer:
-    """What one step did, kept to read a witness back (:meth:`Walk.witness`)."""
-
-    before: Any  # the reachable set before the step
-    rel: Any  # the step's relation (new variables, decisions, what it reads)
-    name: str
-    new: tuple[str, ...] = ()  # the variables it declares
-    user: Any = None  # symbol steps: "the user's value is used" (a decision)
-    value: Optional[Pair] = None  # symbol steps: the new value
-    entries: tuple[tuple[str, Any, Any, Any], ...] = ()  # choices: (name, pick, default, on)
-    costly: bool = False  # a user option (counts in ``options`` when on)
-    inc: Any = None  # where the step enables a user option (set by the walk)
-    dead: tuple[str, ...] = ()  # the variables forgotten after the step
-    care: Optional[frozenset[str]] = None  # the variables a witness reads here (computed once)
 
 
 def walk(
