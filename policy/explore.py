@@ -461,7 +461,10 @@ def _reasons(dec: Decision, r: Requirement) -> tuple[str, ...]:
         if r.kind.startswith("budget") and f.code != "over-budget":
             continue
         out.append(f"[{f.code}] {f.message}")
-        out.extend(f"  → {step.render() if hasattr(step, 'render') else step}" for step in f.chain)
+        for step in f.chain:
+            text = step.render() if hasattr(step, "render") else str(step)
+            if text not in f.message:  # the message may already end with the chain
+                out.append(f"  → {text}")
     if not out:
         out.append(dec.reason)
     return tuple(out)

@@ -111,6 +111,13 @@ def test_unsatisfiable_names_the_conflict(capsys: pytest.CaptureFixture[str], cw
     feats = {c["feature"] for c in doc["conflicts"]}
     assert feats & {"sector_atomic", "longterm_pin"}
     assert all(c["reasons"] for c in doc["conflicts"])
+    for c in doc["conflicts"]:  # a chain step is not repeated under a message that holds it
+        message = ""
+        for line in c["reasons"]:
+            if line.startswith("  → "):
+                assert line[4:] not in message, c["reasons"]
+            else:
+                message = line
 
 
 def test_conflict_set_is_minimal() -> None:
