@@ -27,7 +27,6 @@ from .explore_eval import (  # noqa: F401 - re-exported
     pareto,
 )
 from .explore_space import (  # noqa: F401 - re-exported
-    ALL_LIMIT,
     ARCH_SYMBOLS,
     DEFAULT_EXTRA,
     DEFAULT_LIMIT,
@@ -55,7 +54,6 @@ __all__ = [
     "Configuration",
     "Conflict",
     "DEFAULT_EXTRA",
-    "ALL_LIMIT",
     "DEFAULT_LIMIT",
     "DeviceOutcome",
     "Evaluated",

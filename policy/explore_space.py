@@ -33,8 +33,6 @@ ARCH_SYMBOLS = ("X86_64", "ARM64", "PPC64", "ARM64_16K_PAGES", "ARM64_64K_PAGES"
 PAGE_SYMBOLS = ARCH_SYMBOLS[3:]  # Configuration.page_size reads only these
 PAGE_BITS = (("ARM64_16K_PAGES", 16384), ("ARM64_64K_PAGES", 65536), ("PPC_64K_PAGES", 65536))
 DEFAULT_LIMIT = 1_000_000
-# --all stops listing here: the whole tree's explicit frontier holds millions of states
-ALL_LIMIT = 100_000
 # the default space: every user-settable projection symbol plus the bus/driver options whose
 # absence alone keeps a projected option off (ZONE_DEVICE needs MEMORY_HOTREMOVE, CXL_PMEM needs
 # PCI and CXL_BUS, VIRTIO_PMEM needs VIRTIO); docs/explore.md
