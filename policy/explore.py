@@ -74,6 +74,7 @@ __all__ = [
     "enumerate_space",
     "explore",
     "explore_symbolic",
+    "witness_configuration",
     "monotone_test",
     "option_values",
     "pareto",
@@ -182,13 +183,7 @@ def explore_symbolic(
         within = within | totals[t]
     levels = walk.levels(within=within)
     for k, t in enumerate(front):
-        on, decisions, options = walk.witness(totals[t], fewest=True, levels=levels)
-        decisions, options = _shorten(walk.model, decisions)
-        bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
-        witness: Any = None
-        for dec in decisions:
-            witness = (dec, witness)
-        configs.append(Configuration(k, bits, options, walk.projection, witness))
+        configs.append(witness_configuration(walk, totals[t], k, levels))
         expected.append(t)
     sp = Space(
         proj,
@@ -220,6 +215,21 @@ def explore_symbolic(
         tuple(diagnostics),
         values,
     )
+
+
+def witness_configuration(
+    walk: Any, target: Any, ident: int, levels: Optional[list[list[Any]]] = None
+) -> Configuration:
+    """A configuration of ``target`` (a set of ``walk``, a :class:`policy.symbolic.Walk`) with
+    its witness: the fewest enabled options when ``levels`` (:meth:`Walk.levels` holding the
+    target) are given, read back from the BDDs, replayed and shortened."""
+    on, decisions, _ = walk.witness(target, fewest=levels is not None, levels=levels)
+    kept, options = _shorten(walk.model, decisions)
+    bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
+    chain: Any = None
+    for dec in kept:
+        chain = (dec, chain)
+    return Configuration(ident, bits, options, walk.projection, chain)
 
 
 def _shorten(

@@ -1,4 +1,4 @@
-"""The whole configuration space evaluated at once, over BDDs (``explore --all``).
+"""The whole configuration space evaluated at once, over BDDs (``explore``, ``solve``).
 
 :mod:`policy.explore_eval` decides every device once per distinct device-type key, which is exact
 but costs one :func:`policy.runtime.decide` per key (about 3,500 per device on the whole tree).

@@ -42,8 +42,8 @@ def solve_symbolic(
         SolveResult,
         _reasons,
         _restrict,
-        _shorten,
         requirements as all_requirements,
+        witness_configuration,
     )
 
     if minimize not in ("dram", "capacity", "options"):
@@ -91,21 +91,14 @@ def solve_symbolic(
 
     levels: list[Any] = [None]  # the option levels of the last ``best`` (within its solutions)
 
-    def witness(where: Any, ident: int) -> Configuration:
-        fewest = minimize == "options"
-        on, decisions, _ = walk.witness(where, fewest, levels[0] if fewest else None)
-        kept, options = _shorten(walk.model, decisions)
-        bits = sum(1 << i for i, name in enumerate(walk.projection) if on[name])
-        chain: Any = None
-        for dec in kept:
-            chain = (dec, chain)
-        return Configuration(ident, bits, options, walk.projection, chain)
+    def witness(where: Any) -> Configuration:
+        return witness_configuration(walk, where, 0, levels[0] if minimize == "options" else None)
 
     count = walk.count()
     found = best(reqs)
     if found is not None:
         cost, where, every = found
-        config = witness(where, 0)
+        config = witness(where)
         build = kconfig.load_text(config.config_text(), "<solve>", "solution")
         decisions = tuple(decide(d, build, cat) for d in _restrict(sym.devices, reqs))
         spent = (
@@ -141,7 +134,7 @@ def solve_symbolic(
         near = best(others)
         reasons: tuple[str, ...] = ()
         if near is not None:
-            config = witness(near[1], 0)
+            config = witness(near[1])
             build = kconfig.load_text(config.config_text(), "<solve>", "near")
             dev = next(
                 d
