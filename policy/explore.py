@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
@@ -74,6 +74,7 @@ __all__ = [
     "enumerate_space",
     "explore",
     "explore_symbolic",
+    "minimal_conflicts",
     "witness_configuration",
     "monotone_test",
     "option_values",
@@ -422,39 +423,58 @@ def solve(
         return SolveResult(
             all(d.ok for d in decisions), minimize, config, build, decisions, (), n, count
         )
+
+    def nearest(subset: Sequence[Requirement]) -> Optional[Configuration]:
+        got = _best(ev, subset, minimize)[0]
+        return None if got is None else got[0]
+
+    conflicts = minimal_conflicts(
+        reqs, ev.devices, lambda subset: nearest(subset) is not None, nearest, cat
+    )
+    return SolveResult(False, minimize, None, None, (), conflicts, 0, count)
+
+
+def _implied(r: Requirement, among: Sequence[Requirement]) -> bool:
+    # "gets some mode" goes with every other requirement of the same device
+    return r.kind == "device" and any(x.device == r.device and x.kind != "device" for x in among)
+
+
+def minimal_conflicts(
+    reqs: Sequence[Requirement],
+    devices: Sequence[Any],
+    satisfiable: Callable[[Sequence[Requirement]], bool],
+    nearest: Callable[[Sequence[Requirement]], Optional[Configuration]],
+    cat: Any,
+) -> tuple[Conflict, ...]:
+    """A minimal set of conflicting requirements of the unsatisfiable ``reqs``: each is dropped in
+    turn and stays dropped while the rest is still unsatisfiable (device-level items last: kept
+    while the device has other requirements in the set). Each comes with the reasons it fails
+    under ``nearest`` (the best configuration meeting the others), decided on its real build."""
+    from . import kconfig
+
     core = list(reqs)
-
-    def implied(r: Requirement, among: Sequence[Requirement]) -> bool:
-        # "gets some mode" goes with every other requirement of the same device
-        return r.kind == "device" and any(
-            x.device == r.device and x.kind != "device" for x in among
-        )
-
-    # device-level items last: kept while the device has other requirements in the set
     for r in [x for x in reqs if x.kind != "device"] + [x for x in reqs if x.kind == "device"]:
-        if implied(r, core):
+        if _implied(r, core):
             continue
         trial = [x for x in core if x != r]
-        if _best(ev, trial, minimize)[0] is None:
+        if not satisfiable(trial):
             core = trial
     conflicts = []
     for r in core:
-        if implied(r, core):
+        if _implied(r, core):
             continue
-        others = [x for x in core if x != r]
-        near, _ = _best(ev, others, minimize)
+        near = nearest([x for x in core if x != r])
         reasons: tuple[str, ...] = ()
         if near is not None:
-            build = kconfig.load_text(near[0].config_text(), "<solve>", f"config-{near[0].id}")
+            build = kconfig.load_text(near.config_text(), "<solve>", f"config-{near.id}")
             dev = next(
                 d
-                for d in _restrict(ev.devices, core + [Requirement(r.device, "device")])
+                for d in _restrict(devices, core + [Requirement(r.device, "device")])
                 if str(d.name) == r.device
             )
-            dec = decide(dev, build, cat)
-            reasons = _reasons(dec, r)
+            reasons = _reasons(decide(dev, build, cat), r)
         conflicts.append(Conflict(r, reasons))
-    return SolveResult(False, minimize, None, None, (), tuple(conflicts), 0, count)
+    return tuple(conflicts)
 
 
 def _reasons(dec: Decision, r: Requirement) -> tuple[str, ...]:

@@ -280,15 +280,7 @@ def feature_verdict(
     Everything but the build is memoised (verdicts and their messages are built once per feature,
     device type, mode, map, align and pagemap); the build is read as before.
     """
-    key = (id(feature), id(device_type), mode, map_, align, pagemap)
-    got = _MEMO.get(key)
-    if got is None or got[0] is not feature or got[1] is not device_type:
-        got = _MEMO[key] = (
-            feature,
-            device_type,
-            _memo(feature, device_type, mode, map_, align, pagemap),
-        )
-    memo = got[2]
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap)
     if memo.final is not None:
         return memo.final
     if not build_holds(build, feature.build):
@@ -313,6 +305,21 @@ def enabling_condition(
     None when it never does (the verdict is decided without the build), else ``(feature_build,
     conditions)``: enabled exactly when ``feature_build`` holds and one of ``conditions`` does.
     The same memo as ``feature_verdict``, so the two cannot drift apart (tested)."""
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap)
+    if memo.final is not None:
+        return ("y", ("y",)) if memo.final.enabled else None
+    return feature.build, memo.builds
+
+
+def _memoised(
+    feature: Feature,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+) -> _Memo:
+    """:func:`_memo`, computed once per feature, device type, mode, map, align and pagemap."""
     key = (id(feature), id(device_type), mode, map_, align, pagemap)
     got = _MEMO.get(key)
     if got is None or got[0] is not feature or got[1] is not device_type:
@@ -321,10 +328,7 @@ def enabling_condition(
             device_type,
             _memo(feature, device_type, mode, map_, align, pagemap),
         )
-    memo = got[2]
-    if memo.final is not None:
-        return ("y", ("y",)) if memo.final.enabled else None
-    return feature.build, memo.builds
+    return got[2]
 
 
 def _memo(

@@ -37,11 +37,10 @@ def solve_symbolic(
     enabled user options of the whole tree (``options``), the others breaking ties, in which
     every device meets every requirement; an ``explore.SolveResult``."""
     from .explore import (
-        Conflict,
         Requirement,
         SolveResult,
-        _reasons,
         _restrict,
+        minimal_conflicts,
         requirements as all_requirements,
         witness_configuration,
     )
@@ -113,34 +112,12 @@ def solve_symbolic(
         return SolveResult(
             True, minimize, config, build, decisions, (), walk.count(every), count
         )
-    core = list(reqs)
 
-    def implied(r: Requirement, among: Sequence[Requirement]) -> bool:
-        return r.kind == "device" and any(
-            x.device == r.device and x.kind != "device" for x in among
-        )
+    def nearest(subset: Sequence[Requirement]) -> Optional[Configuration]:
+        got = best(subset)
+        return None if got is None else witness(got[1])
 
-    for r in [x for x in reqs if x.kind != "device"] + [x for x in reqs if x.kind == "device"]:
-        if implied(r, core):
-            continue
-        trial = [x for x in core if x != r]
-        if best(trial) is None:
-            core = trial
-    conflicts = []
-    for r in core:
-        if implied(r, core):
-            continue
-        others = [x for x in core if x != r]
-        near = best(others)
-        reasons: tuple[str, ...] = ()
-        if near is not None:
-            config = witness(near[1])
-            build = kconfig.load_text(config.config_text(), "<solve>", "near")
-            dev = next(
-                d
-                for d in _restrict(sym.devices, core + [Requirement(r.device, "device")])
-                if str(d.name) == r.device
-            )
-            reasons = _reasons(decide(dev, build, cat), r)
-        conflicts.append(Conflict(r, reasons))
-    return SolveResult(False, minimize, None, None, (), tuple(conflicts), 0, count)
+    conflicts = minimal_conflicts(
+        reqs, sym.devices, lambda subset: best(subset) is not None, nearest, cat
+    )
+    return SolveResult(False, minimize, None, None, (), conflicts, 0, count)
