@@ -197,3 +197,12 @@ def test_solve_over_the_whole_tree_then_evaluate_accepts(
     assert sub.ok and total <= sum(
         d.chosen.layout.dram_memmap for d in sub.decisions if d.chosen and d.chosen.layout
     )
+
+
+def test_solve_query_still_writes_the_config(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["solve", "--config-space", ",".join(SPACE), "--query", "devices[].pin.mode"]) == 0
+    modes = json.loads(capsys.readouterr().out)
+    assert modes and all(m in ("fsdax", "devdax", "raw", "sector", "system-ram") for m in modes)
+    assert (cwd / ".config").is_file()

@@ -395,3 +395,14 @@ def test_bdd_equals_the_enumeration_on_random_sub_trees(
     assert _sets(w) == {c.on for c in sp.configurations}, space
     for name in sp.settable:
         assert frozenset(TRI[x] for x in w.seen[name]) == sp.seen[name], (space, name)
+
+
+def test_cli_explore_query(capsys: pytest.CaptureFixture[str]) -> None:
+    """--query selects from the JSON document, as matrix's does; a bad expression exits 2."""
+    assert main(["explore", "--config-space", ",".join(SMALL), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    space = ",".join(SMALL)
+    assert main(["explore", "--config-space", space, "--query", "frontier[].features"]) == 0
+    assert json.loads(capsys.readouterr().out) == [f["features"] for f in doc["frontier"]]
+    assert main(["explore", "--config-space", "BTT", "--query", "frontier[?"]) == 2
+    assert "bad --query" in capsys.readouterr().err

@@ -13,10 +13,9 @@ import click
 
 from ..errors import ExitCode, UsageError
 from ..report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
-from .options import format_option, profiles_argument
+from .options import apply_query, format_option, profiles_argument, query_option
 
 FORMAT_HELP = "Output format: an 80-column table, JSON (schema_version 1) or CSV."
-QUERY_HELP = "A JMESPath expression applied to the JSON document (as the AWS and Azure CLIs do)."
 
 
 @dataclass(frozen=True)
@@ -74,15 +73,7 @@ def run(settings: EvalSettings, out: Any) -> int:
         diags = tuple(listing.diagnostics) + diags
     result = run_eval(builds, devices, diagnostics=diags)
     if settings.query is not None:
-        import jmespath
-        from jmespath.exceptions import JMESPathError
-
-        try:
-            found = jmespath.search(settings.query, to_document(result))
-        except JMESPathError as err:
-            raise UsageError(f"bad --query {settings.query!r}: {err}") from err
-        json.dump(found, out, indent=2)
-        out.write("\n")
+        out.write(apply_query(settings.query, to_document(result)))
     else:
         registry = EVALUATE_REPORTERS if settings.verbose_table else REPORTERS
         buf = io.StringIO()
@@ -99,7 +90,7 @@ class _Echo:
 
 
 def _options(fn: Any) -> Any:
-    fn = click.option("--query", metavar="EXPR", help=QUERY_HELP)(fn)
+    fn = query_option()(fn)
     fn = click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
                       show_default=True, help=FORMAT_HELP)(fn)
     return fn

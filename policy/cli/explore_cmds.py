@@ -14,7 +14,7 @@ from typing import Any, Optional
 import click
 
 from ..errors import ExitCode, UsageError
-from .options import format_option, profiles_argument
+from .options import apply_query, format_option, profiles_argument, query_option
 
 SPACE_HELP = (
     "Only these user-settable symbols (comma list); the others keep their defaults. "
@@ -36,6 +36,7 @@ class ExploreSettings:
     fmt: str
     limit: int
     listing: bool = False
+    query: Optional[str] = None
 
 
 class _Progress:
@@ -116,9 +117,14 @@ def run_explore(settings: ExploreSettings) -> int:
         )
     finally:
         progress.close()
-    buf = io.StringIO()
-    EXPLORE_REPORTERS[settings.fmt]().report(result, buf)
-    _out(buf.getvalue())
+    if settings.query is not None:
+        from ..report.explore import explore_document
+
+        _out(apply_query(settings.query, explore_document(result)))
+    else:
+        buf = io.StringIO()
+        EXPLORE_REPORTERS[settings.fmt]().report(result, buf)
+        _out(buf.getvalue())
     bad = any(getattr(d, "severity", "error") == "error" for d in diags)
     return int(ExitCode.FINDINGS if bad else ExitCode.OK)
 
@@ -131,6 +137,7 @@ def run_explore(settings: ExploreSettings) -> int:
     ["table",
     "json", "csv"], "Output format: a summary table, JSON (schema_version 1) or CSV.",
 )
+@query_option()
 @click.option(
     "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
@@ -140,6 +147,7 @@ def explore(
     all_: bool,
     listing: bool,
     fmt: str,
+    query: Optional[str],
     limit: int,
     profiles: tuple[str, ...],
 ) -> int:
@@ -151,7 +159,12 @@ def explore(
     """
     return run_explore(
         ExploreSettings(
-            _space(config_space, all_, whole_by_default=not listing), profiles, fmt, limit, listing
+            _space(config_space, all_, whole_by_default=not listing),
+            profiles,
+            fmt,
+            limit,
+            listing,
+            query,
         )
     )
 
@@ -188,6 +201,7 @@ def _default_output() -> Path:
     "file is kept as .old.",
 )
 @format_option(["table", "json"], "Output format: text or JSON (schema_version 1).")
+@query_option()
 @click.option(
     "--limit", type=click.IntRange(min=1), default=1_000_000, show_default=True, help=LIMIT_HELP
 )
@@ -199,6 +213,7 @@ def solve(
     all_: bool,
     output: Optional[str],
     fmt: str,
+    query: Optional[str],
     limit: int,
     profiles: tuple[str, ...],
 ) -> int:
@@ -230,11 +245,16 @@ def solve(
     finally:
         progress.close()
     buf = io.StringIO()
-    SOLVE_REPORTERS[fmt]().report(result, buf)
+    if query is not None:
+        from ..report.explore import solve_document
+
+        buf.write(apply_query(query, solve_document(result)))
+    else:
+        SOLVE_REPORTERS[fmt]().report(result, buf)
     if result.ok and result.build is not None:
         target = Path(output) if output else _default_output()
         write_atomic(target, kconfig.render_config(result.build), backup=True)
-        if fmt == "table":
+        if fmt == "table" and query is None:
             buf.write(f"wrote {target}\n")
     _out(buf.getvalue())
     for d in diags:
