@@ -194,7 +194,6 @@ def explore_symbolic(
         settable,
         len(walk.layers),
         walk.peak_nodes,
-        listed="frontier",
         count=walk.count(),
     )
     ev = Evaluator(sp, devices)

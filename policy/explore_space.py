@@ -197,11 +197,14 @@ class Space:
     settable: tuple[str, ...]
     steps: int
     peak_states: int
-    complete: bool = True  # False: too many configurations to list; only ``seen`` is known
-    # "all": ``configurations`` is every configuration; "frontier": only one witness per frontier
-    # point (the space was counted over BDDs, ``count`` configurations in all)
-    listed: Literal["all", "frontier"] = "all"
+    # None: ``configurations`` is every configuration; else the space was counted over BDDs
+    # (``count`` configurations in all) and only one witness per frontier point is listed
     count: Optional[int] = None
+
+    @property
+    def listed(self) -> Literal["all", "frontier"]:
+        """What ``configurations`` holds: every configuration, or the frontier's witnesses."""
+        return "all" if self.count is None else "frontier"
 
     @property
     def total(self) -> int:

@@ -70,34 +70,31 @@ def solve_symbolic(
                 out.append(got)
         return out
 
-    def best(subset: Sequence[Requirement]) -> Optional[tuple[tuple[int, int], Any, Any]]:
-        """The cheapest (DRAM, capacity) meeting ``subset``, its set, and every solution; for
-        ``options``, among the solutions with the fewest enabled options."""
+    def best(subset: Sequence[Requirement]) -> Optional[tuple[tuple[int, int], Any, Any, Any]]:
+        """The cheapest (DRAM, capacity) meeting ``subset``, its set, every solution, and (for
+        ``options``) the option levels of the solutions, the cheapest taken among those with
+        the fewest enabled options (else None)."""
         totals = sym.ok_totals(device_sets(subset))
         if not totals:
             return None
         every = walk.bdd.false
         for u in totals.values():
             every = every | u
+        levels = None
         if minimize == "options":
-            levels[0] = walk.levels(within=every)
-            fewest = levels[0][-1]
-            reach = fewest[min(walk.fewest_options(every, levels[0]), len(fewest) - 1)]
+            levels = walk.levels(within=every)
+            fewest = levels[-1]
+            reach = fewest[min(walk.fewest_options(every, levels), len(fewest) - 1)]
             totals = {t: u & reach for t, u in totals.items() if u & reach != walk.bdd.false}
         order = (lambda t: (t[1], t[0])) if minimize == "capacity" else (lambda t: t)
         cheapest = min(totals, key=order)
-        return cheapest, totals[cheapest], every
-
-    levels: list[Any] = [None]  # the option levels of the last ``best`` (within its solutions)
-
-    def witness(where: Any) -> Configuration:
-        return witness_configuration(walk, where, 0, levels[0] if minimize == "options" else None)
+        return cheapest, totals[cheapest], every, levels
 
     count = walk.count()
     found = best(reqs)
     if found is not None:
-        cost, where, every = found
-        config = witness(where)
+        cost, where, every, levels = found
+        config = witness_configuration(walk, where, 0, levels)
         build = kconfig.load_text(config.config_text(), "<solve>", "solution")
         decisions = tuple(decide(d, build, cat) for d in _restrict(sym.devices, reqs))
         spent = (
@@ -115,7 +112,7 @@ def solve_symbolic(
 
     def nearest(subset: Sequence[Requirement]) -> Optional[Configuration]:
         got = best(subset)
-        return None if got is None else witness(got[1])
+        return None if got is None else witness_configuration(walk, got[1], 0, got[3])
 
     conflicts = minimal_conflicts(
         reqs, sym.devices, lambda subset: best(subset) is not None, nearest, cat
