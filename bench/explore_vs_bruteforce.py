@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 import kconfiglib  # noqa: E402
 
-from policy import explore, kconfig  # noqa: E402
+from policy import kconfig  # noqa: E402
+from policy.space import explore  # noqa: E402
 
 # pmem-relevant user options, roughly from the feature catalog outwards
 CANDIDATES = (
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"brute force:         {len(theirs)} configurations in {t_brute:.3f} s")
     print(f"identical sets: {ours == theirs}")
     print(f"speed-up: {t_brute / t_explore:.0f}x")
-    from policy import symbolic
+    from policy.space import symbolic
 
     kconf = kconfig.parse_tree()
     t = time.perf_counter()
@@ -242,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({t_enum / t_walk:.0f}x)"
     )
     ok = ok and walk.count() == len(explicit.configurations)
-    from policy import explore_space
+    from policy.space import enumerate as explore_space
 
     t = time.perf_counter()
     exprs = explore_space.evaluated_expressions(kconfig.parse_tree())

@@ -10,11 +10,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .chain import ChainStep
-from .errors import PolicyError
-from .evaluate import FeatureMatrix, evaluate
-from .features import catalog
-from .runtime import Decision, _CachedBuild, decide
+from policy.decide.catalog import catalog
+from policy.decide.runtime import Decision, _CachedBuild, decide
+from policy.errors import PolicyError
+from policy.evaluate import FeatureMatrix, evaluate
+from policy.kconfig.chain import ChainStep
 
 __all__ = ["evaluate", "explain_feature", "Explanation", "FeatureMatrix", "Decision"]
 
@@ -66,7 +66,7 @@ def _symbol_fixes(chain: tuple[ChainStep, ...]) -> list[tuple[str, tuple[str, ..
     A symbol that rules the feature out is turned off; a choice entry is turned off by selecting
     another entry of its choice.
     """
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     fixes: list[tuple[str, tuple[str, ...]]] = []
     for step in reversed(chain):
@@ -108,7 +108,7 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
         why, source = verdict.why, verdict.source
     else:
         why, source = dec.reason, cat.feature(feature).source
-    from .runtime import _feature_chain
+    from policy.decide.runtime import _feature_chain
 
     msg, chain = _feature_chain(feature, device, dec.candidates, cached, cat)
     if not chain and dec.chosen is not None:
@@ -122,7 +122,7 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     givers = _givers(feature, dec)
     if givers:
         best = min(givers, key=lambda c: c.rank(cat))
-        from .profiles import Pin
+        from policy.profiles.profile import Pin
 
         pinned = dataclasses.replace(
             device, pin=Pin(best.candidate.mode, best.candidate.map, best.candidate.align)
@@ -169,8 +169,8 @@ def _kconfig_change(
     Each step applies the first suggested assignment that takes and changes the chain, then
     re-evaluates and follows the new chain; at most ``max_steps`` assignments.
     """
-    from . import kconfig
-    from .runtime import _feature_chain
+    from policy.decide.runtime import _feature_chain
+    from policy.kconfig import tree as kconfig
 
     applied: list[tuple[str, str]] = []
     tried: list[str] = []

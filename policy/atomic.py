@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from policy.errors import InputError
 
 
 def write_atomic(path: Path, text: str, *, backup: bool = False) -> bool:

@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from . import costs
-from .errors import Diagnostic
-from .features import catalog
-from .runtime import Build, Decision, _CachedBuild, decide
+from policy.decide import costs
+from policy.decide.catalog import catalog
+from policy.decide.runtime import Build, Decision, _CachedBuild, decide
+from policy.errors import Diagnostic
 
 if TYPE_CHECKING:
-    from .profiles import DeviceProfile
+    from policy.profiles.profile import DeviceProfile
 
 SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
 class FeatureMatrix:
-    """Configurations × devices: one :class:`~policy.runtime.Decision` per pair.
+    """Configurations × devices: one :class:`~policy.decide.runtime.Decision` per pair.
 
     ``rows`` are ordered by configuration (in the order given) and then by device name, so the
     result does not depend on the order of the profiles. ``diagnostics`` are the problems of
@@ -61,7 +61,7 @@ DeviceArg = Union["DeviceProfile", str, Path]  # a profile, or a profile file or
 
 
 def _builds(builds: Optional[Sequence[BuildArg]]) -> Sequence[Build]:
-    from . import kconfig  # kconfiglib only when needed
+    from policy.kconfig import tree as kconfig  # kconfiglib only when needed
 
     if builds is None:
         return kconfig.shipped_builds()
@@ -77,7 +77,8 @@ def _builds(builds: Optional[Sequence[BuildArg]]) -> Sequence[Build]:
 def _devices(
     devices: Optional[Sequence[DeviceArg]],
 ) -> tuple[list[DeviceProfile], tuple[Diagnostic, ...]]:
-    from . import profiles, resources
+    from policy import resources
+    from policy.profiles import profile as profiles
 
     paths: list[Union[str, Path]] = []
     objs: list[DeviceProfile] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from policy import costs
-from policy.costs import GiB, KiB, MiB, TiB
+from policy.decide import costs
+from policy.decide.costs import GiB, KiB, MiB, TiB
 
 ALIGNS = (4096, 2 * MiB, 1 * GiB)
 

@@ -12,7 +12,7 @@ from test_runtime import dev
 import policy.evaluate
 from policy import kconfig
 from policy.api import explain_feature
-from policy.costs import GiB, MiB, TiB
+from policy.decide.costs import GiB, MiB, TiB
 from policy.profiles import Pin
 
 DEBIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-6.1"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from policy import kconfig
 from policy.api import explain_feature
-from policy.features import catalog
+from policy.decide.catalog import catalog
+from policy.decide.runtime import decide
 from policy.profiles import load_profiles
-from policy.runtime import decide
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from policy import explore, kconfig, resources
+from policy import kconfig, resources
 from policy.cli import main
 from policy.report.explore import EXPLORE_REPORTERS
+from policy.space import explore
 
 ROOT = Path(__file__).resolve().parent.parent
 KCONFIG_CONF = Path("/usr/bin/kconfig-conf")
@@ -149,7 +150,7 @@ def test_sample_confirmed_by_c_kconfig_conf(tmp_path: Path, proj: tuple[str, ...
 
 
 def test_runtime_symbols_cover_what_runtime_reads() -> None:
-    src = (ROOT / "policy" / "runtime.py").read_text()
+    src = "".join(p.read_text() for p in sorted((ROOT / "policy" / "decide").glob("*.py")))
     literals = set(re.findall(r'holds\("([A-Z0-9_]+)"\)', src))
     assert literals <= set(explore.RUNTIME_SYMBOLS)
 
@@ -232,7 +233,7 @@ def test_decision_cache_is_exact() -> None:
     """Outcomes looked up by a device's reduced signature equal deciding afresh, configuration by
     configuration (the cache key leaves out only conditions the decision cannot read)."""
     from policy import profiles
-    from policy.runtime import decide
+    from policy.decide.runtime import decide
 
     devices = profiles.load_profiles([resources.profiles_dir()]).devices
     space = SMALL + (
@@ -334,7 +335,7 @@ def _render(r: explore.ExploreResult, fmt: str) -> str:
 @pytest.mark.parametrize("space", [ARCH, SELECTS], ids=["arch", "selects"])
 def test_expression_values_equal_the_joint_enumeration(space: tuple[str, ...]) -> None:
     """expression_values (one cone per expression) against the brute-force-checked enumeration."""
-    from policy import explore_space
+    from policy.space import enumerate as explore_space
 
     exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
     joint = explore.enumerate_space(space)
@@ -347,7 +348,7 @@ def test_expression_values_equal_the_joint_enumeration(space: tuple[str, ...]) -
 def test_default_space_gives_every_expression_its_whole_tree_values() -> None:
     """No feature, mode or device type is lost by leaving an ancestor out of the default space
     (rdma_odp needs INFINIBAND and INFINIBAND_USER_ACCESS, which are not projected)."""
-    from policy import explore_space
+    from policy.space import enumerate as explore_space
 
     exprs = explore_space.evaluated_expressions(kconfig.parse_tree())
     space = explore.default_space()
@@ -359,7 +360,8 @@ def test_default_space_gives_every_expression_its_whole_tree_values() -> None:
 
 
 def test_parallel_decisions_equal_sequential(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy import explore_eval, profiles
+    from policy import profiles
+    from policy.space import listed as explore_eval
 
     monkeypatch.setattr(explore_eval, "_PARALLEL_MIN", 1)
     devices = profiles.load_profiles([resources.profiles_dir()]).devices

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
-from policy import features
+from policy.decide import catalog as features
 from policy.resources import data_file
 
 REQUIRED = {
@@ -82,7 +82,7 @@ def test_unknown_feature_is_a_usage_error() -> None:
 
 
 def test_feature_names_agree_with_profiles_catalog() -> None:
-    from policy import profiles
+    from policy.profiles import profile as profiles
 
     assert profiles._catalog() == features.feature_names()
 
@@ -149,7 +149,7 @@ def test_schema_accepts_exact_aligns_only_from_the_align_list() -> None:
 
 
 def test_validate_reads_the_same_region_align() -> None:
-    from policy import profiles
+    from policy.profiles import profile as profiles
 
     for dt in features.catalog().device_types:
         assert profiles._region_align(dt.name) == dt.region_align

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from policy import costs, kconfig
+from policy import kconfig
 from policy.cli import main
+from policy.decide import costs
 from policy.evaluate import evaluate
-from policy.ndctl import (
+from policy.ndctl.listing import (
     NdctlInputError,
     human_size_range,
     parse_listing,

@@ -10,8 +10,8 @@ import pytest
 from policy import kconfig, profiles, resources
 from policy.cli import main
 from policy.evaluate import evaluate
-from policy.ndctl import read_listing
-from policy.plan import NsState, apply_steps, make_plan, state_from_listing
+from policy.ndctl.listing import read_listing
+from policy.ndctl.plan import NsState, apply_steps, make_plan, state_from_listing
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = sorted((DATA / "ndctl").glob("*.json"))

@@ -10,8 +10,8 @@ import pytest
 
 from policy.errors import InputError, UsageError
 from policy.profiles import DeviceProfile, Pin, load_profile_text, load_profiles
+from policy.profiles.yamlload import MAX_BYTES, load_yaml
 from policy.units import GiB, MiB, SizeError, format_size, parse_budget, parse_size
-from policy.yamlload import MAX_BYTES, load_yaml
 
 CORPUS = Path(__file__).parent / "data" / "profiles"
 SHIPPED = Path(__file__).resolve().parent.parent / "profiles"  # the checkout's shipped examples
@@ -102,7 +102,7 @@ def test_directory_given_as_file_and_unreadable_file(tmp_path: Path) -> None:
     d = tmp_path / "d.yaml"
     d.mkdir()
     (d / "inner.yaml").write_text("a: 1")
-    from policy.profiles import _read
+    from policy.profiles.profile import _read
 
     row = _read(d)
     assert row.unreadable and not row.ok and "is a directory" in row.diagnostics[0].message
@@ -198,7 +198,7 @@ def test_budgets_and_format_size() -> None:
 
 
 def test_catalog_names_match_the_feature_module() -> None:
-    from policy.features import feature_names
-    from policy.profiles import _catalog
+    from policy.decide.catalog import feature_names
+    from policy.profiles.profile import _catalog
 
     assert _catalog() == feature_names()

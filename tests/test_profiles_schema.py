@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from policy.profiles import SchemaChecker, schema
-from policy.yamlload import load_yaml
+from policy.profiles.yamlload import load_yaml
 
 CORPUS = Path(__file__).parent / "data" / "profiles"
 SHIPPED = Path(__file__).resolve().parent.parent / "profiles"

@@ -8,9 +8,9 @@ from typing import Any, Optional
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from policy.costs import GiB, MiB
+from policy.decide.costs import GiB, MiB
+from policy.decide.runtime import decide
 from policy.profiles import DeviceProfile, Pin
-from policy.runtime import decide
 
 AMD64 = frozenset(
     """BLK_DEV_PMEM BTT NVDIMM_PFN NVDIMM_DAX FS_DAX FS_DAX_PMD DEV_DAX DEV_DAX_PMEM

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from policy import explore, kconfig, profiles, resources
+from policy import kconfig, profiles, resources
 from policy.cli import main
+from policy.space import explore
+from policy.space import solve as solve_mod
 
 # a sub-tree where every shipped profile can be met (CXL needs PCI, CXL_BUS; virtio-pmem VIRTIO)
 SPACE = (
@@ -65,7 +67,7 @@ def test_solution_is_the_cheapest(minimize: str) -> None:
     cap = sum(d.chosen.layout.capacity_lost for d in res.decisions if d.chosen and d.chosen.layout)
     ev = explore.Evaluator(explore.enumerate_space(SPACE), devices)
     reqs = explore.requirements(devices, ())
-    best, _ = explore._best(ev, reqs, minimize)
+    best, _ = solve_mod._best(ev, reqs, minimize)
     assert best is not None and best[0].id == res.config.id
     assert (best[1], best[2]) == (dram, cap)
 
@@ -130,11 +132,11 @@ def test_conflict_set_is_minimal() -> None:
     core += [explore.Requirement(d, "device") for d in sorted({r.device for r in core})]
     core = list(dict.fromkeys(core))
     ev = explore.Evaluator(explore.enumerate_space(SPACE), devices)
-    assert explore._best(ev, core, "dram")[0] is None
+    assert solve_mod._best(ev, core, "dram")[0] is None
     for r in core:  # dropping any one reported requirement makes it satisfiable
         if r.kind == "device":
             continue
-        assert explore._best(ev, [x for x in core if x != r], "dram")[0] is not None
+        assert solve_mod._best(ev, [x for x in core if x != r], "dram")[0] is not None
 
 
 def test_unknown_feature_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from test_explore import ARCH, KCONFIG_CONF, SELECTS, SMALL, _c_projection
 
-from policy import explore, explore_sym, kconfig, resources, runtime, symbolic
+from policy import kconfig, resources
 from policy.cli import main
-from policy.explore_eval import _outcome
-from policy.features import catalog, enabling_condition, feature_verdict
+from policy.decide import runtime
+from policy.decide.catalog import catalog, enabling_condition, feature_verdict
+from policy.space import explore, symbolic, symbolic_eval as explore_sym
+from policy.space.listed import _outcome
 
 # a wider sub-space (6,020 configurations): the first 34 symbols of the default pmem space
 WIDE = 34
@@ -383,7 +385,7 @@ def test_bdd_equals_the_enumeration_on_random_sub_trees(
     same configurations and the same values of every user option both ways."""
     import random
 
-    from policy import encode
+    from policy.space import encode
 
     pick = random.Random(seed)
     settable = encode.settable_symbols(kconf)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import click
 
-from ..errors import ExitCode, PolicyError
+from policy.errors import ExitCode, PolicyError
 
 # command name -> "module:attribute" below policy.cli
 COMMANDS: dict[str, str] = {

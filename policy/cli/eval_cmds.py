@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import click
 
-from ..errors import ExitCode, UsageError
-from ..report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
-from .options import apply_query, format_option, profiles_argument, query_option
+from policy.cli.options import apply_query, format_option, profiles_argument, query_option
+from policy.errors import ExitCode, UsageError
+from policy.report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
 
 FORMAT_HELP = "Output format: an 80-column table, JSON (schema_version 1) or CSV."
 
@@ -41,7 +41,7 @@ def _default_configs() -> tuple[str, ...]:
 
 
 def _load_builds(names: Sequence[str]) -> list[Any]:
-    from ..configsrc import (
+    from policy.kconfig.sources import (
         load_builds,  # shipped defconfigs, pmempolicy .configs and distro configs
     )
 
@@ -49,7 +49,8 @@ def _load_builds(names: Sequence[str]) -> list[Any]:
 
 
 def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
-    from .. import profiles, resources
+    from policy import resources
+    from policy.profiles import profile as profiles
 
     loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
     return list(loaded.devices), tuple(loaded.diagnostics)
@@ -57,7 +58,7 @@ def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
 
 def run(settings: EvalSettings, out: Any) -> int:
     """Build the pieces, evaluate, report; the exit code says whether everything was met."""
-    from ..evaluate import evaluate as run_eval
+    from policy.evaluate import evaluate as run_eval
 
     builds = _load_builds(settings.configs)
     devices: list[Any] = []
@@ -65,8 +66,8 @@ def run(settings: EvalSettings, out: Any) -> int:
     if settings.profiles or not settings.ndctl:
         devices, diags = _load_devices(settings.profiles)
     if settings.ndctl:
-        from ..ndctl import to_devices
-        from .plan_cmds import read_ndctl_option
+        from policy.cli.plan_cmds import read_ndctl_option
+        from policy.ndctl.listing import to_devices
 
         listing = read_ndctl_option(settings.ndctl)
         devices = to_devices(listing) + devices
@@ -168,8 +169,8 @@ def explain(
 
     The change (a runtime pin or one Kconfig symbol) is checked by re-evaluating.
     """
-    from ..api import explain_feature
-    from ..features import feature_names
+    from policy.api import explain_feature
+    from policy.decide.catalog import feature_names
 
     if feature not in feature_names():
         raise UsageError(

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import click
 
-from ..errors import ExitCode, UsageError
-from .options import apply_query, format_option, profiles_argument, query_option
+from policy.cli.options import apply_query, format_option, profiles_argument, query_option
+from policy.errors import ExitCode, UsageError
 
 SPACE_HELP = (
     "Only these user-settable symbols (comma list); the others keep their defaults. "
@@ -76,7 +76,7 @@ def _space(
     if all_ or (whole_by_default and not config_space):
         return None
     if not config_space:
-        from ..explore import default_space
+        from policy.space.explore import default_space
 
         return default_space()
     names = tuple(
@@ -90,7 +90,8 @@ def _space(
 
 
 def _devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
-    from .. import profiles, resources
+    from policy import resources
+    from policy.profiles import profile as profiles
 
     loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
     return list(loaded.devices), tuple(loaded.diagnostics)
@@ -101,8 +102,8 @@ def _out(text: str) -> None:
 
 
 def run_explore(settings: ExploreSettings) -> int:
-    from ..explore import explore as run
-    from ..report.explore import EXPLORE_REPORTERS
+    from policy.report.explore import EXPLORE_REPORTERS
+    from policy.space.explore import explore as run
 
     devices, diags = _devices(settings.profiles)
     progress = _Progress()
@@ -118,7 +119,7 @@ def run_explore(settings: ExploreSettings) -> int:
     finally:
         progress.close()
     if settings.query is not None:
-        from ..report.explore import explore_document
+        from policy.report.explore import explore_document
 
         _out(apply_query(settings.query, explore_document(result)))
     else:
@@ -222,10 +223,10 @@ def solve(
     Writes the .config atomically and prints each device's decision. Exit 1 with a minimal set of
     conflicting requirements, each with its reasons, when there is no solution.
     """
-    from .. import kconfig
-    from ..atomic import write_atomic
-    from ..explore import solve as run
-    from ..report.explore import SOLVE_REPORTERS
+    from policy.atomic import write_atomic
+    from policy.kconfig import tree as kconfig
+    from policy.report.explore import SOLVE_REPORTERS
+    from policy.space.explore import solve as run
 
     features = tuple(f.strip() for item in require for f in item.split(",") if f.strip())
     devices, diags = _devices(profiles)
@@ -246,7 +247,7 @@ def solve(
         progress.close()
     buf = io.StringIO()
     if query is not None:
-        from ..report.explore import solve_document
+        from policy.report.explore import solve_document
 
         buf.write(apply_query(query, solve_document(result)))
     else:

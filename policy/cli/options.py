@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 import click
 
-from ..errors import UsageError
+from policy.errors import UsageError
 
 Decorator = Callable[[Any], Any]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, UsageError
-from .options import format_option, profiles_argument
+from policy.cli.options import format_option, profiles_argument
+from policy.errors import ExitCode, UsageError
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class PlanSettings:
 
 def read_ndctl_option(value: str) -> Any:
     """The listing named by ``--ndctl`` (``-`` reads stdin). Shared with evaluate/matrix."""
-    from ..ndctl import parse_listing, read_listing
+    from policy.ndctl.listing import parse_listing, read_listing
 
     if value == "-":
         stream = getattr(sys.stdin, "buffer", sys.stdin)
@@ -49,9 +49,10 @@ def _config_name(given: str | None) -> str:
 
 def run(settings: PlanSettings) -> int:
     """Build the pieces, plan, print; exit 1 when some profile cannot be planned."""
-    from .. import profiles, resources
-    from ..configsrc import load_config
-    from ..plan import make_plan, render_text, state_from_listing
+    from policy import resources
+    from policy.kconfig.sources import load_config
+    from policy.ndctl.plan import make_plan, render_text, state_from_listing
+    from policy.profiles import profile as profiles
 
     source = load_config(_config_name(settings.config))
     listing = read_ndctl_option(settings.ndctl) if settings.ndctl else None

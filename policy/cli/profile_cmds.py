@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import click
 
-from ..errors import ExitCode, InputError, UsageError
-from ..report.diagnostics import REPORTERS
-from .options import format_option
+from policy.cli.options import format_option
+from policy.errors import ExitCode, InputError, UsageError
+from policy.report.diagnostics import REPORTERS
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class ValidateSettings:
 
 def run_validate(settings: ValidateSettings) -> ExitCode:
     """Load and check every profile, report to stdout, and map the outcome to an exit code."""
-    from ..profiles import load_profiles
+    from policy.profiles.profile import load_profiles
 
     if not settings.paths:
         raise UsageError("give at least one PATH: a profile file, a directory, or - for stdin")
@@ -61,7 +61,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
 @click.command()
 def schema() -> int:
     """Print the profile JSON Schema (Draft 2020-12) for editors and other validators."""
-    from ..schema import schema_text
+    from policy.profiles.schema import schema_text
 
     click.echo(schema_text(), nl=False)
     return int(ExitCode.OK)

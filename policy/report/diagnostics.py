@@ -10,8 +10,8 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 if TYPE_CHECKING:  # keep start-up light: reporters are imported on every validate run
-    from ..errors import Diagnostic
-    from ..profiles import FileResult, ProfileSet
+    from policy.errors import Diagnostic
+    from policy.profiles.profile import FileResult, ProfileSet
 
 JSON_SCHEMA_VERSION = 1
 TOOL = "pmempolicy"

@@ -11,7 +11,7 @@ import json
 import textwrap
 from typing import Any, TextIO
 
-from ..explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
+from policy.space.explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
 
 
 def _config_doc(

@@ -10,9 +10,9 @@ import json
 import textwrap
 from typing import Any, TextIO
 
-from ..evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
-from ..features import catalog
-from ..runtime import Decision
+from policy.decide.catalog import catalog
+from policy.decide.runtime import Decision
+from policy.evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
 
 
 def _decision_doc(d: Decision) -> dict[str, Any]:

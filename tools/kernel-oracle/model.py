@@ -248,7 +248,7 @@ class PolicyModel:
 
     # -- the engine path: what `pmempolicy evaluate` computes for this device
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
-        from policy import runtime
+        from policy.decide import runtime
 
         dev = _nfit_device(spec["id"], spec["size"], start or None)
         mode, map_ = spec["mode"], spec.get("map")
@@ -327,7 +327,7 @@ class PolicyModel:
     def _features(self, mode: str, map_: Optional[str], align: Optional[int]) -> dict:
         if self.build is None:
             return reference_features(mode, map_, align)
-        from policy import features as F
+        from policy.decide import catalog as F
 
         cat = F.catalog()
         dt = cat.device_type("nvdimm")
@@ -342,7 +342,7 @@ class PolicyModel:
     def capabilities(self) -> dict:
         """What the model lets a 16 GiB NFIT namespace use: aligns per mode, BTT sector sizes."""
         out: dict = {"sector": sorted(getattr(self.costs, "BTT_LBASIZES", ()))}
-        from policy import runtime
+        from policy.decide import runtime
 
         dev = _nfit_device("caps", 16 * GiB, None)
         results = runtime.candidates_for(dev, self.build) if self.build is not None else []

@@ -1,4 +1,5 @@
-"""Kconfig steps as generated Python source (:func:`policy.encode.compile_model` lays them out).
+"""Kconfig steps as generated Python source (:func:`policy.space.encode.compile_model` lays them
+out).
 
 Each step is a function of the partial configuration ``s`` (a tuple in the step's layout) that
 lists every outcome a user assignment can give: the default path (no line in ``.config``) and
@@ -12,7 +13,15 @@ from typing import Any
 
 import kconfiglib
 
-from .encode import _REL, _TRI, Unsupported, Virtual, _is_tristate_like, _prompts, choice_slot
+from policy.space.treeread import (
+    REL,
+    TRI,
+    Unsupported,
+    Virtual,
+    choice_slot,
+    is_tristate_like,
+    prompt_conditions,
+)
 
 
 class Gen:
@@ -25,8 +34,8 @@ class Gen:
         if isinstance(item, kconfiglib.Choice):
             return f"s[{self.layout[choice_slot(item)]}]"
         if item.is_constant:
-            if item.name in _TRI:
-                return str(_TRI[item.name])
+            if item.name in TRI:
+                return str(TRI[item.name])
             raise Unsupported(f"constant {item.name!r} in a logical context")
         if not item.nodes:
             return "0"  # undefined symbols are n (kconfiglib: UNKNOWN type evaluates to 0)
@@ -47,8 +56,8 @@ class Gen:
         rel, a, b = e
         for operand in (a, b):
             if not isinstance(operand, kconfiglib.Choice) and not (
-                _is_tristate_like(operand)
-                or (operand.is_constant and operand.name in _TRI)
+                is_tristate_like(operand)
+                or (operand.is_constant and operand.name in TRI)
                 or not operand.nodes
                 and not operand.is_constant
             ):
@@ -59,12 +68,12 @@ class Gen:
                 and not operand.is_constant
             ):
                 raise Unsupported(f"relation {kconfiglib.expr_str(e)} reads an undefined symbol")
-        return f"(2 if {self.atom(a)} {_REL[rel]} {self.atom(b)} else 0)"
+        return f"(2 if {self.atom(a)} {REL[rel]} {self.atom(b)} else 0)"
 
 
 def _visibility(gen: Any, item: Any) -> str:
     """Python source of a symbol's or choice's prompt visibility: the max over its prompts."""
-    prompts = _prompts(item)
+    prompts = prompt_conditions(item)
     if not prompts:
         return "0"
     vis = gen.expr(prompts[0])
@@ -109,7 +118,7 @@ def symbol_source(
     else:
         typ_bool = f"(s[{pos[modules]}] == 0)"
     lines = ["def step(s):"]
-    prompts = _prompts(sym)
+    prompts = prompt_conditions(sym)
     if prompts:
         lines.append(f"    vis = {_visibility(gen, sym)}")
         lines.append(f"    if vis == 1 and {typ_bool}: vis = 2")
@@ -139,7 +148,7 @@ def symbol_source(
     cands = ["(None, d)"]
     if user:
         cands += [
-            f"(({sym.name!r}, {v!r}), min({_TRI[v]}, vis)) if vis else (None, -1)"
+            f"(({sym.name!r}, {v!r}), min({TRI[v]}, vis)) if vis else (None, -1)"
             for v in user_values
         ]
     lines.append("    for dec, v in (" + ", ".join(cands) + ",):")

@@ -14,7 +14,7 @@ from typing import Optional
 
 import kconfiglib
 
-from .errors import Diagnostic, InputError, LocatedInputError
+from policy.errors import Diagnostic, InputError, LocatedInputError
 
 _CONFIG_PREFIX = "CONFIG_"
 _SET_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")

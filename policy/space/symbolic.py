@@ -1,6 +1,6 @@
-"""The compiled Kconfig steps (:mod:`policy.encode`) as binary decision diagrams.
+"""The compiled Kconfig steps (:mod:`policy.space.encode`) as binary decision diagrams.
 
-:func:`policy.explore_space.enumerate_space` walks the steps over an explicit set of partial
+:func:`policy.space.enumerate.enumerate_space` walks the steps over an explicit set of partial
 configurations; this module walks the *same* steps over a set represented by a BDD (CUDD, through
 ``dd.cudd``), so spaces far too wide to list -- the whole shipped tree -- are counted exactly.
 
@@ -10,7 +10,7 @@ are one variable. Then ``&&`` is a bitwise and, ``||`` a bitwise or, ``!v = 2 - 
 negates the two bits, and ``if c: a else b`` is a bitwise if-then-else on ``c >= m``. Each step
 states the new symbol's bits as functions of the symbols it reads and of free *decision*
 variables (no line in ``.config``, or each user value), exactly as the generated Python step in
-:mod:`policy.encode` lists its outcomes; the image of the set is one ``and_exists`` that also
+:mod:`policy.space.encode` lists its outcomes; the image of the set is one ``and_exists`` that also
 forgets the decision variables and every symbol no later step reads. Projected tristates are
 reduced to on/off (``S.m``) once nothing reads their tristate value, as in the explicit walk.
 """
@@ -22,9 +22,10 @@ from typing import Any, Optional
 
 import kconfiglib
 
-from . import encode
-from .bdd import cudd
-from .symbolic_walk import Layer, Pair, Walk
+from policy.space import encode
+from policy.space.bdd import cudd
+from policy.space.treeread import TRI
+from policy.space.walk import Layer, Pair, Walk
 
 __all__ = ["Walk", "walk"]
 
@@ -85,7 +86,7 @@ class _Walker:
                 return tri
             return self.vars[slot]
         if item.is_constant:
-            return self.const(encode._TRI[item.name])
+            return self.const(TRI[item.name])
         if not item.nodes:
             return self.const(0)
         return self.vars[item.name]

@@ -1,4 +1,5 @@
-"""What a BDD walk (:mod:`policy.symbolic`) gives: the set of projected configurations, and the
+"""What a BDD walk (:mod:`policy.space.symbolic`) gives: the set of projected configurations, and
+the
 kept steps to count it, list it, find the fewest enabled options and read witnesses back.
 
 A witness is read backwards through the steps: at each, a state before the step and decisions
@@ -11,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import encode
-from .bdd import cudd
+from policy.space import encode
+from policy.space.bdd import cudd
 
 Pair = tuple[Any, Any]  # (v >= m, v = y) as two BDD nodes
 

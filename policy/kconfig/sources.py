@@ -56,7 +56,7 @@ def _compressed(path: Path) -> bool:
 
 def load_config(name: str) -> ConfigSource:
     """Resolve one ``--config`` value (a shipped defconfig name or a path) into a build."""
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     path = kconfig.find_defconfig(name)
     if _compressed(path):
@@ -70,7 +70,7 @@ def load_config(name: str) -> ConfigSource:
 
 
 def _imported(path: Path) -> ConfigSource:
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     rep = kconfig.import_config(path)
     return ConfigSource(
@@ -80,7 +80,7 @@ def _imported(path: Path) -> ConfigSource:
 
 def load_configs(names: Sequence[str]) -> list[ConfigSource]:
     """Every ``--config``; none means every shipped defconfig."""
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     if not names:
         return [ConfigSource(b, str(b.path), False) for b in kconfig.shipped_builds()]

@@ -1,13 +1,15 @@
-"""``solve`` over BDDs: the same answer as :func:`policy.explore.solve`'s enumeration (tested), on
+"""``solve`` over BDDs: the same answer as :func:`policy.space.explore.solve`'s enumeration
+(tested), on
 any space up to the whole tree, in about a second (``--minimize options``: a few seconds).
 
 A device's decision meets a set of requirements exactly when ``runtime.decide`` of the device
-restricted to them (``explore._restrict``) has no finding; :mod:`policy.explore_sym` gives that as
+restricted to them (``requirements.restrict``) has no finding;
+:mod:`policy.space.symbolic_eval` gives that as
 sets of configurations by the chosen candidate's costs (``DeviceSets.ok``). Their conjunction over
 the devices, split by total cost, is every satisfying configuration; the cheapest total's set
-gets a witness (:meth:`policy.symbolic.Walk.witness`, shortened), whose real build is decided
+gets a witness (:meth:`policy.space.symbolic.Walk.witness`, shortened), whose real build is decided
 again. ``options`` walks every step and keeps, per step, the states reachable with at most c
-enabled options (:meth:`policy.symbolic.Walk.levels`): the fewest options among the solutions
+enabled options (:meth:`policy.space.symbolic.Walk.levels`): the fewest options among the solutions
 first, then the cheapest DRAM and capacity among those. Without a solution the conflicting set
 is found as in the enumeration (drop each requirement in turn, keep it dropped while the rest is
 still unsatisfiable), each device's sets computed once per subset of its requirements.
@@ -18,11 +20,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from . import kconfig, symbolic
-from .explore_space import Configuration, Progress, projection_symbols
-from .explore_sym import DeviceSets, SymbolicEvaluation
-from .features import catalog
-from .runtime import decide
+from policy.decide.catalog import catalog
+from policy.decide.runtime import decide
+from policy.kconfig import tree as kconfig
+from policy.space import symbolic
+from policy.space.enumerate import Configuration, Progress, projection_symbols
+from policy.space.requirements import (
+    Requirement,
+    SolveResult,
+    minimal_conflicts,
+    requirements as all_requirements,
+    restrict,
+)
+from policy.space.symbolic_eval import DeviceSets, SymbolicEvaluation
+from policy.space.witness import witness_configuration
 
 
 def solve_symbolic(
@@ -36,15 +47,6 @@ def solve_symbolic(
     """The cheapest configuration by total DRAM (``dram``), capacity lost (``capacity``) or
     enabled user options of the whole tree (``options``), the others breaking ties, in which
     every device meets every requirement; an ``explore.SolveResult``."""
-    from .explore import (
-        Requirement,
-        SolveResult,
-        _restrict,
-        minimal_conflicts,
-        requirements as all_requirements,
-        witness_configuration,
-    )
-
     if minimize not in ("dram", "capacity", "options"):
         raise ValueError(f"unknown objective {minimize!r}")
     cat = catalog()
@@ -63,7 +65,7 @@ def solve_symbolic(
             mine = tuple(r for r in subset if r.device == str(d.name))
             key = (str(d.name), mine)
             if key not in memo:
-                restricted = _restrict([d], mine)
+                restricted = restrict([d], mine)
                 memo[key] = sym.device(restricted[0]) if restricted else None
             got = memo[key]
             if got is not None:
@@ -96,7 +98,7 @@ def solve_symbolic(
         cost, where, every, levels = found
         config = witness_configuration(walk, where, 0, levels)
         build = kconfig.load_text(config.config_text(), "<solve>", "solution")
-        decisions = tuple(decide(d, build, cat) for d in _restrict(sym.devices, reqs))
+        decisions = tuple(decide(d, build, cat) for d in restrict(sym.devices, reqs))
         spent = (
             sum(d.chosen.layout.dram_memmap for d in decisions if d.chosen and d.chosen.layout),
             sum(d.chosen.layout.capacity_lost for d in decisions if d.chosen and d.chosen.layout),

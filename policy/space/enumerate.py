@@ -1,6 +1,7 @@
 """The configuration space of the Kconfig tree: projection, enumeration, option values.
 
-``enumerate_space`` walks the compiled tree (:mod:`policy.encode`) breadth-first, keeping the set of
+``enumerate_space`` walks the compiled tree (:mod:`policy.space.encode`) breadth-first, keeping the
+set of
 distinct partial configurations restricted to the symbols later steps still read plus the projection
 (the symbols any feature, mode, align, device type or cost reads, and the arch/page-size choices,
 reduced to on/off since ``build_holds`` treats m and y alike). Every final state is a distinct
@@ -17,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional
 
-from . import encode
-from .errors import UsageError
-from .features import Catalog, catalog
+from policy.decide.catalog import Catalog, catalog
+from policy.errors import UsageError
+from policy.space import encode
 
 SCHEMA_VERSION = 1
-# what policy.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
+# what policy.decide.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
 RUNTIME_SYMBOLS = (
     "ZONE_DEVICE",
     "ARCH_HAS_MEMREMAP_COMPAT_ALIGN",
@@ -240,7 +241,7 @@ def option_values(
     on (its cone): the same steps and the same exactness argument as :func:`enumerate_space`,
     but small frontiers, so this covers the whole shipped tree in about a second.
     """
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     kconf = kconfig.parse_tree()
     out: dict[str, frozenset[str]] = {}
@@ -292,7 +293,7 @@ def replay(
 
 def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model:
     """The steps an expression depends on, the expression as the only (virtual) projection."""
-    from . import kexpr
+    from policy.kconfig import expr as kexpr
 
     v = encode.Virtual("<expr>", kexpr.parse_expr(kconf, expr))
     return encode.compile_model(kconf, ["<expr>"], space, whole_tree=False, virtual=[v])
@@ -302,9 +303,10 @@ def expression_values(
     exprs: Sequence[str], space: Optional[Sequence[str]] = None
 ) -> dict[str, frozenset[bool]]:
     """Whether each Kconfig expression holds (y or m) in some valid configuration and fails in
-    some: exact, one BDD walk (:mod:`policy.symbolic`) of the steps the expressions depend on,
+    some: exact, one BDD walk (:mod:`policy.space.symbolic`) of the steps the expressions depend on,
     with each expression as a computed slot of the projection."""
-    from . import kconfig, kexpr, symbolic
+    from policy.kconfig import expr as kexpr, tree as kconfig
+    from policy.space import symbolic
 
     kconf = kconfig.parse_tree()
     exprs = list(dict.fromkeys(exprs))
@@ -340,7 +342,7 @@ def default_space() -> tuple[str, ...]:
     turn. Adding symbols only adds configurations, so every expression ends with its whole-tree
     values (tested), though not every combination of them (the whole cone is too wide to list).
     """
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     kconf = kconfig.parse_tree()
     settable = encode.settable_symbols(kconf)
@@ -380,7 +382,7 @@ def enumerate_space(
     depends on (``seen`` then covers only those symbols, and ``options`` counts only their
     enabled user options).
     """
-    from . import kconfig
+    from policy.kconfig import tree as kconfig
 
     kconf = kconfig.parse_tree()
     defined = [s.name for s in kconf.unique_defined_syms]

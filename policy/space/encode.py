@@ -3,9 +3,10 @@
 Each step computes one symbol (or one choice and all its entries) from the values of symbols
 computed before it, exactly as kconfiglib 14.1's ``Symbol.tri_value``, ``_visibility``,
 ``Choice.tri_value`` and ``Choice.selection`` do, and lists every value a user assignment can give
-it (the Python source of each step: :mod:`policy.encode_source`). :mod:`policy.explore_space`
+it (the Python source of each step: :mod:`policy.space.encode_source`).
+:mod:`policy.space.enumerate`
 walks these steps breadth-first over the set of reachable partial configurations,
-:mod:`policy.symbolic` over BDDs. The argument for exactness is in ``docs/explore.md``.
+:mod:`policy.space.symbolic` over BDDs. The argument for exactness is in ``docs/explore.md``.
 
 This module reads kconfiglib's parsed tree (``policy.kconfig.parse_tree()``) and needs kconfiglib's
 expression and type constants to do so; it never loads, sets or writes configurations, which
@@ -21,28 +22,23 @@ from typing import Any, Callable, Optional
 
 import kconfiglib
 
-from .errors import UsageError
+from policy.errors import UsageError
+from policy.space.encode_source import Gen, choice_source, symbol_source, virtual_source
+from policy.space.treeread import (
+    Unsupported,
+    Virtual,
+    choice_slot,
+    expr_reads,
+    is_tristate_like,
+    prompt_conditions,
+    slot_of,
+)
 
 # a user decision of a step: None (no line in .config: the default applies) or (symbol, value)
 Decision = Optional[tuple[str, str]]
 # one outcome of a step for one input state: (new state, cost added, decision)
 # one outcome: (new state, cost added, user decision, values of the symbols the step defines)
 StepFn = Callable[[tuple[int, ...]], list[tuple[tuple[int, ...], int, Decision, tuple[int, ...]]]]
-
-_REL = {
-    kconfiglib.EQUAL: "==",
-    kconfiglib.UNEQUAL: "!=",
-    kconfiglib.LESS: "<",
-    kconfiglib.LESS_EQUAL: "<=",
-    kconfiglib.GREATER: ">",
-    kconfiglib.GREATER_EQUAL: ">=",
-}
-_TRI = {"n": 0, "m": 1, "y": 2}
-
-
-class Unsupported(UsageError):
-    """The tree uses a construct the compiled evaluator does not model (see docs/explore.md)."""
-
 
 @dataclass(frozen=True)
 class Step:
@@ -84,68 +80,15 @@ class Model:
     settable: tuple[str, ...]  # every user-settable bool/tristate symbol of the tree, in menu order
 
 
-@dataclass(frozen=True)
-class Virtual:
-    """A computed slot: the on/off value of a Kconfig expression (e.g. a catalog condition)."""
-
-    name: str
-    expr: Any  # a parsed kconfiglib expression
-
-
-def choice_slot(choice: Any) -> str:
-    return f"<choice:{choice.syms[0].name}>"
-
-
-def _slot(item: Any) -> str:
-    if isinstance(item, Virtual):
-        return item.name
-    if isinstance(item, kconfiglib.Choice):
-        return choice_slot(item)
-    return str(item.name)
-
-
-def _is_tristate_like(sym: Any) -> bool:
-    return sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE)
-
-
-def _items(expr: Any) -> Iterable[Any]:
-    if isinstance(expr, tuple):
-        yield from _items(expr[1])
-        if expr[0] is not kconfiglib.NOT:
-            yield from _items(expr[2])
-    else:
-        yield expr
-
-
-def _reads(expr: Any) -> set[str]:
-    out = set()
-    for item in _items(expr):
-        if isinstance(item, kconfiglib.Choice):
-            out.add(choice_slot(item))
-        elif not item.is_constant:
-            if item.nodes and not _is_tristate_like(item):
-                raise Unsupported(
-                    f"{item.name} ({kconfiglib.TYPE_TO_STR[item.orig_type]}) is read in "
-                    "a bool/tristate expression; the explorer models bool and tristate only"
-                )
-            if item.nodes:
-                out.add(item.name)
-    return out
-
-
-def _prompts(item: Any) -> list[Any]:
-    return [node.prompt[1] for node in item.nodes if node.prompt]
-
-
 def _sym_reads(sym: Any, modules: str) -> set[str]:
     reads: set[str] = set()
-    for cond in _prompts(sym):
-        reads |= _reads(cond)
+    for cond in prompt_conditions(sym):
+        reads |= expr_reads(cond)
     for value, cond in sym.defaults:
-        reads |= _reads(value) | _reads(cond)
-    reads |= _reads(sym.rev_dep) | _reads(sym.weak_rev_dep)
+        reads |= expr_reads(value) | expr_reads(cond)
+    reads |= expr_reads(sym.rev_dep) | expr_reads(sym.weak_rev_dep)
     if sym.weak_rev_dep is not sym.kconfig.n:
-        reads |= _reads(sym.direct_dep)
+        reads |= expr_reads(sym.direct_dep)
     if sym.orig_type is kconfiglib.TRISTATE:
         reads.add(modules)
     reads.discard(sym.name)
@@ -154,13 +97,13 @@ def _sym_reads(sym: Any, modules: str) -> set[str]:
 
 def _choice_reads(choice: Any, modules: str) -> set[str]:
     reads: set[str] = set()
-    for cond in _prompts(choice):
-        reads |= _reads(cond)
+    for cond in prompt_conditions(choice):
+        reads |= expr_reads(cond)
     for _sym, cond in choice.defaults:
-        reads |= _reads(cond)
+        reads |= expr_reads(cond)
     for sym in choice.syms:
-        for cond in _prompts(sym):
-            reads |= _reads(cond)
+        for cond in prompt_conditions(sym):
+            reads |= expr_reads(cond)
     members = {s.name for s in choice.syms}
     if reads & members:
         raise Unsupported(
@@ -202,9 +145,9 @@ def _analysed(kconf: Any) -> tuple[list[Any], dict[str, set[str]], dict[str, set
         raw: dict[str, set[str]] = {}
         for it in order:
             if isinstance(it, kconfiglib.Choice):
-                raw[_slot(it)] = _choice_reads(it, modules)
+                raw[slot_of(it)] = _choice_reads(it, modules)
             else:
-                raw[_slot(it)] = _sym_reads(it, modules)
+                raw[slot_of(it)] = _sym_reads(it, modules)
         mapped = {
             k: {
                 choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
@@ -230,13 +173,13 @@ def _order(kconf: Any) -> list[Any]:
             if id(item) not in seen:
                 seen.add(id(item))
                 items.append(item)
-        elif isinstance(item, kconfiglib.Symbol) and _is_tristate_like(item) and not item.choice:
+        elif isinstance(item, kconfiglib.Symbol) and is_tristate_like(item) and not item.choice:
             if id(item) not in seen:
                 seen.add(id(item))
                 items.append(item)
     if kconf.modules.nodes and id(kconf.modules) not in seen:
         items.insert(0, kconf.modules)
-    pos = {_slot(it): i for i, it in enumerate(items)}
+    pos = {slot_of(it): i for i, it in enumerate(items)}
     deps: dict[str, set[str]] = {}
     for it in items:
         if isinstance(it, kconfiglib.Choice):
@@ -245,7 +188,7 @@ def _order(kconf: Any) -> list[Any]:
         else:
             r = _sym_reads(it, modules)
         # a choice entry is produced by its choice's step
-        deps[_slot(it)] = {
+        deps[slot_of(it)] = {
             choice_slot(kconf.syms[x].choice) if x in kconf.syms and kconf.syms[x].choice else x
             for x in r
         }
@@ -279,7 +222,7 @@ def _order(kconf: Any) -> list[Any]:
                 ready.add(u)
     if len(out) != len(deps):
         raise Unsupported("dependency loop in the tree")
-    by_slot = {_slot(it): it for it in items}
+    by_slot = {slot_of(it): it for it in items}
     return [by_slot[k] for k in out]
 
 
@@ -291,7 +234,7 @@ def settable_symbols(kconf: Any) -> tuple[str, ...]:
         if (
             isinstance(item, kconfiglib.Symbol)
             and node.prompt
-            and _is_tristate_like(item)
+            and is_tristate_like(item)
             and item.name not in out
         ):
             out.append(item.name)
@@ -314,8 +257,6 @@ def compile_model(
     projection depends on. ``virtual``: computed on/off slots (each right after the last symbol
     it reads), which the projection may name.
     """
-    from .encode_source import Gen, choice_source, symbol_source, virtual_source
-
     settable = settable_symbols(kconf)
     allowed = frozenset(settable if space is None else space)
     unknown = sorted(s for s in allowed if s not in settable)
@@ -333,8 +274,8 @@ def compile_model(
         }
 
     for v in virtual:
-        reads[v.name] = mapped(_reads(v.expr))
-        where = max((k for k, it in enumerate(order) if _slot(it) in reads[v.name]), default=-1)
+        reads[v.name] = mapped(expr_reads(v.expr))
+        where = max((k for k, it in enumerate(order) if slot_of(it) in reads[v.name]), default=-1)
         order.insert(where + 1, v)
     virtual_names = {v.name for v in virtual}
     proj_slots = []
@@ -362,7 +303,7 @@ def compile_model(
                 continue
             need.add(k)
             stack.extend(reads[k])
-        order = [it for it in order if _slot(it) in need]
+        order = [it for it in order if slot_of(it) in need]
     # liveness: the last step that reads each slot (choice entries live in their choice's step)
     defines: list[tuple[str, ...]] = []
     for it in order:
@@ -375,7 +316,7 @@ def compile_model(
     # liveness: the last step that reads each slot; expressions read choice entries by name
     last: dict[str, int] = {}
     for i, it in enumerate(order):
-        raw = _reads(it.expr) if isinstance(it, Virtual) else raw_reads[_slot(it)]
+        raw = expr_reads(it.expr) if isinstance(it, Virtual) else raw_reads[slot_of(it)]
         for r in raw:
             last[r] = i
     # projected symbols are kept to the end, reduced to on/off (y and m are both "on" to every
@@ -406,7 +347,7 @@ def compile_model(
             src, user = choice_source(it, gen, pos, after, allowed, kconf, collapse)
         else:
             src, user = symbol_source(it, gen, pos, after, allowed, kconf, collapse)
-        step = Step(i, tuple(defines[i]), frozenset(reads[_slot(it)]), user, src)
+        step = Step(i, tuple(defines[i]), frozenset(reads[slot_of(it)]), user, src)
         steps.append(CompiledStep(step, tuple(after)))
         layout = after
     options = frozenset(settable)

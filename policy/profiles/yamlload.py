@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Diagnostic
+from policy.errors import Diagnostic
 
 MAX_BYTES = 1 << 20  # 1 MiB: a profile is a few hundred bytes
 MAX_NODES = 10_000  # nodes of the fully expanded document

@@ -14,8 +14,8 @@ from typing import Any, Optional, Protocol
 import jsonschema
 import yaml
 
-from .errors import UndefinedSymbolError, UsageError
-from .resources import data_file
+from policy.errors import UndefinedSymbolError, UsageError
+from policy.resources import data_file
 
 
 class Evaluates(Protocol):

@@ -1,16 +1,18 @@
 """The whole configuration space evaluated at once, over BDDs (``explore``, ``solve``).
 
-:mod:`policy.explore_eval` decides every device once per distinct device-type key, which is exact
-but costs one :func:`policy.runtime.decide` per key (about 3,500 per device on the whole tree).
+:mod:`policy.space.listed` decides every device once per distinct device-type key, which is exact
+but costs one :func:`policy.decide.runtime.decide` per key (about 3,500 per device on the whole
+tree).
 Here each device's decision is written as sets of configurations instead (docs/explore.md):
 
 - the run-time *context* (page size, ``ZONE_DEVICE``, the two arch conditions the layouts read)
-  takes a handful of values; under each, :func:`policy.runtime.candidates_for` lists the device's
+  takes a handful of values; under each, :func:`policy.decide.runtime.candidates_for` lists the
+  device's
   candidates with their layouts, refusals, budgets and rank tails -- the real code, run on a build
   that answers every other expression "y" so that every candidate appears;
 - a candidate is possible where its mode's build expression and (for modes with aligns) its
   align's build expression hold; it gives a feature where
-  :func:`policy.features.enabling_condition` says so. Both are monotone expressions over the
+  :func:`policy.decide.catalog.enabling_condition` says so. Both are monotone expressions over the
   projection, hence BDDs;
 - ``decide`` picks the lowest rank among the possible (and pinned) candidates; a rank is the
   static tail plus the counts of missing required and wanted features, so each (candidate,
@@ -27,10 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import runtime
-from .explore_space import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
-from .features import Catalog, catalog, enabling_condition
-from .symbolic import Walk
+from policy.decide import runtime
+from policy.decide.catalog import Catalog, catalog, enabling_condition
+from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
+from policy.space.symbolic import Walk
 
 Totals = tuple[int, int, int]  # features gained, DRAM memmap bytes, capacity lost bytes
 _CONTEXT_SYMBOLS = ("ZONE_DEVICE",) + RUNTIME_SYMBOLS[1:]

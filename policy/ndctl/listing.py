@@ -6,12 +6,13 @@ one object, an array, several top-level values one after another, namespaces nes
 ``util/json.c:display_size`` rounds) and idle namespaces (``-i``: ``"state":"disabled"``).
 
 ``size`` in a listing is the *usable* size. :func:`recover_raw_size` reverses the kernel's
-arithmetic (:mod:`policy.costs`, never re-implemented here) to find every raw namespace size D that
+arithmetic (:mod:`policy.decide.costs`, never re-implemented here) to find every raw namespace size
+D that
 gives it, and the listing gets a located warning when no D does. Syntax and field errors are
 located ``path:line:col`` diagnostics raised as :class:`NdctlInputError` (exit 2).
 
-This module is the reader's public API; the JSON positions live in :mod:`policy.ndctl_json` and
-the size arithmetic in :mod:`policy.ndctl_sizes`.
+This module is the reader's public API; the JSON positions live in :mod:`policy.ndctl.jsontext` and
+the size arithmetic in :mod:`policy.ndctl.rawsize`.
 """
 from __future__ import annotations
 
@@ -23,12 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Diagnostic, InputError
-from .ndctl_json import MAX_LISTING_BYTES, NdctlInputError, PositionedText, decode_values, json_path
-from .ndctl_sizes import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
+from policy.errors import Diagnostic, InputError
+from policy.ndctl.jsontext import (
+    MAX_LISTING_BYTES,
+    NdctlInputError,
+    PositionedText,
+    decode_values,
+    json_path,
+)
+from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
 
 if TYPE_CHECKING:
-    from .profiles import DeviceProfile, DeviceType
+    from policy.profiles.profile import DeviceProfile, DeviceType
 
 MODES = ("raw", "sector", "fsdax", "devdax")
 # names older ndctl releases and the kernel's sysfs use
@@ -456,7 +463,7 @@ def to_devices(listing: Listing) -> list[DeviceProfile]:
     namespace (``namespace1.0``), the size the recovered raw size, the pin the current
     mode/map/align; labels carry what ndctl said.
     """
-    from .profiles import DeviceProfile, Pin
+    from policy.profiles.profile import DeviceProfile, Pin
 
     out: list[DeviceProfile] = []
     for ns in listing.active:

@@ -12,8 +12,8 @@ import re
 from json.scanner import NUMBER_RE
 from typing import Any
 
-from . import costs
-from .errors import Diagnostic, InputError, LocatedInputError, Severity
+from policy.decide import costs
+from policy.errors import Diagnostic, InputError, LocatedInputError, Severity
 
 MAX_LISTING_BYTES = 64 * costs.MiB
 

@@ -19,16 +19,17 @@ from typing import Any, Optional
 
 import kconfiglib
 
-from . import kexpr, resources
-from .chain import ChainStep
-from .configfile import (  # re-exported: the config-file API is part of this module's API
+from policy import resources
+from policy.errors import InputError, UsageError
+from policy.kconfig import expr as kexpr
+from policy.kconfig.chain import ChainStep
+from policy.kconfig.configfile import (  # re-exported: part of this module's API
     ConfigInputError as ConfigInputError,
     ConfigLine as ConfigLine,
     check_assignment as check_assignment,
     parse_config_text as parse_config_text,
     read_config_text as read_config_text,
 )
-from .errors import InputError, UsageError
 
 _lock = threading.RLock()
 _TREE: dict[Path, kconfiglib.Kconfig] = {}
@@ -492,7 +493,7 @@ class _AtomicKconfig(kconfiglib.Kconfig):  # type: ignore[misc]
 
     def write_config(self, filename: Optional[str] = None, header: Optional[str] = None,
                      save_old: bool = True, verbose: Optional[bool] = None) -> str:
-        from .atomic import write_atomic
+        from policy.atomic import write_atomic
 
         target = Path(filename or kconfiglib.standard_config_filename())
         with tempfile.TemporaryDirectory() as tmp:

@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Protocol
 
-from . import costs
-from .chain import ChainStep, render_chain
-from .features import (
+from policy.decide import costs
+from policy.decide.catalog import (
     Catalog,
     DeviceTypeRule,
     ModeRule,
@@ -36,6 +35,7 @@ from .features import (
     catalog,
     feature_verdict,
 )
+from policy.kconfig.chain import ChainStep, render_chain
 
 MAP_ORDER = ("dev", "mem", None)  # ndctl's default --map is dev
 ALIGN_ORDER = (2 * costs.MiB, costs.GiB, 4096)  # ndctl's default --align is 2M

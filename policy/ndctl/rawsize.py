@@ -1,7 +1,7 @@
 """Sizes in ``ndctl list`` output: ``-u`` human sizes, and the raw size behind a usable size.
 
 :func:`human_size_range` turns ndctl's rounded ``-u`` text back into the byte range it stands for;
-:func:`recover_raw_size` reverses the kernel's arithmetic (:mod:`policy.costs`, never
+:func:`recover_raw_size` reverses the kernel's arithmetic (:mod:`policy.decide.costs`, never
 re-implemented here) to find every raw namespace size D that gives a listed usable size.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import costs
+from policy.decide import costs
 
 DEFAULT_ALIGN = 2 * costs.MiB  # ndctl's default --align for fsdax and devdax
 SEARCH_LIMIT = 300_000  # most raw sizes tried for one namespace
@@ -100,11 +100,13 @@ def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int,
 
 def recover_raw_size(mode: str, map_: str | None, align: int | None, lo: int, hi: int,
                      sector_size: int | None = None) -> RawSize:
-    """Every raw size D whose usable size (as :mod:`policy.costs` computes it) is in [lo, hi].
+    """Every raw size D whose usable size (as :mod:`policy.decide.costs` computes it) is in [lo,
+    hi].
 
     ``mode`` is the kernel mode: ``raw`` (D = usable), ``sector`` (inverts
-    :func:`policy.costs.btt_usable`, exact), ``fsdax``/``devdax``/``system-ram`` (inverts
-    :func:`policy.costs.pfn_layout`; the namespace is assumed to start on a 2 MiB boundary, as the
+    :func:`policy.decide.costs.btt_usable`, exact), ``fsdax``/``devdax``/``system-ram`` (inverts
+    :func:`policy.decide.costs.pfn_layout`; the namespace is assumed to start on a 2 MiB boundary,
+    as the
     kernel requires). D is searched on the namespace align (ndctl refuses other sizes), then on
     4 KiB (a namespace created through sysfs) when the align grid has none.
     """

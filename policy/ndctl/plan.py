@@ -2,7 +2,8 @@
 
 A plan is data: steps with an argv, whether they destroy data and why. Nothing here runs them.
 :func:`apply_steps` simulates a plan's steps on a state (the parsed listing), so a test can check
-that the result is what :func:`policy.runtime.decide` decided. Matching profiles to namespaces
+that the result is what :func:`policy.decide.runtime.decide` decided. Matching profiles to
+namespaces
 and every command are described in ``docs/ndctl.md``.
 """
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .ndctl import Listing
-from .runtime import Decision, decide
+from policy.decide.runtime import Decision, decide
+from policy.ndctl.listing import Listing
 
 SCHEMA_VERSION = 1
 PFN_MODES = ("fsdax", "devdax", "system-ram")

@@ -1,4 +1,4 @@
-"""CUDD through ``dd.cudd`` (the BDD package of :mod:`policy.symbolic`), imported once."""
+"""CUDD through ``dd.cudd`` (the BDD package of :mod:`policy.space.symbolic`), imported once."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 import kconfiglib
 
-from .chain import ChainStep
-from .errors import UndefinedSymbolError, UsageError
+from policy.errors import UndefinedSymbolError, UsageError
+from policy.kconfig.chain import ChainStep
 
 TRI = ("n", "m", "y")
 

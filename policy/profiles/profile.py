@@ -2,9 +2,10 @@
 
 A profile file is checked in three layers, and every problem of every layer is reported:
 
-1. :mod:`policy.yamlload` — the YAML itself (encoding, syntax, duplicate keys, alias bombs);
+1. :mod:`policy.profiles.yamlload` — the YAML itself (encoding, syntax, duplicate keys, alias
+bombs);
 2. ``policy/data/profile.schema.json`` (JSON Schema 2020-12), applied by
-   :class:`policy.schema.SchemaChecker`;
+   :class:`policy.profiles.schema.SchemaChecker`;
 3. the semantic rules below (:func:`_check_device`): feature names exist in the catalog, pins are
    real ndctl/kernel combinations, budgets parse, sizes are positive and aligned.
 
@@ -21,15 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import Diagnostic, InputError, Severity, UsageError
-from .resources import data_file
-from .schema import (  # the schema API is re-exported: callers import it from here too
+from policy.errors import Diagnostic, InputError, Severity, UsageError
+from policy.profiles.schema import (  # re-exported: callers import it from here too
     SchemaChecker as SchemaChecker,
     schema as schema,
     schema_text as schema_text,
     suggest,
 )
-from .units import (
+from policy.profiles.yamlload import MAX_BYTES, Loaded, PathKey, json_path, load_yaml
+from policy.resources import data_file
+from policy.units import (
     GiB,
     MiB,
     SizeError,
@@ -38,7 +40,6 @@ from .units import (
     parse_budget,
     parse_size,
 )
-from .yamlload import MAX_BYTES, Loaded, PathKey, json_path, load_yaml
 
 DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
 DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
@@ -137,7 +138,8 @@ class ProfileSet:
 def _catalog() -> frozenset[str]:
     """Feature names of the catalog, read straight from ``features.yaml``.
 
-    ``policy.features.feature_names()`` gives the same set (a test checks it) but validates the
+    ``policy.decide.catalog.feature_names()`` gives the same set (a test checks it) but validates
+    the
     whole catalog with jsonschema first, which would put ~100 ms on every ``validate`` start.
     """
     return frozenset(str(f["name"]) for f in _catalog_doc()["features"])
@@ -368,7 +370,7 @@ class _Checker:
 def _region_align(dtype: Any) -> int:
     """The device type's region align from ``features.yaml`` (0: none, or an unknown type).
 
-    Read like :func:`_catalog`; ``policy.features`` gives the same value (a test checks it).
+    Read like :func:`_catalog`; ``policy.decide.catalog`` gives the same value (a test checks it).
     """
     for rule in _catalog_doc()["device_types"]:
         if rule["name"] == dtype:

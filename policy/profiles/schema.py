@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .resources import data_file
-from .yamlload import PathKey
+from policy.profiles.yamlload import PathKey
+from policy.resources import data_file
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .explore_space import (
+from policy.decide.catalog import Catalog, catalog
+from policy.decide.runtime import Decision, decide
+from policy.space.enumerate import (
     _IDENT,
     PAGE_BITS,
     PAGE_SYMBOLS,
@@ -20,12 +22,11 @@ from .explore_space import (
     catalog_expressions,
     monotone_source,
 )
-from .features import Catalog, catalog
-from .runtime import Decision, decide
 
 
 class ProjectedBuild:
-    """A configuration as :mod:`policy.runtime` sees it (no reason chains: values are projected)."""
+    """A configuration as :mod:`policy.decide.runtime` sees it (no reason chains: values are
+    projected)."""
 
     def __init__(self, config: Configuration, projection: Sequence[str]) -> None:
         self.on = config.on
@@ -42,7 +43,7 @@ class ProjectedBuild:
         try:
             test = _monotone(expr)
         except ValueError:
-            from . import kconfig, kexpr
+            from policy.kconfig import expr as kexpr, tree as kconfig
 
             k = kexpr
             return str(k.TRI[k.tri(k.parse_expr(kconfig.parse_tree(), expr), self.values)])

@@ -1,0 +1,53 @@
+"""Stage 1, the build: the Kconfig tree and ``.config`` files in, a :class:`BuildConfig` out.
+
+Contract: ``load_build(path) -> BuildConfig`` (every symbol's value, expressions and why-off
+chains over a frozen snapshot); the config targets (olddefconfig, set, import-config, menuconfig)
+on top of kconfiglib. Imports only the foundation (``policy.errors``, ``policy.resources``,
+``policy.atomic``, ``policy.units``).
+
+Modules: ``tree`` (the kconfiglib wrapper), ``configfile`` (reading ``.config`` text),
+``expr`` (expressions and chains over a snapshot), ``chain`` (one located link of a chain),
+``sources`` (what ``--config`` accepts: our configs, distro configs, ``.gz``/``.xz``).
+"""
+from __future__ import annotations
+
+from policy.kconfig.configfile import (
+    ConfigInputError,
+    ConfigLine,
+    check_assignment,
+    parse_config_text,
+    read_config_text,
+)
+from policy.kconfig.tree import (
+    BuildConfig,
+    ImportReport,
+    SetResult,
+    allno,
+    allyes,
+    choice_alternatives,
+    defaults,
+    find_defconfig,
+    import_config,
+    iter_symbols,
+    load_build,
+    load_text,
+    new_symbols,
+    parse_tree,
+    render_config,
+    restore,
+    run_menuconfig,
+    set_values,
+    shipped_builds,
+    shipped_defconfigs,
+    snapshot,
+    tree_root_of,
+)
+
+__all__ = [
+    "BuildConfig", "ConfigInputError", "ConfigLine", "ImportReport", "SetResult", "allno",
+    "allyes", "check_assignment", "choice_alternatives", "defaults", "find_defconfig",
+    "import_config", "iter_symbols", "load_build", "load_text", "new_symbols",
+    "parse_config_text", "parse_tree", "read_config_text", "render_config", "restore",
+    "run_menuconfig", "set_values", "shipped_builds", "shipped_defconfigs", "snapshot",
+    "tree_root_of",
+]
