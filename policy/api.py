@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from policy.decide.catalog import catalog
-from policy.decide.runtime import Decision, _CachedBuild, decide
+from policy.decide.runtime import CachedBuild, Decision, decide
 from policy.errors import PolicyError
 from policy.evaluate import FeatureMatrix, evaluate
 from policy.kconfig.chain import ChainStep
@@ -87,7 +87,7 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     """Explain ``feature`` for ``device`` under ``build`` (a ``policy.kconfig.BuildConfig``)."""
     cat = catalog()
     cat.feature(feature)  # raises UsageError for unknown names
-    cached = _CachedBuild(build)
+    cached = CachedBuild(build)
     dec = decide(device, cached, cat)
     if dec.chosen is not None:
         verdict = dec.chosen.feature(feature)
@@ -108,9 +108,9 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
         why, source = verdict.why, verdict.source
     else:
         why, source = dec.reason, cat.feature(feature).source
-    from policy.decide.runtime import _feature_chain
+    from policy.decide.runtime import feature_chain
 
-    msg, chain = _feature_chain(feature, device, dec.candidates, cached, cat)
+    msg, chain = feature_chain(feature, device, dec.candidates, cached, cat)
     if not chain and dec.chosen is not None:
         msg = why
 
@@ -122,7 +122,7 @@ def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
     givers = _givers(feature, dec)
     if givers:
         best = min(givers, key=lambda c: c.rank(cat))
-        from policy.profiles.profile import Pin
+        from policy.profiles.records import Pin
 
         pinned = dataclasses.replace(
             device, pin=Pin(best.candidate.mode, best.candidate.map, best.candidate.align)
@@ -169,7 +169,7 @@ def _kconfig_change(
     Each step applies the first suggested assignment that takes and changes the chain, then
     re-evaluates and follows the new chain; at most ``max_steps`` assignments.
     """
-    from policy.decide.runtime import _feature_chain
+    from policy.decide.runtime import feature_chain
     from policy.kconfig import tree as kconfig
 
     applied: list[tuple[str, str]] = []
@@ -186,13 +186,13 @@ def _kconfig_change(
                 if res.failures:
                     tried.append(f"{sym}={value} does not take")
                     continue
-                cached = _CachedBuild(res.build)
+                cached = CachedBuild(res.build)
                 redo = decide(device, cached, cat)
                 givers = _givers(feature, redo)
                 if givers:
                     best = min(givers, key=lambda c: c.rank(cat))
                     return (applied + [(sym, value)], best, redo), tried
-                _, new_chain = _feature_chain(feature, device, redo.candidates, cached, cat)
+                _, new_chain = feature_chain(feature, device, redo.candidates, cached, cat)
                 if new_chain == chain:
                     tried.append(f"{sym}={value} is not enough")
                     continue

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from policy.decide import costs
 from policy.decide.catalog import catalog
-from policy.decide.runtime import Build, Decision, _CachedBuild, decide
+from policy.decide.runtime import Build, CachedBuild, Decision, decide
 from policy.errors import Diagnostic
 
 if TYPE_CHECKING:
-    from policy.profiles.profile import DeviceProfile
+    from policy.profiles.records import DeviceProfile
 
 SCHEMA_VERSION = 1
 
@@ -117,7 +117,7 @@ def evaluate(
     ordered = sorted(dlist, key=lambda d: str(d.name))
     rows: list[Decision] = []
     for b in blist:
-        cached = _CachedBuild(b)
+        cached = CachedBuild(b)
         rows.extend(decide(d, cached, cat) for d in ordered)
     return FeatureMatrix(
         tuple(b.name for b in blist),

@@ -120,3 +120,16 @@ def format_size(n: int) -> str:
             text = f"{n / unit:.2f}".rstrip("0").rstrip(".")
             return f"{sign}{text} {name}"
     return f"{sign}{n} B"
+
+
+def ndctl_size(n: int) -> str:
+    """``n`` bytes as ndctl's options spell an exact size: ``2M``, ``1G``, ``756G``, ``4K``.
+
+    The largest of T/G/M/K (binary, as ``ndctl create-namespace -s/-a`` reads them) that divides
+    ``n``; plain bytes otherwise. For command arguments and candidate labels (``align=2M``);
+    everything a person reads as an amount uses :func:`format_size`.
+    """
+    for unit, letter in ((TiB, "T"), (GiB, "G"), (MiB, "M"), (KiB, "K")):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{letter}"
+    return str(n)

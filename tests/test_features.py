@@ -149,7 +149,7 @@ def test_schema_accepts_exact_aligns_only_from_the_align_list() -> None:
 
 
 def test_validate_reads_the_same_region_align() -> None:
-    from policy.profiles import profile as profiles
+    from policy.profiles import checks as profiles
 
     for dt in features.catalog().device_types:
         assert profiles._region_align(dt.name) == dt.region_align

@@ -10,13 +10,13 @@ from policy import kconfig
 from policy.cli import main
 from policy.decide import costs
 from policy.evaluate import evaluate
+from policy.ndctl.devices import to_devices
 from policy.ndctl.listing import (
     NdctlInputError,
     human_size_range,
     parse_listing,
     read_listing,
     recover_raw_size,
-    to_devices,
 )
 
 DATA = Path(__file__).parent / "data" / "ndctl"

@@ -11,7 +11,8 @@ from policy import kconfig, profiles, resources
 from policy.cli import main
 from policy.evaluate import evaluate
 from policy.ndctl.listing import read_listing
-from policy.ndctl.plan import NsState, apply_steps, make_plan, state_from_listing
+from policy.ndctl.plan import NsState, make_plan, state_from_listing
+from policy.ndctl.simulate import apply_steps
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = sorted((DATA / "ndctl").glob("*.json"))

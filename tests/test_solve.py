@@ -9,8 +9,7 @@ import pytest
 
 from policy import kconfig, profiles, resources
 from policy.cli import main
-from policy.space import explore
-from policy.space import solve as solve_mod
+from policy.space import explore, solve as solve_mod
 
 # a sub-tree where every shipped profile can be met (CXL needs PCI, CXL_BUS; virtio-pmem VIRTIO)
 SPACE = (

@@ -67,7 +67,7 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     from policy.cli.profile_cmds import ValidateSettings, run_validate
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("policy.profiles.expand_paths", lambda paths: [tmp_path / "d.yaml"])
+        mp.setattr("policy.profiles.profile.expand_paths", lambda paths: [tmp_path / "d.yaml"])
         out_stream = io.StringIO()
         mp.setattr(sys, "stdout", out_stream)
         assert run_validate(ValidateSettings(("x",), "text", False)) == 2

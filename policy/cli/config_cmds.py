@@ -10,9 +10,9 @@ from typing import Any, Callable, Optional
 
 import click
 
+from policy import kconfig
 from policy.atomic import write_atomic
 from policy.errors import ExitCode, UsageError
-from policy.kconfig import tree as kconfig
 
 CONFIG_HELP = "The .config to read and write (default: $KCONFIG_CONFIG, else .config)."
 

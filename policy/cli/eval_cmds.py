@@ -67,7 +67,7 @@ def run(settings: EvalSettings, out: Any) -> int:
         devices, diags = _load_devices(settings.profiles)
     if settings.ndctl:
         from policy.cli.plan_cmds import read_ndctl_option
-        from policy.ndctl.listing import to_devices
+        from policy.ndctl.devices import to_devices
 
         listing = read_ndctl_option(settings.ndctl)
         devices = to_devices(listing) + devices

@@ -223,8 +223,8 @@ def solve(
     Writes the .config atomically and prints each device's decision. Exit 1 with a minimal set of
     conflicting requirements, each with its reasons, when there is no solution.
     """
+    from policy import kconfig
     from policy.atomic import write_atomic
-    from policy.kconfig import tree as kconfig
     from policy.report.explore import SOLVE_REPORTERS
     from policy.space.explore import solve as run
 

@@ -8,31 +8,28 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 import jsonschema
 import yaml
 
-from policy.errors import UndefinedSymbolError, UsageError
+from policy.decide.cache import DecisionCache, build_holds, cache_for
+from policy.errors import UsageError
 from policy.resources import data_file
+from policy.units import format_size
+
+__all__ = [
+    "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "ModeRule",
+    "RuntimeCond", "Verdict", "build_holds", "catalog", "enabling_condition",
+    "feature_names", "feature_verdict",
+]
 
 
 class Evaluates(Protocol):
     """What the catalog needs of a build: :class:`policy.kconfig.BuildConfig` fits."""
 
     def eval(self, expr: str) -> str: ...
-
-
-def build_holds(build: Evaluates, expr: str) -> bool:
-    """True when the Kconfig expression is y or m in ``build``."""
-    if expr == "y":
-        return True
-    try:
-        return build.eval(expr) in ("y", "m")
-    except UndefinedSymbolError:
-        # a symbol the tree does not define is off: the catalog may outlive a tree edit
-        return False
 
 
 @dataclass(frozen=True)
@@ -94,9 +91,9 @@ class RuntimeCond:
         if self.maps:
             parts.append("map=" + "|".join(self.maps))
         if self.min_align:
-            parts.append(f"align>={_size(self.min_align)}")
+            parts.append(f"align>={format_size(self.min_align)}")
         if self.aligns:
-            parts.append("align=" + "|".join(_size(a) for a in self.aligns))
+            parts.append("align=" + "|".join(format_size(a) for a in self.aligns))
         if self.device_types:
             parts.append("on " + "|".join(self.device_types))
         if self.pagemap:
@@ -125,6 +122,14 @@ class Catalog:
     aligns: tuple[AlignRule, ...]
     device_types: tuple[DeviceTypeRule, ...]
     features: tuple[Feature, ...]
+    # mode name -> its first position in ``modes`` (derived; not part of equality)
+    _mode_pos: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        pos: dict[str, int] = {}
+        for i, m in enumerate(self.modes):
+            pos.setdefault(m.name, i)
+        object.__setattr__(self, "_mode_pos", pos)
 
     def mode(self, name: str) -> ModeRule:
         return next(m for m in self.modes if m.name == name)
@@ -142,27 +147,11 @@ class Catalog:
         raise UsageError(f"unknown feature {name!r}; known: {', '.join(sorted(feature_names()))}")
 
     def mode_order(self, name: str) -> int:
-        got = _MODE_ORDER.get(id(self))
-        if got is None or got[0] is not self:
-            order: dict[str, int] = {}
-            for i, m in enumerate(self.modes):
-                order.setdefault(m.name, i)
-            got = _MODE_ORDER[id(self)] = (self, order)
-        pos = got[1].get(name)
+        """The position of mode ``name`` in the catalog (ValueError for an unknown mode)."""
+        pos = self._mode_pos.get(name)
         if pos is None:
-            return [m.name for m in self.modes].index(name)  # ValueError, as before
+            raise ValueError(f"{name!r} is not a mode of the catalog")
         return pos
-
-
-# id(catalog) -> (catalog, mode name -> its first position in catalog.modes)
-_MODE_ORDER: dict[int, tuple[Catalog, dict[str, int]]] = {}
-
-
-def _size(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift}{unit}"
-    return str(n)
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,42 +186,34 @@ def catalog() -> Catalog:
     doc = _raw_catalog()
     modes = tuple(
         ModeRule(
-            m["name"],
-            m["build"],
-            m["layout"],
-            tuple(m.get("maps", ())),
-            bool(m.get("aligns")),
-            bool(m.get("proposal")),
-            m["reason"],
-            m["source"],
+            name=m["name"], build=m["build"], layout=m["layout"], maps=tuple(m.get("maps", ())),
+            aligns=bool(m.get("aligns")), proposal=bool(m.get("proposal")), reason=m["reason"],
+            source=m["source"],
         )
         for m in doc["modes"]
     )
     aligns = tuple(
-        AlignRule(a["bytes"], a["build"], a["reason"], a["source"]) for a in doc["aligns"]
+        AlignRule(bytes=a["bytes"], build=a["build"], reason=a["reason"], source=a["source"])
+        for a in doc["aligns"]
     )
     dts = tuple(
         DeviceTypeRule(
-            d["name"],
-            d["build"],
-            tuple(d["modes"]),
-            tuple(sorted(d.get("mode_build", {}).items())),
-            bool(d.get("pagemap")),
-            bool(d.get("async")),
-            bool(d.get("whole_device")),
-            d["reason"],
-            d["source"],
-            int((d.get("region_align") or {}).get("bytes", 0)),
-            str((d.get("region_align") or {}).get("source", "")),
+            name=d["name"], build=d["build"], modes=tuple(d["modes"]),
+            mode_build=tuple(sorted(d.get("mode_build", {}).items())),
+            pagemap=bool(d.get("pagemap")), async_=bool(d.get("async")),
+            whole_device=bool(d.get("whole_device")), reason=d["reason"], source=d["source"],
+            region_align=int((d.get("region_align") or {}).get("bytes", 0)),
+            region_align_source=str((d.get("region_align") or {}).get("source", "")),
         )
         for d in doc["device_types"]
     )
     features = tuple(
-        Feature(f["name"], f["summary"], f["build"], tuple(_cond(c) for c in f["runtime"]),
-                bool(f.get("proposal")), f["reason"], f["source"])
+        Feature(name=f["name"], summary=f["summary"], build=f["build"],
+                runtime=tuple(_cond(c) for c in f["runtime"]), proposal=bool(f.get("proposal")),
+                reason=f["reason"], source=f["source"])
         for f in doc["features"]
     )
-    return Catalog(modes, aligns, dts, features)
+    return Catalog(modes=modes, aligns=aligns, device_types=dts, features=features)
 
 
 def feature_names() -> frozenset[str]:
@@ -249,11 +230,6 @@ class Verdict:
     why: str
     source: str
     blocker: Optional[str] = None  # the unmet Kconfig expression, when the build is the reason
-
-
-# (id(feature), id(device_type), mode, map, align, pagemap) -> (feature, device_type, _Memo):
-# what feature_verdict decides without the build, and the verdicts it can return with it
-_MEMO: dict[tuple[int, int, str, Optional[str], int, bool], tuple[Any, Any, _Memo]] = {}
 
 
 @dataclass(frozen=True)
@@ -273,6 +249,7 @@ def feature_verdict(
     map_: Optional[str],
     align: int,
     pagemap: bool,
+    cache: DecisionCache | None = None,
 ) -> Verdict:
     """Does ``mode``/``map_``/``align`` on ``device_type`` give ``feature`` under ``build``?
 
@@ -280,7 +257,7 @@ def feature_verdict(
     Everything but the build is memoised (verdicts and their messages are built once per feature,
     device type, mode, map, align and pagemap); the build is read as before.
     """
-    memo = _memoised(feature, device_type, mode, map_, align, pagemap)
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache)
     if memo.final is not None:
         return memo.final
     if not build_holds(build, feature.build):
@@ -300,12 +277,13 @@ def enabling_condition(
     map_: Optional[str],
     align: int,
     pagemap: bool,
+    cache: DecisionCache | None = None,
 ) -> Optional[tuple[str, tuple[str, ...]]]:
     """When :func:`feature_verdict` enables ``feature`` for this candidate, as build expressions:
     None when it never does (the verdict is decided without the build), else ``(feature_build,
     conditions)``: enabled exactly when ``feature_build`` holds and one of ``conditions`` does.
     The same memo as ``feature_verdict``, so the two cannot drift apart (tested)."""
-    memo = _memoised(feature, device_type, mode, map_, align, pagemap)
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache)
     if memo.final is not None:
         return ("y", ("y",)) if memo.final.enabled else None
     return feature.build, memo.builds
@@ -318,17 +296,18 @@ def _memoised(
     map_: Optional[str],
     align: int,
     pagemap: bool,
+    cache: DecisionCache | None,
 ) -> _Memo:
-    """:func:`_memo`, computed once per feature, device type, mode, map, align and pagemap."""
-    key = (id(feature), id(device_type), mode, map_, align, pagemap)
-    got = _MEMO.get(key)
-    if got is None or got[0] is not feature or got[1] is not device_type:
-        got = _MEMO[key] = (
-            feature,
-            device_type,
-            _memo(feature, device_type, mode, map_, align, pagemap),
-        )
-    return got[2]
+    """:func:`_memo`, computed once per feature, device type, mode, map, align and pagemap.
+
+    Keyed by the records' values, so a cache never mixes up two catalogs' rules."""
+    memos = (cache or cache_for(catalog())).feature_memos
+    key = (feature, device_type, mode, map_, align, pagemap)
+    got = memos.get(key)
+    if got is None:
+        got = memos[key] = _memo(feature, device_type, mode, map_, align, pagemap)
+    assert isinstance(got, _Memo)
+    return got
 
 
 def _memo(
@@ -374,11 +353,11 @@ def _memo(
         exact = sorted({a for c in sync_ok for a in (c.aligns or ())})
         below = [c.min_align for c in sync_ok if c.min_align and align < c.min_align]
         if exact and not below:
-            need_text = "only with align " + "|".join(_size(a) for a in exact)
-            why = f"align {_size(align)}: {need_text}: {feature.reason}"
+            need_text = "only with align " + "|".join(format_size(a) for a in exact)
+            why = f"align {format_size(align)}: {need_text}: {feature.reason}"
         else:
             need = min(c.min_align for c in sync_ok)
-            why = f"align {_size(align)} is below {_size(need)}: {feature.reason}"
+            why = f"align {format_size(align)} is below {format_size(need)}: {feature.reason}"
         return _final(Verdict(feature.name, False, why, feature.source))
     expr = align_ok[0].build
     return _Memo(

@@ -144,7 +144,9 @@ def _check_nonneg(**values: int) -> None:
 def _refused(
     mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal, memmap: int
 ) -> Layout:
-    return Layout(mode, map_, align, size, 0, 0, 0, size, memmap, 0, 0, False, refusal)
+    return Layout(mode=mode, map=map_, align=align, size=size, dataoff=0, end_trunc=0, usable=0,
+                  capacity_lost=size, memmap=memmap, dram_memmap=0, dram_pte=0, dedup=False,
+                  refused=refusal)
 
 
 def refused_layout(mode: str, map_: Optional[str], align: int, size: int, refusal: Refusal,
@@ -306,8 +308,10 @@ def pfn_layout(
             dram = memmap
     else:
         dram = partial_section_memmap(start, size - end_trunc, page_size, struct_page_size)
-    return Layout(mode, map_, align, size, dataoff, end_trunc, usable, dataoff + end_trunc,
-                  memmap, dram, dram_pte, dedup, None, warnings)
+    return Layout(mode=mode, map=map_, align=align, size=size, dataoff=dataoff,
+                  end_trunc=end_trunc, usable=usable, capacity_lost=dataoff + end_trunc,
+                  memmap=memmap, dram_memmap=dram, dram_pte=dram_pte, dedup=dedup,
+                  warnings=warnings)
 
 
 def partial_section_memmap(
@@ -371,7 +375,9 @@ def btt_layout(size: int, lbasize: int = 4096) -> Layout:
                                 f"{ARENA_MIN_SIZE + BTT_INFO_OFFSET_V11} bytes",
                                 "drivers/nvdimm/btt.c nvdimm_namespace_attach_btt"), memmap)
     usable = btt_usable(size, lbasize)
-    return Layout("sector", None, lbasize, size, 0, 0, usable, size - usable, memmap, 0, 0, False)
+    return Layout(mode="sector", map=None, align=lbasize, size=size, dataoff=0, end_trunc=0,
+                  usable=usable, capacity_lost=size - usable, memmap=memmap, dram_memmap=0,
+                  dram_pte=0, dedup=False)
 
 
 def raw_layout(size: int, *, pagemap: bool = False, page_size: int = PAGE_SIZE,
@@ -380,9 +386,9 @@ def raw_layout(size: int, *, pagemap: bool = False, page_size: int = PAGE_SIZE,
     virtio-pmem) pmem_should_map_pages() gives it DRAM struct pages for all of it."""
     memmap = memmap_bytes(size, page_size, struct_page_size)
     dram = memmap if pagemap else 0
-    return Layout(
-        "raw", "mem" if pagemap else None, page_size, size, 0, 0, size, 0, memmap, dram, 0, False
-    )
+    return Layout(mode="raw", map="mem" if pagemap else None, align=page_size, size=size,
+                  dataoff=0, end_trunc=0, usable=size, capacity_lost=0, memmap=memmap,
+                  dram_memmap=dram, dram_pte=0, dedup=False)
 
 
 def system_ram_layout(
@@ -427,8 +433,10 @@ def system_ram_layout(
                         base.memmap)
     onlined = hi - lo
     dram = memmap_bytes(onlined, page_size, struct_page_size)
-    return Layout("system-ram", map_, align, size, lo - start, start + size - hi, onlined,
-                  size - onlined, base.memmap, dram, 0, False, None, base.warnings)
+    return Layout(mode="system-ram", map=map_, align=align, size=size, dataoff=lo - start,
+                  end_trunc=start + size - hi, usable=onlined, capacity_lost=size - onlined,
+                  memmap=base.memmap, dram_memmap=dram, dram_pte=0, dedup=False,
+                  warnings=base.warnings)
 
 
 @dataclass(frozen=True)

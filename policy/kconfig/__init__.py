@@ -18,6 +18,7 @@ from policy.kconfig.configfile import (
     parse_config_text,
     read_config_text,
 )
+from policy.kconfig.menuconfig import run_menuconfig
 from policy.kconfig.tree import (
     BuildConfig,
     ImportReport,
@@ -35,7 +36,6 @@ from policy.kconfig.tree import (
     parse_tree,
     render_config,
     restore,
-    run_menuconfig,
     set_values,
     shipped_builds,
     shipped_defconfigs,

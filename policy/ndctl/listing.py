@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ from policy.ndctl.jsontext import (
 from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
 
 if TYPE_CHECKING:
-    from policy.profiles.profile import DeviceProfile, DeviceType
+    from policy.profiles.records import DeviceType
 
 MODES = ("raw", "sector", "fsdax", "devdax")
 # names older ndctl releases and the kernel's sysfs use
@@ -391,7 +390,6 @@ class _Reader:
         elif raw.note:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
-
 def _device_type(provider: str | None) -> DeviceType:
     p = (provider or "").lower()
     if "e820" in p:
@@ -456,75 +454,14 @@ def read_listing(path: str | Path) -> Listing:
 # ------------------------------------------------------------------------------ devices to evaluate
 
 
-def to_devices(listing: Listing) -> list[DeviceProfile]:
-    """One :class:`policy.profiles.DeviceProfile` per active namespace, pinned to its current setup.
-
-    Evaluating them reports the features and costs of what the host runs now. The name is the
-    namespace (``namespace1.0``), the size the recovered raw size, the pin the current
-    mode/map/align; labels carry what ndctl said.
-    """
-    from policy.profiles.profile import DeviceProfile, Pin
-
-    out: list[DeviceProfile] = []
-    for ns in listing.active:
-        if ns.kernel_mode in ("raw", "sector"):
-            pin = Pin(ns.kernel_mode)
-        else:
-            pin = Pin(ns.kernel_mode, ns.map, ns.align)
-        labels = {
-            "ndctl.dev": ns.dev,
-            "ndctl.mode": ns.mode,
-            "ndctl.size": str(ns.size),
-            "ndctl.region": ns.region,
-        }
-        for key, val in (
-            ("ndctl.blockdev", ns.blockdev),
-            ("ndctl.chardev", ns.chardev),
-            ("ndctl.name", ns.name),
-        ):
-            if val:
-                labels[key] = val
-        out.append(DeviceProfile(
-            name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,
-            start_align=None, numa_node=ns.numa_node, requires=(), wants=(), budget_dram=None,
-            budget_capacity=None, budget_text=None, pin=pin, source=listing.path, line=ns.line,
-            labels=types.MappingProxyType(labels)))
-    return out
-
-
-def describe(listing: Listing) -> Iterator[str]:
-    """Lines for humans: each namespace, its raw size and how it was recovered."""
-    for ns in listing.namespaces:
-        if ns.idle:
-            yield f"{ns.dev}: idle ({ns.mode}, no capacity)"
-            continue
-        raw = ns.raw
-        assert raw is not None
-        how = (
-            ns.kernel_mode
-            + (f" map={ns.map}" if ns.map else "")
-            + (f" align={ns.align}" if ns.align else "")
-        )
-        if not raw.consistent:
-            got = f"inconsistent; nearest raw size {raw.value}"
-        elif raw.exact:
-            got = f"raw size {raw.value}"
-        else:
-            got = (f"raw size {raw.lo}..{raw.hi} ({raw.candidates} on a {raw.grid}-byte grid), "
-                   f"using {raw.value}")
-        yield f"{ns.dev}: {how}, usable {ns.size}, {got}"
-
-
 __all__ = [
     "Listing",
     "Namespace",
     "NdctlInputError",
     "RawSize",
     "Region",
-    "describe",
     "human_size_range",
     "parse_listing",
     "read_listing",
     "recover_raw_size",
-    "to_devices",
 ]

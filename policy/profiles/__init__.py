@@ -10,19 +10,21 @@ Modules: ``yamlload`` (YAML 1.2 scalars, duplicate keys, alias bombs, positions)
 from __future__ import annotations
 
 from policy.profiles.profile import (
+    FileResult,
+    ProfileSet,
+    check_document,
+    expand_paths,
+    load_profile_text,
+    load_profiles,
+)
+from policy.profiles.records import (
     ALIGNS,
     DEVICE_TYPES,
     MODES,
     PAGE_MODES,
     DeviceProfile,
     DeviceType,
-    FileResult,
     Pin,
-    ProfileSet,
-    check_document,
-    expand_paths,
-    load_profile_text,
-    load_profiles,
 )
 from policy.profiles.schema import SchemaChecker, schema, schema_text
 

@@ -21,9 +21,10 @@ from typing import Any, Callable, Literal, Optional
 from policy.decide.catalog import Catalog, catalog
 from policy.errors import UsageError
 from policy.space import encode
+from policy.space.treeread import Virtual
 
 SCHEMA_VERSION = 1
-# what policy.decide.runtime reads beyond the catalog (runtime._layout, candidates_for); tested
+# what policy.decide.runtime reads beyond the catalog (layouts.layout, candidates_for); tested
 RUNTIME_SYMBOLS = (
     "ZONE_DEVICE",
     "ARCH_HAS_MEMREMAP_COMPAT_ALIGN",
@@ -295,7 +296,7 @@ def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model
     """The steps an expression depends on, the expression as the only (virtual) projection."""
     from policy.kconfig import expr as kexpr
 
-    v = encode.Virtual("<expr>", kexpr.parse_expr(kconf, expr))
+    v = Virtual("<expr>", kexpr.parse_expr(kconf, expr))
     return encode.compile_model(kconf, ["<expr>"], space, whole_tree=False, virtual=[v])
 
 
@@ -311,7 +312,7 @@ def expression_values(
     kconf = kconfig.parse_tree()
     exprs = list(dict.fromkeys(exprs))
     virtual = [
-        encode.Virtual(f"<expr:{k}>", kexpr.parse_expr(kconf, e)) for k, e in enumerate(exprs)
+        Virtual(f"<expr:{k}>", kexpr.parse_expr(kconf, e)) for k, e in enumerate(exprs)
     ]
     walk = symbolic.walk(kconf, [v.name for v in virtual], space, virtual=virtual)
     bdd = walk.bdd

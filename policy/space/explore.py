@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from policy.errors import UsageError  # noqa: F401 - re-exported
 from policy.space import encode
 from policy.space.enumerate import (  # noqa: F401 - re-exported
     ARCH_SYMBOLS,

@@ -24,7 +24,7 @@ import kconfiglib
 
 from policy.space import encode
 from policy.space.bdd import cudd
-from policy.space.treeread import TRI
+from policy.space.treeread import TRI, Unsupported, Virtual, choice_slot
 from policy.space.walk import Layer, Pair, Walk
 
 __all__ = ["Walk", "walk"]
@@ -40,7 +40,7 @@ class _Walker:
         self,
         kconf: Any,
         model: encode.Model,
-        virtual: Sequence[encode.Virtual],
+        virtual: Sequence[Virtual],
         want_values: bool = False,
     ) -> None:
         self.want_values = want_values
@@ -81,7 +81,7 @@ class _Walker:
 
     def atom(self, item: Any, tri: Optional[Pair] = None) -> Pair:
         if isinstance(item, kconfiglib.Choice):
-            slot = encode.choice_slot(item)
+            slot = choice_slot(item)
             if tri is not None and slot == self.local_choice:
                 return tri
             return self.vars[slot]
@@ -176,7 +176,7 @@ class _Walker:
         vis = self.visibility(choice)
         on = vis[0]  # bool, non-optional: tri = y when visible, else n
         tri = (on, on)
-        self.local_choice = encode.choice_slot(choice)
+        self.local_choice = choice_slot(choice)
         entries = choice.syms
         evis = [self.visibility(s, tri)[0] for s in entries]
         self.local_choice = None
@@ -195,7 +195,7 @@ class _Walker:
         # the user's pick: decision bits 1.. read as an entry index; bit 0 says "pick"
         bits = self.dec[1:]
         if len(entries) >= 1 << len(bits):
-            raise encode.Unsupported(f"a choice of {len(entries)} entries is too wide")
+            raise Unsupported(f"a choice of {len(entries)} entries is too wide")
         picks = []
         for k in range(len(entries)):
             cube = self.dec[0]
@@ -316,7 +316,7 @@ def walk(
     space: Optional[Iterable[str]] = None,
     *,
     whole_tree: bool = False,
-    virtual: Sequence[encode.Virtual] = (),
+    virtual: Sequence[Virtual] = (),
     progress: Any = None,
     values: bool = False,
 ) -> Walk:

@@ -1,0 +1,103 @@
+"""Every memo the decision uses, in one place: a :class:`DecisionCache` per catalog.
+
+A device's decision is a pure function of the build's values, the device's facts and the
+catalog, so results are kept by value: layouts by everything ``costs`` reads, a candidate's
+feature verdicts by the catalog conditions that hold under the build, the build-independent part
+of each verdict by feature and candidate. Keys are names and numbers, never ``id()`` of a
+temporary object. :class:`CachedBuild` keeps one build's Kconfig expression results for one
+evaluation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy.errors import UndefinedSymbolError
+from policy.kconfig.chain import ChainStep
+
+
+def build_holds(build: Any, expr: str) -> bool:
+    """True when the Kconfig expression is y or m in ``build``."""
+    if expr == "y":
+        return True
+    try:
+        return build.eval(expr) in ("y", "m")
+    except UndefinedSymbolError:
+        # a symbol the tree does not define is off: the catalog may outlive a tree edit
+        return False
+
+
+class CachedBuild:
+    """A build whose Kconfig expression results are memoised (it is itself a build)."""
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+        self._cache: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return str(self.build.name)
+
+    @property
+    def arch(self) -> str:
+        return str(self.build.arch)
+
+    @property
+    def page_size(self) -> int:
+        return int(self.build.page_size)
+
+    def enabled(self, sym: str) -> bool:
+        return bool(self.build.enabled(sym))
+
+    def why_expr_off(self, expr: str) -> tuple[ChainStep, ...]:
+        return tuple(self.build.why_expr_off(expr))
+
+    def eval(self, expr: str) -> str:
+        got = self._cache.get(expr)
+        if got is None:
+            got = self._cache[expr] = self.build.eval(expr)
+        return got
+
+    def holds(self, expr: str) -> bool:
+        return build_holds(self, expr)
+
+    def chain(self, expr: str) -> tuple[ChainStep, ...]:
+        return tuple(self.build.why_expr_off(expr))
+
+
+def cached(build: Any) -> CachedBuild:
+    """``build`` with memoised expressions (itself when it already is)."""
+    return build if isinstance(build, CachedBuild) else CachedBuild(build)
+
+
+@dataclass
+class DecisionCache:
+    """The memo tables of one catalog's decisions (see the module docstring)."""
+
+    # (size, start, region align, whole device, layout kind, mode, map, align, page size,
+    #  compat align, dedup arch, pagemap) -> costs.Layout
+    layouts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # (device type, mode, map, align, pagemap, holds of each feature expression) -> verdicts
+    verdicts: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
+    # (feature, device type, mode, map, align, pagemap) -> the build-independent verdict parts
+    feature_memos: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # every build expression a feature verdict may read, in catalog order (computed once)
+    feature_exprs: tuple[str, ...] | None = None
+
+    def clear(self) -> None:
+        self.layouts.clear()
+        self.verdicts.clear()
+        self.feature_memos.clear()
+        self.feature_exprs = None
+
+
+# catalog identity -> (the catalog, its cache): the catalog is held, so its id stays its own
+_CACHES: dict[int, tuple[object, DecisionCache]] = {}
+
+
+def cache_for(cat: object) -> DecisionCache:
+    """The one :class:`DecisionCache` of ``cat`` (the shipped catalog has one for the process)."""
+    got = _CACHES.get(id(cat))
+    if got is None or got[0] is not cat:
+        got = _CACHES[id(cat)] = (cat, DecisionCache())
+    return got[1]

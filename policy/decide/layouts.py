@@ -1,0 +1,81 @@
+"""Which piece of the kernel's arithmetic (:mod:`policy.decide.costs`) lays out a candidate.
+
+The device type's rules (region align, whole device), the mode's layout kind (raw, btt, pfn,
+kmem) and the build's arch facts pick the ``costs`` function; results are kept in the
+:class:`~policy.decide.cache.DecisionCache` by everything they read.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from policy.decide import costs
+from policy.decide.cache import CachedBuild, DecisionCache
+from policy.decide.catalog import DeviceTypeRule, ModeRule
+from policy.decide.records import Candidate
+
+
+def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: CachedBuild,
+           pagemap: bool, cache: DecisionCache) -> costs.Layout:
+    """The layout of ``cand`` for ``device`` under ``b`` (memoised in ``cache``)."""
+    page = b.build.page_size
+    start = int(device.start_align or 0)
+    compat = (
+        costs.PPC64_HASH_COMPAT_ALIGN
+        if b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN")
+        else costs.SUBSECTION_SIZE
+    )
+    dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+    size = int(device.size)
+    key = (size, start, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
+           cand.align, page, compat, dedup_arch, pagemap)
+    got = cache.layouts.get(key)
+    if got is None:
+        got = cache.layouts[key] = compute_layout(
+            size=size, start=start, dt=dt, mode=mode, cand=cand, page=page, compat=compat,
+            dedup_arch=dedup_arch, pagemap=pagemap,
+        )
+    assert isinstance(got, costs.Layout)
+    return got
+
+
+def compute_layout(*, size: int, start: int, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate,
+                   page: int, compat: int, dedup_arch: bool, pagemap: bool) -> costs.Layout:
+    """The layout itself (no memo): the kernel's arithmetic for this device type and mode."""
+    if dt.region_align:
+        # label-backed regions: ndctl sizes every namespace in region-align units, any mode
+        refusal = costs.region_align_refusal(size, dt.region_align)
+        if refusal is not None:
+            map_ = cand.map if mode.layout in ("pfn", "kmem") else None
+            return costs.refused_layout(cand.mode, map_, cand.align, size, refusal, page)
+    if mode.layout == "raw":
+        return costs.raw_layout(size, pagemap=pagemap, page_size=page)
+    if mode.layout == "btt":
+        return costs.btt_layout(size)
+    if dt.whole_device:
+        # dax_hmem: no namespace, no info block, memmap in DRAM (deduplicated for device-dax)
+        memmap = costs.memmap_bytes(size, page)
+        dedup = mode.layout == "pfn" and costs.can_dedup(
+            "devdax", "mem", cand.align, dedup_arch, page
+        )
+        dram, pte = costs.dedup_memmap(size, cand.align, page) if dedup else (memmap, 0)
+        return costs.Layout(
+            mode=cand.mode, map="mem", align=cand.align, size=size, dataoff=0, end_trunc=0,
+            usable=size, capacity_lost=0, memmap=memmap, dram_memmap=dram + pte, dram_pte=pte,
+            dedup=dedup,
+        )
+    map_ = pfn_map(cand)
+    if mode.layout == "kmem":
+        return costs.system_ram_layout(
+            size, map_, cand.align, start=start, page_size=page, compat=compat
+        )
+    return costs.pfn_layout(size, map_, cand.align, mode=cand.mode, start=start, page_size=page,
+                            compat=compat, arch_optimize_vmemmap=dedup_arch)
+
+
+def pfn_map(cand: Candidate) -> costs.PfnMap:
+    """The candidate's map for the layouts that have one (the catalog gives those modes maps)."""
+    if cand.map == "mem":
+        return "mem"
+    if cand.map == "dev":
+        return "dev"
+    raise ValueError(f"{cand.label()}: a pfn/kmem layout needs map=mem or map=dev")

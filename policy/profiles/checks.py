@@ -1,0 +1,255 @@
+"""The semantic checks of one profile document past the schema: units, pins, budgets, layouts."""
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from policy.errors import Diagnostic, Severity
+from policy.profiles.records import (
+    COMPAT_ALIGN,
+    INFO_BLOCK,
+    MIN_PFN_NAMESPACE,
+    PAGE_MODES,
+    DeviceProfile,
+    Pin,
+    _catalog,
+    _catalog_doc,
+)
+from policy.profiles.schema import (  # re-exported: callers import it from here too
+    SchemaChecker as SchemaChecker,
+    schema as schema,
+    schema_text as schema_text,
+    suggest,
+)
+from policy.profiles.yamlload import Loaded, PathKey, json_path
+from policy.units import (
+    GiB,
+    SizeError,
+    format_size,
+    is_decimal_unit,
+    parse_budget,
+    parse_size,
+)
+
+
+class _Checker:
+    """Semantic rules for one document; collects Diagnostics and builds DeviceProfiles."""
+
+    def __init__(self, doc: Loaded, path: str, flagged: set[PathKey]) -> None:
+        self.doc = doc
+        self.path = path
+        self.flagged = flagged  # paths with schema errors: not checked again
+        self.diags: list[Diagnostic] = []
+
+    def add(self, severity: Severity, code: str, message: str, where: PathKey) -> None:
+        line, col = self.doc.mark(where)
+        diag = Diagnostic(severity, code, message, self.path, line, col, json_path(where))
+        if diag not in self.diags:  # host-level lists are checked once per device: report once
+            self.diags.append(diag)
+
+    def clean(self, where: PathKey) -> bool:
+        """No schema error at ``where``, above it or below it."""
+        n = len(where)
+        return not any(where[: len(p)] == p or p[:n] == where for p in self.flagged)
+
+    def size_at(self, value: Any, where: PathKey, what: str) -> int | None:
+        if value is None or not self.clean(where):
+            return None
+        try:
+            n = parse_size(value)
+        except SizeError as err:
+            self.add("error", "size", str(err), where)
+            return None
+        if isinstance(value, str) and is_decimal_unit(value):
+            binary = value.strip()[:-1].rstrip()
+            self.add("warning", "decimal-unit",
+                     f"{what} {value!r} is decimal: {n} bytes ({format_size(n)}); write "
+                     f"{binary}iB for binary units (ndctl's sizes are binary)", where)
+        return n
+
+    def features(self, value: Any, where: PathKey) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            return ()
+        names = _catalog()
+        for i, name in enumerate(value):
+            if isinstance(name, str) and name not in names and self.clean(where + (i,)):
+                self.add("error", "unknown-feature",
+                         f"unknown feature {name!r}{suggest(name, sorted(names))}; "
+                         f"known: {', '.join(sorted(names))}", where + (i,))
+        return tuple(n for n in value if isinstance(n, str))
+
+    def device(self, entry: dict[str, Any], base: PathKey, inherited: dict[str, Any],
+               name: str, host: str | None) -> DeviceProfile | None:
+        """Check one device entry (a DeviceProfile's spec or a HostProfile's devices[i])."""
+        dev = entry.get("device")
+        if not isinstance(dev, dict):
+            return None
+        dpath = base + ("device",)
+        size = self.size_at(dev.get("size"), dpath + ("size",), "size")
+        start_align = self.size_at(dev.get("start_align"), dpath + ("start_align",), "start_align")
+        if size == 0:
+            self.add("error", "size", "size must be positive", dpath + ("size",))
+        if start_align is not None:
+            if start_align == 0 or start_align & (start_align - 1):
+                self.add(
+                    "error",
+                    "start-align",
+                    f"start_align {format_size(start_align)} is not a power of two",
+                    dpath + ("start_align",),
+                )
+            elif size and size % start_align:
+                self.add(
+                    "error",
+                    "size-align",
+                    f"size {format_size(size)} is not a multiple of start_align "
+                    f"{format_size(start_align)}",
+                    dpath + ("size",),
+                )
+            elif start_align < COMPAT_ALIGN:
+                self.add(
+                    "warning",
+                    "start-align",
+                    f"start_align {format_size(start_align)} is below 2 MiB: the kernel refuses "
+                    "fsdax/devdax on a namespace whose start is not 2 MiB aligned",
+                    dpath + ("start_align",),
+                )
+
+        region_align = _region_align(dev.get("type"))
+        if size and region_align and size % region_align:
+            self.add(
+                "warning",
+                "region-align",
+                f"size {format_size(size)} is not a multiple of the {dev.get('type')} region "
+                f"align {format_size(region_align)}: ndctl refuses such a namespace in every mode "
+                "(drivers/nvdimm/region_devs.c default_align)",
+                dpath + ("size",),
+            )
+
+        own: dict[str, tuple[Any, PathKey]] = {
+            k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry
+        }
+        eff: dict[str, tuple[Any, PathKey]] = {**inherited, **own}
+        requires = self.features(*eff["requires"]) if "requires" in eff else ()
+        wants = self.features(*eff["wants"]) if "wants" in eff else ()
+        if "requires" in own or "wants" in own:
+            for both in sorted(set(requires) & set(wants)):
+                self.add(
+                    "warning",
+                    "requires-wants",
+                    f"feature {both!r} is both required and wanted; requires wins",
+                    eff["wants"][1],
+                )
+        budget_dram = budget_capacity = None
+        budget_text = None
+        if "budget" in eff and isinstance(eff["budget"][0], dict):
+            bvalue, bpath = eff["budget"]
+            budget_text = ", ".join(f"{k}: {v}" for k, v in bvalue.items())
+            parsed: dict[str, int] = {}
+            for key in ("dram", "capacity"):
+                if key in bvalue and self.clean(bpath + (key,)):
+                    try:
+                        parsed[key] = parse_budget(bvalue[key], size or 0)
+                    except SizeError as err:
+                        self.add("error", "budget", str(err), bpath + (key,))
+            budget_dram, budget_capacity = parsed.get("dram"), parsed.get("capacity")
+
+        pin = self.pin(entry.get("pin"), base + ("pin",), dev.get("type"), size)
+        numa = dev.get("numa_node")
+        if self.flagged or any(d.severity == "error" for d in self.diags):
+            return None  # the file is invalid: no device is built from it
+        labels = self.doc.value.get("metadata", {}).get("labels", {}) or {}
+        return DeviceProfile(
+            name=name,
+            host=host,
+            type=dev["type"],
+            size=size or 0,
+            start_align=start_align,
+            numa_node=int(numa) if isinstance(numa, (int, float)) else None,
+            requires=requires,
+            wants=wants,
+            budget_dram=budget_dram,
+            budget_capacity=budget_capacity,
+            budget_text=budget_text,
+            pin=pin,
+            source=self.path,
+            line=self.doc.mark(dpath)[0],
+            labels=types.MappingProxyType(dict(labels)),
+        )
+
+    def pin(self, value: Any, where: PathKey, dtype: Any, size: int | None) -> Pin | None:
+        if not isinstance(value, dict) or not self.clean(where) or "mode" not in value:
+            return None
+        mode, pmap = value["mode"], value.get("map")
+        align = parse_size(value["align"]) if "align" in value else None
+        if pmap is not None and mode not in PAGE_MODES:
+            self.add(
+                "error",
+                "pin-map",
+                f"map applies only to fsdax, devdax and system-ram (where struct pages are "
+                f"placed when the namespace is created); mode {mode} has none",
+                where + ("map",),
+            )
+        if align is not None:
+            if mode not in PAGE_MODES:
+                self.add("error", "pin-align",
+                         f"align applies only to fsdax, devdax and system-ram, not to mode {mode}",
+                         where + ("align",))
+            elif align == GiB and mode == "fsdax":
+                self.add(
+                    "error",
+                    "pin-align",
+                    "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back "
+                    "to smaller pages; use devdax for 1 GiB faults or align 2MiB",
+                    where + ("align",),
+                )
+        if dtype == "hmem" and (mode not in ("devdax", "system-ram") or pmap == "dev"):
+            self.add("error", "pin-type",
+                     "hmem (EFI soft-reserved memory) has no namespace: only devdax or system-ram "
+                     "with map mem apply", where + ("mode",))
+        if mode in PAGE_MODES and size:
+            unit = max(align or COMPAT_ALIGN, COMPAT_ALIGN)
+            if size < MIN_PFN_NAMESPACE:
+                self.add(
+                    "error",
+                    "size-small",
+                    f"size {format_size(size)} is below 16 MiB: ndctl refuses {mode} namespaces "
+                    "that small",
+                    where + ("mode",),
+                )
+            elif size % (align or COMPAT_ALIGN):
+                self.add(
+                    "error",
+                    "size-align",
+                    f"size {format_size(size)} is not a multiple of the "
+                    f"{format_size(align or COMPAT_ALIGN)} align; ndctl refuses it",
+                    where + ("align",) if align else where + ("mode",),
+                )
+            elif size <= unit:
+                self.add(
+                    "error",
+                    "size-align",
+                    f"align {format_size(unit)} leaves no room on a {format_size(size)} device: "
+                    "the kernel reports 'unable to satisfy requested alignment'",
+                    where + ("align",),
+                )
+            elif align == GiB and pmap == "mem":
+                self.add(
+                    "warning",
+                    "align-waste",
+                    f"align 1GiB with map mem pads the {INFO_BLOCK // 1024} KiB info block to a "
+                    f"full 1 GiB: {format_size(GiB)} of the {format_size(size)} device is lost "
+                    f"(align 2MiB would lose {format_size(COMPAT_ALIGN)})",
+                    where + ("align",),
+                )
+        return Pin(mode=mode, map=pmap, align=align)
+
+
+def _region_align(dtype: Any) -> int:
+    """The device type's region align from ``features.yaml`` (0: none, or an unknown type).
+
+    Read like :func:`_catalog`; ``policy.decide.catalog`` gives the same value (a test checks it).
+    """
+    for rule in _catalog_doc()["device_types"]:
+        if rule["name"] == dtype:
+            return int((rule.get("region_align") or {}).get("bytes", 0))
+    return 0

@@ -1,0 +1,81 @@
+"""The device records (:class:`DeviceProfile`, :class:`Pin`), the names and limits profiles use,
+and the catalog's feature names as the checks read them."""
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from policy.resources import data_file
+from policy.units import GiB, MiB
+
+DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
+DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
+MODES: tuple[str, ...] = (
+    "raw", "sector", "fsdax", "devdax", "system-ram", "ondemand", "pfn", "extent",
+)
+PAGE_MODES = ("fsdax", "devdax", "system-ram")  # permanent struct pages: map and align apply
+ALIGNS: tuple[int, ...] = (4096, 2 * MiB, GiB)
+MIN_PFN_NAMESPACE = 16 * MiB  # ndctl refuses smaller fsdax/devdax namespaces
+COMPAT_ALIGN = 2 * MiB  # memremap_compat_align() on x86_64/arm64 (SUBSECTION_SIZE)
+INFO_BLOCK = 8 * 1024  # nd_pfn info block (drivers/nvdimm/pfn_devs.c:nd_pfn_init)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
+
+    mode: str
+    map: str | None = None
+    align: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """One device to decide for, with everything resolved to bytes.
+
+    ``name`` is ``metadata.name`` for a DeviceProfile and ``<host>/<device name>`` for each
+    device of a HostProfile (``host`` is then the host's name). Budgets are bytes; a percentage
+    is of ``size``. ``line`` is where the device is described in ``source``.
+    """
+
+    name: str
+    host: str | None
+    type: DeviceType
+    size: int
+    start_align: int | None
+    numa_node: int | None
+    requires: tuple[str, ...]
+    wants: tuple[str, ...]
+    budget_dram: int | None
+    budget_capacity: int | None
+    budget_text: str | None
+    pin: Pin | None
+    source: str
+    line: int
+    labels: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog() -> frozenset[str]:
+    """Feature names of the catalog, read straight from ``features.yaml``.
+
+    ``policy.decide.catalog.feature_names()`` gives the same set (a test checks it) but validates
+    the
+    whole catalog with jsonschema first, which would put ~100 ms on every ``validate`` start.
+    """
+    return frozenset(str(f["name"]) for f in _catalog_doc()["features"])
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog_doc() -> dict[str, Any]:
+    import yaml
+
+    with open(data_file("features.yaml"), "rb") as fh:
+        doc = yaml.load(fh, Loader=yaml.CSafeLoader)
+    assert isinstance(doc, dict)
+    return doc
