@@ -109,17 +109,29 @@ def parse_budget(value: SizeValue, of: int) -> int:
 
 
 def format_size(n: int) -> str:
-    """``n`` bytes in the largest binary unit it reaches: ``6.25 GiB``, ``2 MiB``, ``512 B``.
+    """``n`` bytes for a person to read, in ndctl's binary units: ``6.25 GiB``, ``394 GiB``.
 
-    At most two decimals are shown, trailing zeros dropped.
+    The one size formatter of every reporter and message (JSON keeps bytes). The largest of
+    B/KiB/MiB/GiB/TiB/PiB/EiB the size reaches, with three significant digits at most (two
+    decimals below 10, one below 100, none above), trailing zeros dropped: ``2 MiB``,
+    ``15.8 GiB``, ``372.53 GiB`` is ``373 GiB``. Exact sizes for commands: :func:`ndctl_size`.
     """
     sign = "-" if n < 0 else ""
     n = abs(n)
-    for unit, name in ((TiB, "TiB"), (GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")):
+    for unit, name in _DISPLAY_UNITS:
         if n >= unit:
-            text = f"{n / unit:.2f}".rstrip("0").rstrip(".")
+            value = n / unit
+            digits = 2 if value < 10 else 1 if value < 100 else 0
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
             return f"{sign}{text} {name}"
     return f"{sign}{n} B"
+
+
+_DISPLAY_UNITS = (
+    (1 << 60, "EiB"), (1 << 50, "PiB"), (TiB, "TiB"), (GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB"),
+)
 
 
 def ndctl_size(n: int) -> str:

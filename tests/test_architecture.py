@@ -6,6 +6,7 @@ inside a function), so a lazy import cannot hide a circle.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,27 @@ def test_every_module_belongs_to_a_stage() -> None:
 def test_modules_stay_small(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines"
+
+
+def test_one_size_formatter() -> None:
+    """Only ``policy/units.py`` formats sizes; every other module calls it."""
+    pattern = re.compile(r"^\s*def (_size|_ndctl_size|human_size|format_size|ndctl_size)\(", re.M)
+    defining = [str(p.relative_to(ROOT)) for p in sorted(PKG.rglob("*.py"))
+                if pattern.search(p.read_text(encoding="utf-8"))]
+    assert defining == ["policy/units.py"]
+
+
+@pytest.mark.parametrize("args", [
+    ("matrix",), ("matrix", "-v"), ("evaluate",),
+    ("explain", "longterm_pin", "--device", "db01-pmem0"),
+])
+def test_text_output_prints_sizes_one_way(args: tuple[str, ...]) -> None:
+    """No raw byte counts in text meant for people: sizes come out as ``6.25 GiB``."""
+    from click.testing import CliRunner
+
+    from policy.cli import cli
+
+    out = CliRunner().invoke(cli, list(args)).output
+    assert out.strip()
+    raw = re.findall(r"\b\d{5,} ?(?:B|bytes)\b", out)
+    assert not raw, raw[:5]

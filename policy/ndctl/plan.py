@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from policy.decide.runtime import Decision, decide
 from policy.ndctl.listing import Listing
+from policy.units import ndctl_size
 
 SCHEMA_VERSION = 1
 PFN_MODES = ("fsdax", "devdax", "system-ram")
@@ -52,8 +53,8 @@ class NsState:
     def label(self) -> str:
         text = self.mode
         if self.mode in PFN_MODES:
-            text += f" map={self.map} align={_ndctl_size(self.align or 0)}"
-        return f"{text} size={_ndctl_size(self.size)}"
+            text += f" map={self.map} align={ndctl_size(self.align or 0)}"
+        return f"{text} size={ndctl_size(self.size)}"
 
     def names(self) -> tuple[str, ...]:
         return tuple(n for n in (self.dev, self.blockdev, self.chardev, self.name) if n)
@@ -71,8 +72,8 @@ class Target:
     def label(self) -> str:
         text = self.mode
         if self.mode in PFN_MODES:
-            text += f" map={self.map} align={_ndctl_size(self.align or 0)}"
-        return f"{text} size={_ndctl_size(self.size)}"
+            text += f" map={self.map} align={ndctl_size(self.align or 0)}"
+        return f"{text} size={ndctl_size(self.size)}"
 
 
 @dataclass(frozen=True)
@@ -137,12 +138,6 @@ class Plan:
         }
 
 
-def _ndctl_size(n: int) -> str:
-    """Bytes as ndctl's --size/--align parse them (binary K/M/G/T suffixes)."""
-    for suffix, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
-        if n and n % (1 << shift) == 0:
-            return f"{n >> shift}{suffix}"
-    return str(n)
 
 
 def _parse_ndctl_size(text: str) -> int:
@@ -246,7 +241,7 @@ def _mode_args(t: Target) -> list[str]:
     mode = "devdax" if t.mode == "system-ram" else t.mode
     args = [f"--mode={mode}"]
     if t.mode in PFN_MODES:
-        args += [f"--map={t.map}", f"--align={_ndctl_size(t.align or 0)}"]
+        args += [f"--map={t.map}", f"--align={ndctl_size(t.align or 0)}"]
     if t.mode == "sector":
         args.append("--sector-size=4096")
     return args
@@ -370,7 +365,7 @@ def make_plan(
                     "destroy",
                     ("ndctl", "destroy-namespace", "--force", ns.dev),
                     True,
-                    f"{ns.dev} is {ns.label()}, the profile wants size {_ndctl_size(t.size)}; "
+                    f"{ns.dev} is {ns.label()}, the profile wants size {ndctl_size(t.size)}; "
                     "recreated below",
                 )
             )
@@ -382,7 +377,7 @@ def make_plan(
             )
         if region is not None and free.get(region) is not None:
             free[region] = (free[region] or 0) - t.size
-        argv = ["ndctl", "create-namespace", *_mode_args(t), f"--size={_ndctl_size(t.size)}"]
+        argv = ["ndctl", "create-namespace", *_mode_args(t), f"--size={ndctl_size(t.size)}"]
         if region:
             argv.append(f"--region={region}")
         argv.append(f"--name={name[:NAME_MAX]}")

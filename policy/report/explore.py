@@ -12,6 +12,7 @@ import textwrap
 from typing import Any, TextIO
 
 from policy.space.explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
+from policy.units import format_size, ndctl_size
 
 
 def _config_doc(
@@ -87,12 +88,6 @@ def explore_document(r: ExploreResult) -> dict[str, Any]:
     }
 
 
-def _size(n: int) -> str:
-    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
-        if n >= 1 << shift:
-            v = n / (1 << shift)
-            return f"{v:.0f}{unit}" if v == int(v) else f"{v:.2f}{unit}"
-    return f"{n}B"
 
 
 _wrap = textwrap.TextWrapper(
@@ -189,8 +184,8 @@ class ExploreTable:
             e = by_id[i]
             c = e.config
             stream.write(
-                f"  {c.id:>6} {c.arch:<7} {_size(c.page_size):>4} {e.features:>4} "
-                f"{_size(e.dram):>8} {_size(e.capacity):>8} {c.options:>4} "
+                f"  {c.id:>6} {c.arch:<7} {ndctl_size(c.page_size):>4} {e.features:>4} "
+                f"{format_size(e.dram):>8} {format_size(e.capacity):>8} {c.options:>4} "
                 f"{'yes' if e.ok else 'NO':>3}\n"
             )
             stream.write(
@@ -279,9 +274,9 @@ class SolveTable:
             return
         c = result.config
         stream.write(
-            f"solved: configuration {c.id} ({c.arch}, {_size(c.page_size)} pages), cheapest by "
-            f"{result.minimize} among {result.candidates} of {result.count} that meet every "
-            "requirement\n"
+            f"solved: configuration {c.id} ({c.arch}, {ndctl_size(c.page_size)} pages), "
+            f"cheapest by {result.minimize} among {result.candidates} of {result.count} "
+            "that meet every requirement\n"
         )
         stream.write(
             _wrap.fill("set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or "(defaults)"))
@@ -292,8 +287,9 @@ class SolveTable:
             lay = ch.layout if ch else None
             pin = ch.candidate.label() if ch else "-"
             stream.write(
-                f"  {d.device:<24} pin {pin:<30} DRAM {_size(lay.dram_memmap if lay else 0):>7} "
-                f"lost {_size(lay.capacity_lost if lay else 0):>7}\n"
+                f"  {d.device:<24} pin {pin:<30} "
+                f"DRAM {format_size(lay.dram_memmap if lay else 0):>8} "
+                f"lost {format_size(lay.capacity_lost if lay else 0):>8}\n"
             )
 
 

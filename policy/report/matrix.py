@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from policy.decide.catalog import catalog
 from policy.decide.runtime import Decision
 from policy.evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
+from policy.units import format_size, ndctl_size
 
 
 def _decision_doc(d: Decision) -> dict[str, Any]:
@@ -101,16 +102,6 @@ def to_document(result: FeatureMatrix) -> dict[str, Any]:
     }
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
-        if n >= 1 << shift:
-            value = n / (1 << shift)
-            if value == int(value) or value >= 100:
-                return f"{value:.0f}{unit}"
-            return f"{value:.1f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
-    return f"{n}B"
 
 
 class JsonReporter:
@@ -162,8 +153,8 @@ class TableReporter:
     verbose = False
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
-        header = f"{'CONFIG':<12} {'DEVICE':<18} {'MODE':<10} {'MAP':<3} {'ALIGN':>5} " \
-                 f"{'SIZE':>7} {'USABLE':>7} {'DRAM':>7} {'OK':>3}"
+        header = f"{'CONFIG':<12} {'DEVICE':<15} {'MODE':<10} {'MAP':<3} {'ALIGN':>5} " \
+                 f"{'SIZE':>8} {'USABLE':>8} {'DRAM':>8} {'OK':>3}"
         stream.write(header + "\n")
         wrap = textwrap.TextWrapper(width=80, initial_indent="    ", subsequent_indent="    ",
                                     break_on_hyphens=False)
@@ -172,11 +163,11 @@ class TableReporter:
             lay = c.layout if c else None
             mode = (c.candidate.mode + ("*" if c.proposal else "")) if c else "-"
             line = (
-                f"{d.build[:12]:<12} {d.device[:18]:<18} {mode:<10} "
+                f"{_fit(d.build, 12):<12} {_fit(d.device, 15):<15} {mode:<10} "
                 f"{(c.candidate.map or '-') if c else '-':<3} "
-                f"{_size(c.candidate.align) if c else '-':>5} {_size(d.size):>7} "
-                f"{_size(lay.usable) if lay else '-':>7} "
-                f"{_size(lay.dram_memmap) if lay else '-':>7} "
+                f"{ndctl_size(c.candidate.align) if c else '-':>5} {format_size(d.size):>8} "
+                f"{format_size(lay.usable) if lay else '-':>8} "
+                f"{format_size(lay.dram_memmap) if lay else '-':>8} "
                 f"{'yes' if d.ok else 'NO':>3}"
             )
             stream.write(line + "\n")
@@ -191,8 +182,10 @@ class TableReporter:
                         stream.write(wrap.fill(f"{flag} {v.feature}: {v.why}") + "\n")
                     if lay is not None:
                         stream.write(wrap.fill(
-                            f"costs: size {d.size} B, usable {lay.usable} B, capacity lost "
-                            f"{lay.capacity_lost} B, DRAM memmap {lay.dram_memmap} B"
+                            f"costs: size {format_size(d.size)}, usable "
+                            f"{format_size(lay.usable)}, capacity lost "
+                            f"{format_size(lay.capacity_lost)}, DRAM memmap "
+                            f"{format_size(lay.dram_memmap)}"
                             + (" (vmemmap dedup)" if lay.dedup else "")) + "\n")
             stream.writelines(
                 wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n" for f in d.findings
@@ -218,3 +211,8 @@ REPORTERS: dict[str, type] = {
 }
 
 EVALUATE_REPORTERS: dict[str, type] = dict(REPORTERS, table=VerboseTableReporter)
+
+
+def _fit(name: str, width: int) -> str:
+    """``name`` in ``width`` columns, cut with a visible ``…`` (never silently)."""
+    return name if len(name) <= width else name[: width - 1] + "…"

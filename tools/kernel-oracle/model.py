@@ -185,7 +185,7 @@ def reference_features(mode: str, map_: Optional[str], align: Optional[int] = No
 def _import_policy():
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    import policy.costs as costs  # noqa: F401
+    from policy.decide import costs  # noqa: F401
 
     return costs
 
