@@ -6,6 +6,7 @@ kmem) and the build's arch facts pick the ``costs`` function; results are kept i
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from policy.decide import costs
@@ -26,22 +27,49 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     )
     dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
     size = int(device.size)
+    exists = bool(getattr(device, "exists", False))
     key = (size, start, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
-           cand.align, page, compat, dedup_arch, pagemap)
+           cand.align, page, compat, dedup_arch, pagemap, exists)
     got = cache.layouts.get(key)
     if got is None:
         got = cache.layouts[key] = compute_layout(
             size=size, start=start, dt=dt, mode=mode, cand=cand, page=page, compat=compat,
-            dedup_arch=dedup_arch, pagemap=pagemap,
+            dedup_arch=dedup_arch, pagemap=pagemap, exists=exists,
         )
     assert isinstance(got, costs.Layout)
     return got
 
 
 def compute_layout(*, size: int, start: int, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate,
-                   page: int, compat: int, dedup_arch: bool, pagemap: bool) -> costs.Layout:
-    """The layout itself (no memo): the kernel's arithmetic for this device type and mode."""
-    if dt.region_align:
+                   page: int, compat: int, dedup_arch: bool, pagemap: bool,
+                   exists: bool = False) -> costs.Layout:
+    """The layout itself (no memo): the kernel's arithmetic for this device type and mode.
+
+    For a namespace that ``exists`` only the kernel's rules apply: ndctl's refusals (size a
+    multiple of the region align or of the align, at least 16 MiB) say what today's ndctl would
+    refuse to create, as a warning on a layout the kernel runs (label-less regions, namespaces
+    made through sysfs or by an older ndctl).
+    """
+    if not exists:
+        return _layout_for(size=size, start=start, dt=dt, mode=mode, cand=cand, page=page,
+                           compat=compat, dedup_arch=dedup_arch, pagemap=pagemap, ndctl=True)
+    lay = _layout_for(size=size, start=start, dt=dt, mode=mode, cand=cand, page=page,
+                      compat=compat, dedup_arch=dedup_arch, pagemap=pagemap, ndctl=False)
+    if lay.refused is not None:
+        return lay
+    by_ndctl = _layout_for(size=size, start=start, dt=dt, mode=mode, cand=cand, page=page,
+                           compat=compat, dedup_arch=dedup_arch, pagemap=pagemap, ndctl=True)
+    if by_ndctl.refused is not None and by_ndctl.refused.by == "ndctl":
+        note = (f"exists and works, but today's ndctl would refuse to create it: "
+                f"{by_ndctl.refused.message} ({by_ndctl.refused.source})")
+        return dataclasses.replace(lay, warnings=lay.warnings + (note,))
+    return lay
+
+
+def _layout_for(*, size: int, start: int, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate,
+                page: int, compat: int, dedup_arch: bool, pagemap: bool,
+                ndctl: bool) -> costs.Layout:
+    if ndctl and dt.region_align:
         # label-backed regions: ndctl sizes every namespace in region-align units, any mode
         refusal = costs.region_align_refusal(size, dt.region_align)
         if refusal is not None:
@@ -69,7 +97,7 @@ def compute_layout(*, size: int, start: int, dt: DeviceTypeRule, mode: ModeRule,
             size, map_, cand.align, start=start, page_size=page, compat=compat
         )
     return costs.pfn_layout(size, map_, cand.align, mode=cand.mode, start=start, page_size=page,
-                            compat=compat, arch_optimize_vmemmap=dedup_arch)
+                            compat=compat, arch_optimize_vmemmap=dedup_arch, ndctl=ndctl)
 
 
 def pfn_map(cand: Candidate) -> costs.PfnMap:

@@ -40,7 +40,7 @@ def to_devices(listing: Listing) -> list[DeviceProfile]:
             name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,
             start_align=None, numa_node=ns.numa_node, requires=(), wants=(), budget_dram=None,
             budget_capacity=None, budget_text=None, pin=pin, source=listing.path, line=ns.line,
-            labels=types.MappingProxyType(labels)))
+            labels=types.MappingProxyType(labels), exists=True))
     return out
 
 

@@ -58,6 +58,9 @@ class DeviceProfile:
     labels: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    # the namespace exists (read from a listing): it is evaluated as it is, and what today's
+    # ndctl would refuse to create is a warning, not an impossibility
+    exists: bool = False
 
 
 @functools.lru_cache(maxsize=1)
