@@ -314,3 +314,19 @@ def test_write_keeps_old_and_mode(tmp_path: Path) -> None:
     assert (tmp_path / ".config.old").read_text() == "one\n"
     assert target.read_text() == "two\n" and (target.stat().st_mode & 0o777) == 0o640
     assert not write_atomic(target, "two\n", backup=True)  # unchanged: nothing written
+
+
+def test_import_compares_every_modeled_symbol(cwd: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A modeled symbol the file does not write is absent in that kernel: when the model gives
+    it a value, import-config names it (exit 1) instead of passing in silence."""
+    text = lzma.decompress(AMD64.read_bytes()).decode()
+    assert "CONFIG_ARCH_HAS_PMEM_API=y\n" in text
+    path = cwd / "config-edited"
+    path.write_text(text.replace("CONFIG_ARCH_HAS_PMEM_API=y\n", ""))
+    code, _, err = run(capsys, "import-config", str(path))
+    assert code == 1
+    assert "CONFIG_ARCH_HAS_PMEM_API: file says absent, model gives y" in err
+    # the untouched file has no such line: every modeled symbol agrees
+    code, _, err = run(capsys, "import-config", str(AMD64))
+    assert code == 0 and err == ""

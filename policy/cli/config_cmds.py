@@ -192,7 +192,8 @@ def import_config(config: Optional[str], src: str) -> int:
         f"(ignored), {report.assignments - report.outside_model} modeled"
     )
     for name, said, got, line in report.differences:
-        click.echo(f"{src}:{line}: CONFIG_{name}: file says {said}, model gives {got}", err=True)
+        where = f"{src}:{line}" if line else f"{src}"  # line 0: the file has no line for it
+        click.echo(f"{where}: CONFIG_{name}: file says {said}, model gives {got}", err=True)
     _write(settings.config, kconfig.render_config(report.build))
     return ExitCode.FINDINGS if report.differences else ExitCode.OK
 

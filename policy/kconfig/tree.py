@@ -421,6 +421,13 @@ def _write_to_text(kconf: kconfiglib.Kconfig) -> str:
         return out.read_text(encoding="utf-8")
 
 
+# symbols the model defines that a real kernel of this version does not write: the 2015
+# proposals (PROPOSED_*), and ARCH_SUPPORTS_RT, which only the PREEMPT_RT patch set selects
+# (Debian's -rt flavour; kconfig/arch.Kconfig) and the model selects so that an RT build can
+# be modelled at all
+MODEL_ONLY = frozenset({"ARCH_SUPPORTS_RT"})
+
+
 def import_config(src: Path) -> ImportReport:
     """Read a real distro config (plain, .gz or .xz) into the model.
 
@@ -458,6 +465,15 @@ def import_config(src: Path) -> ImportReport:
             continue
         if got != said:
             differences.append((a.name, said, got, a.line))
+    # every modeled symbol, not only those the file assigns: a real kernel writes a line for
+    # every symbol that has a value, so no line means n, or absent where the kernel lacks it
+    assigned = {a.name for a in parsed.assignments}
+    for sym in kconf.unique_defined_syms:
+        if sym.name in assigned or sym.name.startswith("PROPOSED_") or sym.name in MODEL_ONLY:
+            continue
+        got = build.state(sym.name)
+        if got not in ("n", "absent", ""):
+            differences.append((sym.name, "absent", got, 0))
     return ImportReport(build, str(src), len(parsed.assignments), outside, tuple(differences))
 
 
