@@ -50,6 +50,7 @@ __all__ = [
     "find_defconfig",
     "import_config", "iter_symbols", "load_build", "load_text", "new_symbols",
     "parse_config_text", "parse_tree", "read_config_text", "render_config", "restore",
-    "run_menuconfig", "set_values", "shipped_builds", "shipped_defconfigs", "shipped_name", "snapshot",
+    "run_menuconfig", "set_values", "shipped_builds", "shipped_defconfigs", "shipped_name",
+    "snapshot",
     "tree_root_of",
 ]

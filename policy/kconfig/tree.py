@@ -21,8 +21,7 @@ import kconfiglib
 
 from policy import resources
 from policy.errors import InputError, UsageError
-from policy.kconfig import expr as kexpr
-from policy.kconfig import versions
+from policy.kconfig import expr as kexpr, versions
 from policy.kconfig.chain import ChainStep
 from policy.kconfig.configfile import (  # re-exported: part of this module's API
     ConfigInputError as ConfigInputError,
