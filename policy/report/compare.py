@@ -9,7 +9,7 @@ from policy.units import format_size
 WIDTH = 80
 
 
-def _size(n: Optional[int]) -> str:
+def _or_dash(n: Optional[int]) -> str:
     return "-" if n is None else format_size(n)
 
 
@@ -40,9 +40,9 @@ def render_comparison(result: Any, out: IO[str]) -> None:
         lines = [
             _pair("decision", o.choice or "none", n.choice or "none"),
             _pair("ok", "yes" if o.ok else "NO", "yes" if n.ok else "NO"),
-            _pair("DRAM", _size(o.dram), _size(n.dram)),
-            _pair("usable", _size(o.usable), _size(n.usable)),
-            _pair("lost", _size(o.capacity_lost), _size(n.capacity_lost)),
+            _pair("DRAM", _or_dash(o.dram), _or_dash(n.dram)),
+            _pair("usable", _or_dash(o.usable), _or_dash(n.usable)),
+            _pair("lost", _or_dash(o.capacity_lost), _or_dash(n.capacity_lost)),
         ]
         if d.gained:
             lines += _wrap("gains", " ".join(d.gained))
