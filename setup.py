@@ -13,7 +13,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-SHIPPED = ("Kconfig", "kconfig", "configs", "profiles")
+SHIPPED = ("Kconfig", "kconfig", "configs", "profiles", "kernels")
 
 
 class BuildPyWithData(build_py):

@@ -207,3 +207,93 @@ def _kconfig_change(
 
 
 __all__ += ["FeatureMatrix"]
+
+
+# --------------------------------------------------------------------------------------------
+# compare: two configurations side by side (typically one flavour on 6.1 and on 6.12)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One device's decision under one build, reduced to what ``compare`` shows."""
+
+    ok: bool
+    choice: Optional[str]  # "fsdax map=dev align=2M", None when nothing is possible
+    usable: Optional[int]
+    dram: Optional[int]  # DRAM spent on struct pages
+    capacity_lost: Optional[int]
+    features: tuple[str, ...]
+    findings: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, d: Decision) -> Side:
+        lay = d.chosen.layout if d.chosen else None
+        return cls(
+            ok=d.ok, choice=d.chosen.candidate.label() if d.chosen else None,
+            usable=lay.usable if lay else None, dram=lay.dram_memmap if lay else None,
+            capacity_lost=lay.capacity_lost if lay else None,
+            features=tuple(v.feature for v in d.chosen.features if v.enabled) if d.chosen else (),
+            findings=tuple(f.message for f in d.findings), warnings=tuple(d.warnings),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DeviceComparison:
+    device: str
+    size: int
+    old: Side
+    new: Side
+
+    @property
+    def gained(self) -> tuple[str, ...]:
+        return tuple(f for f in self.new.features if f not in self.old.features)
+
+    @property
+    def lost(self) -> tuple[str, ...]:
+        return tuple(f for f in self.old.features if f not in self.new.features)
+
+    @property
+    def changed(self) -> bool:
+        o, n = self.old, self.new
+        return (o.ok, o.choice, o.usable, o.dram, o.capacity_lost, set(o.features)) != (
+            n.ok, n.choice, n.usable, n.dram, n.capacity_lost, set(n.features))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "size": self.size, "changed": self.changed,
+                "old": self.old.to_dict(), "new": self.new.to_dict(),
+                "features_gained": list(self.gained), "features_lost": list(self.lost)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``compare OLD NEW``: every device's decision under both builds."""
+
+    old: str
+    new: str
+    old_kernel: str
+    new_kernel: str
+    devices: tuple[DeviceComparison, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": 1,
+                "old": {"config": self.old, "kernel": self.old_kernel},
+                "new": {"config": self.new, "kernel": self.new_kernel},
+                "changed": sum(d.changed for d in self.devices),
+                "devices": [d.to_dict() for d in self.devices]}
+
+
+def compare_builds(old: Any, new: Any, devices: Any) -> Comparison:
+    """Decide every device under ``old`` and under ``new`` and pair the decisions."""
+    a, b = CachedBuild(old), CachedBuild(new)
+    rows = tuple(
+        DeviceComparison(device=str(dev.name), size=int(dev.size),
+                         old=Side.of(decide(dev, a)), new=Side.of(decide(dev, b)))
+        for dev in devices
+    )
+    return Comparison(old=str(old.name), new=str(new.name), old_kernel=str(old.kernel),
+                      new_kernel=str(new.kernel), devices=rows)

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "eval_cmds:evaluate",
     "matrix": "eval_cmds:matrix",
     "explain": "eval_cmds:explain",
+    "compare": "compare_cmds:compare",
     # real-world inputs and plans (policy/cli/plan_cmds.py)
     "plan": "plan_cmds:plan",
     # the whole configuration space (policy/cli/explore_cmds.py)

@@ -29,6 +29,7 @@ class EvalSettings:
     verbose_table: bool
     fail_on_findings: bool = True
     ndctl: Optional[str] = None  # `ndctl list` JSON of the current namespaces ("-" for stdin)
+    kernel: Optional[str] = None  # --kernel: the modelled kernel version the configs are read as
 
 
 def _default_configs() -> tuple[str, ...]:
@@ -40,12 +41,27 @@ def _default_configs() -> tuple[str, ...]:
     return ()
 
 
-def _load_builds(names: Sequence[str]) -> list[Any]:
+def _load_builds(names: Sequence[str], kernel: Optional[str] = None) -> list[Any]:
     from policy.kconfig.sources import (
         load_builds,  # shipped defconfigs, pmempolicy .configs and distro configs
     )
 
-    return load_builds(names)
+    builds = load_builds(names, kernel)
+    for build in builds:
+        for note in build.notes:  # e.g. a kernel version that is not modelled: never silent
+            click.echo(f"warning: {note}", err=True)
+    return builds
+
+
+def kernel_option(fn: Any) -> Any:
+    """``--kernel 6.1|6.12``: read every config as this modelled kernel (default: its header)."""
+    from policy.kconfig.versions import names
+
+    return click.option(
+        "--kernel", "kernel", type=click.Choice(list(names())), default=None,
+        help="Read the configs as this modelled kernel version (default: the version their "
+             "header names; shipped defconfigs: where they ship).",
+    )(fn)
 
 
 def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
@@ -60,7 +76,7 @@ def run(settings: EvalSettings, out: Any) -> int:
     """Build the pieces, evaluate, report; the exit code says whether everything was met."""
     from policy.evaluate import evaluate as run_eval
 
-    builds = _load_builds(settings.configs)
+    builds = _load_builds(settings.configs, settings.kernel)
     devices: list[Any] = []
     diags: tuple[Any, ...] = ()
     if settings.profiles or not settings.ndctl:
@@ -111,18 +127,20 @@ def _ndctl_option(fn: Any) -> Any:
 @click.option("--config", "config", metavar="PATH",
               help="The .config or shipped defconfig name to evaluate under "
                    "(default: $KCONFIG_CONFIG, else ./.config, else every shipped defconfig).")
+@kernel_option
 @_options
 @_ndctl_option
 @profiles_argument()
-def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optional[str],
-             profiles: tuple[str, ...]) -> int:
+def evaluate(config: Optional[str], kernel: Optional[str], fmt: str, query: Optional[str],
+             ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
     """Decide per device how it gets struct pages: decision, reasons, features, costs.
 
     PROFILE... are profile files or directories (default: the shipped profiles). Exit 1 if any
     requirement or budget is unmet.
     """
     configs = (config,) if config else _default_configs()
-    return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl), _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl, kernel=kernel),
+               _Echo())
 
 
 @click.command()
@@ -134,18 +152,21 @@ def evaluate(config: Optional[str], fmt: str, query: Optional[str], ndctl: Optio
     is_flag=True,
     help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).",
 )
+@kernel_option
 @_options
 @_ndctl_option
 @profiles_argument()
-def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Optional[str],
-           ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
+def matrix(configs: tuple[str, ...], fail_on_findings: bool, kernel: Optional[str], fmt: str,
+           query: Optional[str], ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
     """Configurations × devices × features × costs.
 
-    With no arguments: every shipped defconfig against every shipped profile. Cells with
+    With no arguments: every shipped defconfig (6.1 ones by name, 6.12 ones as NAME@6.12)
+    against every shipped profile. Cells with
     findings are part of the report (exit 0); --fail-on-findings makes them exit 1, and
     'pmempolicy evaluate' is the gate for one configuration.
     """
-    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings, ndctl), _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings, ndctl, kernel),
+               _Echo())
 
 
 @click.command()
@@ -160,10 +181,12 @@ def matrix(configs: tuple[str, ...], fail_on_findings: bool, fmt: str, query: Op
     help="The .config or shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
     "else every shipped defconfig).",
 )
+@kernel_option
 @format_option(["table", "json"], "Output format: text or JSON.")
 @profiles_argument()
 def explain(
-    feature: str, device: str, config: Optional[str], fmt: str, profiles: tuple[str, ...]
+    feature: str, device: str, config: Optional[str], kernel: Optional[str], fmt: str,
+    profiles: tuple[str, ...],
 ) -> int:
     """Why FEATURE is on or off for a device, and the smallest change that turns it on.
 
@@ -177,7 +200,7 @@ def explain(
             f"unknown feature {feature!r}; known: {', '.join(sorted(feature_names()))}"
         )
     configs = (config,) if config else _default_configs()
-    builds = _load_builds(configs)
+    builds = _load_builds(configs, kernel)
     devices, _diags = _load_devices(profiles)
     match = [d for d in devices if d.name == device]
     if not match:

@@ -75,7 +75,7 @@ class DecisionCache:
     """The memo tables of one catalog's decisions (see the module docstring)."""
 
     # (size, start, region align, whole device, layout kind, mode, map, align, page size,
-    #  compat align, dedup arch, pagemap) -> costs.Layout
+    #  compat align, dedup arch, pagemap, zero-size refused by the kernel version) -> costs.Layout
     layouts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # (device type, mode, map, align, pagemap, holds of each feature expression) -> verdicts
     verdicts: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)

@@ -13,6 +13,23 @@ from policy.decide import costs
 from policy.decide.cache import CachedBuild, DecisionCache
 from policy.decide.catalog import DeviceTypeRule, ModeRule
 from policy.decide.records import Candidate
+from policy.kconfig import versions
+
+
+def kernel_of(b: CachedBuild) -> versions.KernelVersion:
+    """The modelled kernel record of a build (the default kernel for builds that name none)."""
+    return versions.get(str(getattr(b.build, "kernel", versions.DEFAULT)))
+
+
+def scaled_align(nominal: int, page: int, kernel: versions.KernelVersion) -> int:
+    """An ``--align`` choice of the catalog (given for 4 KiB pages: PAGE_SIZE, HPAGE_PMD_SIZE,
+    HPAGE_PUD_SIZE) for a build's page size: with 16 KiB pages 16K, 32M and 64G
+    (drivers/nvdimm/pfn_devs.c nd_pfn_supported_alignments; 6.1 model: the 4 KiB values)."""
+    if not kernel.page_relative_aligns or page == costs.PAGE_SIZE:
+        return nominal
+    entries = page // 8  # 8-byte page-table entries per page-table page
+    level = {4096: 1, 2 * costs.MiB: entries, costs.GiB: entries * entries}.get(nominal)
+    return nominal if level is None else page * level
 
 
 def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: CachedBuild,
@@ -25,17 +42,25 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
         if b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN")
         else costs.SUBSECTION_SIZE
     )
-    dedup_arch = b.holds("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
+    kernel = kernel_of(b)
+    dedup_arch = b.holds(kernel.dedup_gate)  # the gate's name is per kernel version
     size = int(device.size)
     exists = bool(getattr(device, "exists", False))
     key = (size, start, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
-           cand.align, page, compat, dedup_arch, pagemap, exists)
+           cand.align, page, compat, dedup_arch, pagemap, exists, kernel.zero_size_refused)
     got = cache.layouts.get(key)
     if got is None:
-        got = cache.layouts[key] = compute_layout(
+        got = compute_layout(
             size=size, start=start, dt=dt, mode=mode, cand=cand, page=page, compat=compat,
             dedup_arch=dedup_arch, pagemap=pagemap, exists=exists,
         )
+        if (kernel.zero_size_refused and got.refused is None and got.usable == 0
+                and mode.layout in ("pfn", "kmem")):
+            # 6.12 refuses offset >= size - end_trunc, where 6.1 gave a zero-size device
+            got = costs.refused_layout(cand.mode, got.map, cand.align, size, costs.Refusal(
+                "zero-size", "kernel", "unable to satisfy requested alignment (no usable "
+                "capacity after end truncation)", kernel.zero_size_source), page)
+        cache.layouts[key] = got
     assert isinstance(got, costs.Layout)
     return got
 

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from policy.decide.cache import CachedBuild, DecisionCache, build_holds, cache_for, cached
 from policy.decide.catalog import Catalog, Verdict, catalog, feature_verdict
-from policy.decide.layouts import layout
+from policy.decide.layouts import kernel_of, layout, scaled_align
 from policy.decide.reasons import feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
     ALIGN_ORDER,
@@ -95,6 +95,7 @@ def candidates_for(
     pagemap = dt.pagemap and b.holds("ZONE_DEVICE")
     out: list[CandidateResult] = []
     page = b.build.page_size
+    kernel = kernel_of(b)
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
     for mode in cat.modes:
         default = Candidate(mode=mode.name, map=None, align=page)
@@ -116,14 +117,15 @@ def candidates_for(
         aligns: list[int] = []
         if mode.aligns:
             for rule in cat.aligns:
+                nbytes = scaled_align(rule.bytes, page, kernel)
                 if b.holds(rule.build):
-                    aligns.append(rule.bytes)
+                    aligns.append(nbytes)
                     continue
                 chain = b.chain(rule.build)
                 for m in maps:
                     out.append(impossible(
-                        Candidate(mode=mode.name, map=m, align=rule.bytes),
-                        f"align {ndctl_size(rule.bytes)} needs {rule.build} ({rule.reason})",
+                        Candidate(mode=mode.name, map=m, align=nbytes),
+                        f"align {ndctl_size(nbytes)} needs {rule.build} ({rule.reason})",
                         chain, mode.proposal,
                     ))
         else:

@@ -7,7 +7,8 @@ on top of kconfiglib. Imports only the foundation (``policy.errors``, ``policy.r
 
 Modules: ``tree`` (the kconfiglib wrapper), ``configfile`` (reading ``.config`` text),
 ``expr`` (expressions and chains over a snapshot), ``chain`` (one located link of a chain),
-``sources`` (what ``--config`` accepts: our configs, distro configs, ``.gz``/``.xz``).
+``sources`` (what ``--config`` accepts: our configs, distro configs, ``.gz``/``.xz``),
+``versions`` (the modelled kernels as data), ``importing`` (distro configs in).
 """
 from __future__ import annotations
 
@@ -18,36 +19,38 @@ from policy.kconfig.configfile import (
     parse_config_text,
     read_config_text,
 )
+from policy.kconfig.importing import ImportReport, import_config, new_symbols
 from policy.kconfig.menuconfig import run_menuconfig
 from policy.kconfig.tree import (
     BuildConfig,
-    ImportReport,
     SetResult,
     allno,
     allyes,
     choice_alternatives,
     defaults,
+    detect_kernel,
     find_defconfig,
-    import_config,
     iter_symbols,
     load_build,
     load_text,
-    new_symbols,
     parse_tree,
     render_config,
     restore,
     set_values,
     shipped_builds,
     shipped_defconfigs,
+    shipped_name,
     snapshot,
     tree_root_of,
 )
 
 __all__ = [
     "BuildConfig", "ConfigInputError", "ConfigLine", "ImportReport", "SetResult", "allno",
-    "allyes", "check_assignment", "choice_alternatives", "defaults", "find_defconfig",
+    "allyes", "check_assignment", "choice_alternatives", "defaults", "detect_kernel",
+    "find_defconfig",
     "import_config", "iter_symbols", "load_build", "load_text", "new_symbols",
     "parse_config_text", "parse_tree", "read_config_text", "render_config", "restore",
-    "run_menuconfig", "set_values", "shipped_builds", "shipped_defconfigs", "snapshot",
+    "run_menuconfig", "set_values", "shipped_builds", "shipped_defconfigs", "shipped_name",
+    "snapshot",
     "tree_root_of",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -54,39 +54,41 @@ def _compressed(path: Path) -> bool:
     return head.startswith((_GZIP_MAGIC, _XZ_MAGIC))
 
 
-def load_config(name: str) -> ConfigSource:
-    """Resolve one ``--config`` value (a shipped defconfig name or a path) into a build."""
+def load_config(name: str, kernel: Optional[str] = None) -> ConfigSource:
+    """Resolve one ``--config`` value (a shipped defconfig name or a path) into a build.
+
+    ``kernel`` (``--kernel``) overrides the version the config names in its header."""
     from policy.kconfig import tree as kconfig
 
     path = kconfig.find_defconfig(name)
     if _compressed(path):
-        return _imported(path)
+        return _imported(path, kernel)
     try:
-        return ConfigSource(kconfig.load_build(path), str(path), False)
+        return ConfigSource(kconfig.load_build(path, version=kernel), str(path), False)
     except kconfig.ConfigInputError as err:
         if not any(d.code == "unknown-symbol" for d in err.diagnostics):
             raise
-    return _imported(path)
+    return _imported(path, kernel)
 
 
-def _imported(path: Path) -> ConfigSource:
-    from policy.kconfig import tree as kconfig
+def _imported(path: Path, kernel: Optional[str] = None) -> ConfigSource:
+    from policy.kconfig.importing import import_config
 
-    rep = kconfig.import_config(path)
+    rep = import_config(path, kernel)
     return ConfigSource(
         rep.build, str(path), True, rep.assignments, rep.outside_model, rep.differences
     )
 
 
-def load_configs(names: Sequence[str]) -> list[ConfigSource]:
-    """Every ``--config``; none means every shipped defconfig."""
+def load_configs(names: Sequence[str], kernel: Optional[str] = None) -> list[ConfigSource]:
+    """Every ``--config``; none means every shipped defconfig (of ``kernel``, or of all)."""
     from policy.kconfig import tree as kconfig
 
     if not names:
-        return [ConfigSource(b, str(b.path), False) for b in kconfig.shipped_builds()]
-    return [load_config(n) for n in names]
+        return [ConfigSource(b, str(b.path), False) for b in kconfig.shipped_builds(kernel)]
+    return [load_config(n, kernel) for n in names]
 
 
-def load_builds(names: Sequence[str]) -> list[Any]:
+def load_builds(names: Sequence[str], kernel: Optional[str] = None) -> list[Any]:
     """The builds of :func:`load_configs` (what ``evaluate``/``matrix``/``plan`` run under)."""
-    return [src.build for src in load_configs(names)]
+    return [src.build for src in load_configs(names, kernel)]

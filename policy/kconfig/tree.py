@@ -15,13 +15,13 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import kconfiglib
 
 from policy import resources
 from policy.errors import InputError, UsageError
-from policy.kconfig import expr as kexpr
+from policy.kconfig import expr as kexpr, versions
 from policy.kconfig.chain import ChainStep
 from policy.kconfig.configfile import (  # re-exported: part of this module's API
     ConfigInputError as ConfigInputError,
@@ -40,13 +40,17 @@ _TREE: dict[Path, kconfiglib.Kconfig] = {}
 # --------------------------------------------------------------------------------------------
 
 
-def parse_tree(kconfig: Optional[Path] = None) -> kconfiglib.Kconfig:
-    """Parse the Kconfig tree (the shipped one by default), once per process.
+def parse_tree(kconfig: Union[Path, str, None] = None) -> kconfiglib.Kconfig:
+    """Parse a Kconfig tree once per process: a modelled kernel version ("6.1", "6.12"; the
+    default one for None) or the path of a root Kconfig.
 
     ``source`` paths are relative to the tree root, as for the C tools with ``srctree`` set.
     Raises :class:`InputError` with the Kconfig file:line for a parse error.
     """
-    path = (kconfig or resources.kconfig_file()).resolve()
+    if kconfig is None or isinstance(kconfig, str):
+        path = versions.kconfig_file(kconfig).resolve()
+    else:
+        path = kconfig.resolve()
     with _lock:
         kconf = _TREE.get(path)
         if kconf is None:
@@ -75,9 +79,13 @@ def _kconfig_environ(**values: Optional[str]) -> Iterator[None]:
 
 
 def _parse(path: Path) -> kconfiglib.Kconfig:
+    # the shipped trees source their files relative to the data root (kernels/6.12/kconfig/...)
+    root = resources.tree_root().resolve()
+    srctree, name = (root, str(path.relative_to(root))) if path.is_relative_to(root) else (
+        path.parent, path.name)
     try:
-        with _kconfig_environ(srctree=str(path.parent), KCONFIG_CONFIG_HEADER=None):
-            kconf = kconfiglib.Kconfig(path.name, warn_to_stderr=False, suppress_traceback=False)
+        with _kconfig_environ(srctree=str(srctree), KCONFIG_CONFIG_HEADER=None):
+            kconf = kconfiglib.Kconfig(name, warn_to_stderr=False, suppress_traceback=False)
     except kconfiglib.KconfigError as err:
         raise InputError(f"Kconfig tree does not parse: {err}") from err
     except OSError as err:
@@ -114,6 +122,9 @@ class BuildConfig:
     values: Mapping[str, str]
     written: frozenset[str]
     config_text: str = field(repr=False, compare=False, default="")
+    kernel: str = versions.DEFAULT  # the modelled kernel version whose tree resolved it
+    # what a reader must be told about how it was read (an unmodelled kernel version)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def value(self, sym: str) -> str:
         """The symbol's value; "n" for symbols the tree does not define."""
@@ -129,18 +140,18 @@ class BuildConfig:
 
     def eval(self, expr: str) -> str:
         """Evaluate a Kconfig expression (e.g. ``"FS_DAX && ZONE_DEVICE"``) to "y"/"m"/"n"."""
-        kconf = parse_tree()
+        kconf = parse_tree(self.kernel)
         parsed = kexpr.parse_expr(kconf, expr)
         return kexpr.TRI[kexpr.tri(parsed, self.values)]
 
     def why_off(self, sym: str) -> tuple[ChainStep, ...]:
         """The dependency chain from ``sym`` down to the root cause of it being off."""
-        kconf = parse_tree()
+        kconf = parse_tree(self.kernel)
         return tuple(kexpr.why_off(kconf, self.values, sym, set()))
 
     def why_expr_off(self, expr: str) -> tuple[ChainStep, ...]:
         """The chain for the first unmet symbol of an expression."""
-        kconf = parse_tree()
+        kconf = parse_tree(self.kernel)
         parsed = kexpr.parse_expr(kconf, expr)
         found = kexpr.culprit(parsed, self.values, want_on=True)
         if found is None:
@@ -154,8 +165,9 @@ class BuildConfig:
                           "rules-out"),)
 
 
-def snapshot(kconf: kconfiglib.Kconfig, name: str, path: Optional[str], text: str) -> BuildConfig:
-    """Capture the kconfiglib state as a frozen :class:`BuildConfig`."""
+def snapshot(kconf: kconfiglib.Kconfig, name: str, path: Optional[str], text: str,
+             kernel: str = versions.DEFAULT, notes: tuple[str, ...] = ()) -> BuildConfig:
+    """Capture the kconfiglib state (of ``kernel``'s tree) as a frozen :class:`BuildConfig`."""
     values: dict[str, str] = {}
     written: set[str] = set()
     for sym in kconf.unique_defined_syms:
@@ -166,10 +178,12 @@ def snapshot(kconf: kconfiglib.Kconfig, name: str, path: Optional[str], text: st
         name=name,
         path=path,
         arch=_arch(values),
-        page_size=_page_size(values),
+        page_size=page_size(values, kernel),
         values=values,
         written=frozenset(written),
         config_text=text,
+        kernel=kernel,
+        notes=notes,
     )
 
 
@@ -180,12 +194,14 @@ def _arch(values: Mapping[str, str]) -> str:
     return "unknown"
 
 
-def _page_size(values: Mapping[str, str]) -> int:
-    for sym, size in (
-        ("ARM64_16K_PAGES", 16384),
-        ("ARM64_64K_PAGES", 65536),
-        ("PPC_64K_PAGES", 65536),
-    ):
+def page_size(values: Mapping[str, str], kernel: str = versions.DEFAULT) -> int:
+    """The page size in bytes, derived as the kernel version's record says."""
+    rec = versions.get(kernel)
+    if rec.page_shift_symbol:
+        shift = values.get(rec.page_shift_symbol, "")
+        if shift.isdigit():
+            return 1 << int(shift)
+    for sym, size in rec.page_size_symbols:
         if values.get(sym) == "y":
             return size
     return 4096
@@ -196,18 +212,7 @@ def _page_size(values: Mapping[str, str]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    """What ``import-config`` found: lines outside the model and values that did not survive."""
-
-    build: BuildConfig
-    source: str
-    assignments: int
-    outside_model: int
-    differences: tuple[tuple[str, str, str, int], ...]  # (symbol, file says, model gives, line)
-
-
-def _apply_file(kconf: kconfiglib.Kconfig, text: str) -> None:
+def apply_file(kconf: kconfiglib.Kconfig, text: str) -> None:
     """Load config text into kconfiglib (via a private temporary file)."""
     with tempfile.NamedTemporaryFile("w", suffix=".config", delete=False, encoding="utf-8") as tmp:
         tmp.write(text)
@@ -217,20 +222,37 @@ def _apply_file(kconf: kconfiglib.Kconfig, text: str) -> None:
         os.unlink(tmp.name)
 
 
-def _reset(kconf: kconfiglib.Kconfig) -> None:
+def reset(kconf: kconfiglib.Kconfig) -> None:
     kconf.unset_values()
     kconf.warnings.clear()
 
 
+def detect_kernel(text: str, kernel: Optional[str] = None) -> versions.Detected:
+    """The kernel a config is evaluated as: ``kernel`` when given (``--kernel``), else its
+    header's version (the nearest lower modelled one, with a warning), else the default."""
+    if kernel is not None:
+        try:
+            versions.get(kernel)
+        except ValueError as err:
+            raise UsageError(str(err)) from err
+        return versions.Detected(kernel, None)
+    found = versions.from_header(text)
+    return found if found is not None else versions.Detected(versions.DEFAULT, None)
+
+
 def load_text(
-    text: str, path: str, name: Optional[str] = None, *, strict: bool = True
+    text: str, path: str, name: Optional[str] = None, *, strict: bool = True,
+    kernel: Optional[str] = None,
 ) -> BuildConfig:
     """Resolve config text (``olddefconfig`` semantics) into a :class:`BuildConfig`.
 
-    ``strict`` refuses malformed lines, unknown symbols and ill-typed values with a located
-    :class:`InputError` (all problems are reported, the first one as the error).
+    ``kernel`` picks the tree (default: the version of the text's header, see
+    :func:`detect_kernel`). ``strict`` refuses malformed lines, unknown symbols and ill-typed
+    values with a located :class:`InputError` (all problems are reported, the first one as the
+    error).
     """
-    kconf = parse_tree()
+    found = detect_kernel(text, kernel)
+    kconf = parse_tree(found.kernel)
     parsed, diags = parse_config_text(text, path)
     if strict:
         for item in parsed.assignments:
@@ -240,16 +262,25 @@ def load_text(
     if diags:
         diags.sort(key=lambda d: (d.line or 0))
         raise ConfigInputError(diags)
+    notes = (f"{path}: {found.warning}",) if found.warning else ()
     with _lock:
-        _reset(kconf)
-        _apply_file(kconf, text)
-        return snapshot(kconf, name or Path(path).name, path, text)
+        reset(kconf)
+        apply_file(kconf, text)
+        return snapshot(kconf, name or Path(path).name, path, text, found.kernel, notes)
 
 
-def load_build(path: Path, name: Optional[str] = None) -> BuildConfig:
-    """Read and resolve a ``.config`` or defconfig of the pmempolicy tree."""
+def load_build(path: Path, name: Optional[str] = None,
+               version: Optional[str] = None) -> BuildConfig:
+    """Read and resolve a ``.config`` or defconfig of a pmempolicy tree.
+
+    The kernel: ``version`` when given, else where a shipped defconfig ships (``configs/`` is
+    6.1, ``kernels/6.12/configs/`` 6.12), else the file's header, else the default."""
     text = read_config_text(path)
-    return load_text(text, str(path), name or _display_name(path))
+    kernel = version or versions.of_path(path)
+    display = name or _display_name(path)
+    if name is None and kernel is not None:
+        display = versions.qualified(display, kernel)
+    return load_text(text, str(path), display, kernel=kernel)
 
 
 def _display_name(path: Path) -> str:
@@ -258,36 +289,48 @@ def _display_name(path: Path) -> str:
 
 
 def shipped_defconfigs() -> list[Path]:
-    """Every ``configs/*_defconfig`` of the shipped tree, sorted by name."""
-    return sorted(resources.configs_dir().glob("*_defconfig"))
+    """Every shipped defconfig of every modelled kernel: by kernel (oldest first), then name."""
+    out: list[Path] = []
+    for kernel in versions.names():
+        out.extend(sorted(versions.configs_dir(kernel).glob("*_defconfig")))
+    return out
+
+
+def shipped_name(path: Path) -> str:
+    """A shipped defconfig's name: ``debian_amd64`` (6.1) or ``debian_amd64@6.12``."""
+    return versions.qualified(_display_name(path), versions.of_path(path) or versions.DEFAULT)
 
 
 def find_defconfig(name: str) -> Path:
-    """A shipped defconfig by name (``debian_amd64`` or ``debian_amd64_defconfig``) or a path."""
+    """A shipped defconfig by name (``debian_amd64``, ``debian_amd64_defconfig``,
+    ``debian_amd64@6.12``) or a path."""
     candidate = Path(name)
     if candidate.is_file():
         return candidate
     for path in shipped_defconfigs():
-        if name in (path.name, _display_name(path)):
+        if name in (shipped_name(path), versions.qualified(path.name, versions.of_path(path)
+                                                           or versions.DEFAULT)):
             return path
-    known = ", ".join(_display_name(p) for p in shipped_defconfigs())
+    known = ", ".join(shipped_name(p) for p in shipped_defconfigs())
     raise UsageError(f"no defconfig named {name!r}; shipped: {known}")
 
 
-def shipped_builds() -> list[BuildConfig]:
-    """Every shipped defconfig, resolved."""
-    return [load_build(path) for path in shipped_defconfigs()]
+def shipped_builds(kernel: Optional[str] = None) -> list[BuildConfig]:
+    """Every shipped defconfig (of one kernel, or of all), resolved."""
+    return [load_build(path) for path in shipped_defconfigs()
+            if kernel is None or versions.of_path(path) == kernel]
 
 
-def defaults() -> BuildConfig:
+def defaults(kernel: str = versions.DEFAULT) -> BuildConfig:
     """The tree's defaults (``alldefconfig``)."""
-    kconf = parse_tree()
+    kconf = parse_tree(kernel)
     with _lock:
-        _reset(kconf)
-        return snapshot(kconf, "alldefconfig", None, _write_to_text(kconf))
+        reset(kconf)
+        return snapshot(kconf, "alldefconfig", None, write_to_text(kconf), kernel)
 
 
-def _all(kconf: kconfiglib.Kconfig, name: str, yes: bool) -> BuildConfig:
+def _all(kconf: kconfiglib.Kconfig, name: str, yes: bool,
+         kernel: str = versions.DEFAULT) -> BuildConfig:
     """allnoconfig/allyesconfig exactly as kconfiglib's own scripts do them."""
     kconf.warn = False
     try:
@@ -303,40 +346,42 @@ def _all(kconf: kconfiglib.Kconfig, name: str, yes: bool) -> BuildConfig:
                 choice.set_value(2)
     finally:
         kconf.warn = True
-    return snapshot(kconf, name, None, _write_to_text(kconf))
+    return snapshot(kconf, name, None, write_to_text(kconf), kernel)
 
 
-def allno() -> BuildConfig:
+def allno(kernel: str = versions.DEFAULT) -> BuildConfig:
     """``allnoconfig``: every visible symbol n (where it can be)."""
-    kconf = parse_tree()
+    kconf = parse_tree(kernel)
     with _lock:
-        _reset(kconf)
-        return _all(kconf, "allnoconfig", yes=False)
+        reset(kconf)
+        return _all(kconf, "allnoconfig", yes=False, kernel=kernel)
 
 
-def allyes() -> BuildConfig:
+def allyes(kernel: str = versions.DEFAULT) -> BuildConfig:
     """``allyesconfig``: every visible symbol y (m where y is impossible)."""
-    kconf = parse_tree()
+    kconf = parse_tree(kernel)
     with _lock:
-        _reset(kconf)
-        return _all(kconf, "allyesconfig", yes=True)
+        reset(kconf)
+        return _all(kconf, "allyesconfig", yes=True, kernel=kernel)
 
 
 def restore(build: BuildConfig) -> kconfiglib.Kconfig:
     """Put kconfiglib into the state of ``build`` (for writing or editing it)."""
-    kconf = parse_tree()
-    _reset(kconf)
+    kconf = parse_tree(build.kernel)
+    reset(kconf)
     if build.config_text:
-        _apply_file(kconf, build.config_text)
+        apply_file(kconf, build.config_text)
     return kconf
 
 
 def render_config(build: BuildConfig, *, minimal: bool = False) -> str:
     """The ``.config`` (or the minimal defconfig) text of a resolved configuration."""
-    kconf = parse_tree()
+    kconf = parse_tree(build.kernel)
     with _lock:
         restore(build)
         header = "# Generated by pmempolicy\n"
+        if build.kernel != versions.DEFAULT:  # so that reading it back picks the same tree
+            header += versions.header_line(build.arch, build.kernel)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"
             if minimal:
@@ -356,7 +401,7 @@ class SetResult:
 
 def set_values(build: BuildConfig, assignments: Sequence[tuple[str, str]]) -> SetResult:
     """Apply ``SYM=VALUE`` assignments in order, and report those that did not take."""
-    kconf = parse_tree()
+    kconf = parse_tree(build.kernel)
     with _lock:
         restore(build)
         for name, value in assignments:
@@ -372,8 +417,8 @@ def set_values(build: BuildConfig, assignments: Sequence[tuple[str, str]]) -> Se
             if sym.choice is not None and value == "y":
                 sym.choice.set_value(2)
             sym.set_value(value)
-        text = _write_to_text(kconf)
-        new = snapshot(kconf, build.name, build.path, text)
+        text = write_to_text(kconf)
+        new = snapshot(kconf, build.name, build.path, text, build.kernel)
     failures = []
     for name, value in assignments:
         got = new.value(name)
@@ -389,7 +434,7 @@ def set_values(build: BuildConfig, assignments: Sequence[tuple[str, str]]) -> Se
 
 
 def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
-    kconf = parse_tree()
+    kconf = parse_tree(build.kernel)
     sym = kconf.syms[name]
     file, line = kexpr.definition(sym)
     needs = kconfiglib.expr_str(sym.direct_dep)
@@ -399,7 +444,7 @@ def _why_not_y(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
 
 
 def _why_on(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
-    kconf = parse_tree()
+    kconf = parse_tree(build.kernel)
     sym = kconf.syms[name]
     file, line = kexpr.definition(sym)
     steps = [ChainStep(name, build.value(name), "", file, line, "cannot be n", "forced-on")]
@@ -414,81 +459,11 @@ def _why_on(build: BuildConfig, name: str) -> tuple[ChainStep, ...]:
     return tuple(steps)
 
 
-def _write_to_text(kconf: kconfiglib.Kconfig) -> str:
+def write_to_text(kconf: kconfiglib.Kconfig) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         kconf.write_config(str(out), header="", save_old=False)
         return out.read_text(encoding="utf-8")
-
-
-# symbols the model defines that a real kernel of this version does not write: the 2015
-# proposals (PROPOSED_*), and ARCH_SUPPORTS_RT, which only the PREEMPT_RT patch set selects
-# (Debian's -rt flavour; kconfig/arch.Kconfig) and the model selects so that an RT build can
-# be modelled at all
-MODEL_ONLY = frozenset({"ARCH_SUPPORTS_RT"})
-
-
-def import_config(src: Path) -> ImportReport:
-    """Read a real distro config (plain, .gz or .xz) into the model.
-
-    Symbols outside the model are counted and ignored; every modeled symbol whose resulting
-    value differs from what the file states is listed.
-    """
-    text = read_config_text(src, allow_compressed=True)
-    kconf = parse_tree()
-    parsed, diags = parse_config_text(text, str(src))
-    if diags:
-        raise ConfigInputError(diags)
-    modeled = [a for a in parsed.assignments if a.name in kconf.syms and kconf.syms[a.name].nodes]
-    outside = len(parsed.assignments) - len(modeled)
-    problems = [d for d in (check_assignment(kconf, a, str(src)) for a in modeled) if d]
-    if problems:
-        raise ConfigInputError(problems)
-    kept = "".join(
-        (
-            f"CONFIG_{a.name}={a.raw}\n"
-            if a.raw != "is not set"
-            else f"# CONFIG_{a.name} is not set\n"
-        )
-        for a in modeled
-    )
-    with _lock:
-        _reset(kconf)
-        _apply_file(kconf, kept)
-        text_out = _write_to_text(kconf)
-        build = snapshot(kconf, _display_name(src), str(src), text_out)
-    differences = []
-    for a in modeled:
-        got = build.state(a.name)
-        said = a.value
-        if said == "n" and got in ("n", "absent"):
-            continue
-        if got != said:
-            differences.append((a.name, said, got, a.line))
-    # every modeled symbol, not only those the file assigns: a real kernel writes a line for
-    # every symbol that has a value, so no line means n, or absent where the kernel lacks it
-    assigned = {a.name for a in parsed.assignments}
-    for sym in kconf.unique_defined_syms:
-        if sym.name in assigned or sym.name.startswith("PROPOSED_") or sym.name in MODEL_ONLY:
-            continue
-        got = build.state(sym.name)
-        if got not in ("n", "absent", ""):
-            differences.append((sym.name, "absent", got, 0))
-    return ImportReport(build, str(src), len(parsed.assignments), outside, tuple(differences))
-
-
-def new_symbols(build: BuildConfig) -> list[tuple[str, str]]:
-    """``listnewconfig``: visible symbols the config file gives no value for, with defaults."""
-    kconf = parse_tree()
-    parsed, _ = parse_config_text(build.config_text, build.path or "<config>")
-    given = {a.name for a in parsed.assignments}
-    out = []
-    with _lock:
-        restore(build)
-        for sym in kconf.unique_defined_syms:
-            if sym.visibility and sym.config_string and sym.name not in given:
-                out.append((sym.name, sym.str_value))
-    return out
 
 
 def choice_alternatives(name: str) -> tuple[str, ...]:
