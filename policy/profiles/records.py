@@ -58,6 +58,11 @@ class DeviceProfile:
     labels: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    # device.match: selectors naming the namespace of an ndctl listing this device is
+    # (host, region, namespace, uuid, name); empty when the profile names none
+    match: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
 
 
 @functools.lru_cache(maxsize=1)
