@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from policy.decide.catalog import catalog
 from policy.decide.runtime import CachedBuild, Decision, decide
-from policy.errors import PolicyError
+from policy.errors import PolicyError, UsageError
 from policy.evaluate import FeatureMatrix, evaluate
 from policy.kconfig.chain import ChainStep
 
@@ -83,10 +84,50 @@ def _symbol_fixes(chain: tuple[ChainStep, ...]) -> list[tuple[str, tuple[str, ..
     return fixes
 
 
+def _one_build(build: Any) -> Any:
+    """A BuildConfig as given, or the shipped defconfig (or config path) a string names."""
+    if isinstance(build, (str, Path)):
+        from policy.evaluate import _builds
+
+        return _builds([build])[0]
+    return build
+
+
+def _one_device(device: Any) -> Any:
+    """A DeviceProfile as given; a string or path: a profile file with one device, else the
+    name of a shipped device (``db01-pmem0``, ``store02/pmem1``)."""
+    if not isinstance(device, (str, Path)):
+        return device
+    from policy import resources
+    from policy.profiles import profile as profiles
+    from policy.profiles.schema import suggest
+
+    if Path(device).is_file():
+        loaded = list(profiles.load_profiles([device]).devices)
+        if len(loaded) == 1:
+            return loaded[0]
+        raise UsageError(f"{device} describes {len(loaded)} devices; pass one DeviceProfile "
+                         "object or a device name")
+    shipped = list(profiles.load_profiles([resources.profiles_dir()]).devices)
+    for d in shipped:
+        if d.name == str(device):
+            return d
+    names = sorted(str(d.name) for d in shipped)
+    raise UsageError(f"unknown device {str(device)!r}{suggest(str(device), names)}; "
+                     f"shipped devices: {', '.join(names)}")
+
+
 def explain_feature(feature: str, device: Any, build: Any) -> Explanation:
-    """Explain ``feature`` for ``device`` under ``build`` (a ``policy.kconfig.BuildConfig``)."""
+    """Explain ``feature`` for ``device`` under ``build``.
+
+    Takes what :func:`policy.evaluate` takes: ``build`` a ``policy.kconfig.BuildConfig`` or a
+    shipped defconfig name/config path (``"debian_amd64"``); ``device`` a ``DeviceProfile``, a
+    shipped device's name (``"db01-pmem0"``) or a profile file holding one device.
+    """
     cat = catalog()
     cat.feature(feature)  # raises UsageError for unknown names
+    build = _one_build(build)
+    device = _one_device(device)
     cached = CachedBuild(build)
     dec = decide(device, cached, cat)
     if dec.chosen is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -202,3 +203,7 @@ def test_pre_commit_hook_definition() -> None:
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "pmempolicy-validate" and hook["entry"].startswith("pmempolicy validate")
     assert hook["language"] == "python"
+    files = re.compile(hook["files"])
+    assert files.search("profiles/db.yaml") and files.search("deploy/profiles/a/b.yml")
+    assert not files.search(".github/workflows/ci.yaml") and not files.search("compose.yaml")
+    assert "rev: v0.1.0" in (ROOT / "docs" / "profiles.md").read_text()

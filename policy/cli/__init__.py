@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "matrix": "eval_cmds:matrix",
     "explain": "eval_cmds:explain",
     "compare": "compare_cmds:compare",
+    # the feature catalog (policy/cli/catalog_cmds.py)
+    "features": "catalog_cmds:features",
     # real-world inputs and plans (policy/cli/plan_cmds.py)
     "plan": "plan_cmds:plan",
     # the whole configuration space (policy/cli/explore_cmds.py)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from policy.cli.options import format_option, profiles_argument
+from policy.cli.options import apply_query, format_option, profiles_argument, query_option
 from policy.errors import ExitCode, UsageError
 
 
@@ -22,6 +22,9 @@ class PlanSettings:
     ndctl: str | None
     profiles: tuple[str, ...]
     fmt: str
+    query: str | None = None
+    allow_destroy: bool = False
+    host: str | None = None
 
 
 def read_ndctl_option(value: str) -> Any:
@@ -49,22 +52,30 @@ def _config_name(given: str | None) -> str:
 
 def run(settings: PlanSettings) -> int:
     """Build the pieces, plan, print; exit 1 when some profile cannot be planned."""
-    from policy import resources
     from policy.kconfig.sources import load_config
     from policy.ndctl.plan import make_plan, render_text, state_from_listing
     from policy.profiles import profile as profiles
 
     source = load_config(_config_name(settings.config))
     listing = read_ndctl_option(settings.ndctl) if settings.ndctl else None
-    loaded = profiles.load_profiles(list(settings.profiles) or [resources.profiles_dir()])
+    # only the profiles given: the shipped examples are never implied
+    loaded = profiles.load_profiles(list(settings.profiles))
     for diag in loaded.diagnostics:
         click.echo(diag.render(), err=True)
     plan = make_plan(
-        list(loaded.devices), source.build, state_from_listing(listing), listing=listing
+        list(loaded.devices), source.build, state_from_listing(listing), listing=listing,
+        allow_destroy=settings.allow_destroy, host=settings.host,
     )
     if source.imported:
         click.echo(f"note: {source.summary()}", err=True)
-    if settings.fmt == "json":
+    if not settings.profiles:
+        click.echo("note: no PROFILE given: nothing to change (the shipped example profiles are "
+                   "never implied)", err=True)
+    if settings.query is not None:
+        doc = plan.to_dict()
+        doc["config_source"] = source.summary()
+        click.echo(apply_query(settings.query, doc), nl=False)
+    elif settings.fmt == "json":
         doc = plan.to_dict()
         doc["config_source"] = source.summary()
         click.echo(json.dumps(doc, indent=2))
@@ -96,13 +107,31 @@ def run(settings: PlanSettings) -> int:
     ["table",
     "json"], "Output format: commented shell commands, or JSON (schema_version 1).",
 )
+@query_option()
+@click.option(
+    "--allow-destroy",
+    "allow_destroy",
+    is_flag=True,
+    help="Print steps that destroy data or disturb a device in use (destroy-namespace, "
+    "reconfiguring an existing namespace, daxctl reconfigure-device). Without it the plan stops "
+    "before such a step with a finding saying what would be lost.",
+)
+@click.option(
+    "--host",
+    "host",
+    metavar="NAME",
+    help="The host the listing comes from: profiles whose device.match.host names another "
+    "host are skipped.",
+)
 @profiles_argument()
-def plan(config: str | None, ndctl: str | None, fmt: str, profiles: tuple[str, ...]) -> int:
+def plan(config: str | None, ndctl: str | None, fmt: str, query: str | None,
+         allow_destroy: bool, host: str | None, profiles: tuple[str, ...]) -> int:
     """Turn the decided policy into ndctl/daxctl commands; never runs them.
 
-    PROFILE... are profile files or directories (default: the shipped profiles). A profile
-    describes the namespace whose dev, blockdev, chardev or ndctl name equals its name (or its
-    ndctl.dev/ndctl.blockdev/ndctl.chardev/ndctl.name label). Commands that destroy data are
-    marked. Exit 1 when a profile cannot be planned.
+    Only the PROFILE... given (files or directories) are planned; with none there is nothing
+    to change. A profile applies to an existing namespace only through its device.match
+    selectors (host, region, namespace, uuid, name); no match or several is a finding.
+    Commands that destroy data are printed only with --allow-destroy. Every create is checked
+    against the region's free space and alignment. Exit 1 on any finding.
     """
-    return run(PlanSettings(config, ndctl, profiles, fmt))
+    return run(PlanSettings(config, ndctl, profiles, fmt, query, allow_destroy, host))

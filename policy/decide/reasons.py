@@ -85,3 +85,48 @@ def feature_chain(feature: str, device: Any, results: Sequence[CandidateResult],
         return (f"{feature} needs {refused[0].candidate.label()}, which is impossible: "
                 f"{refused[0].why_impossible}", refused[0].chain)
     return (f"{feature} is not given by any candidate", ())
+
+
+def modes_giving(feature: str, device_type: str, cat: Catalog) -> tuple[str, ...]:
+    """The modes any run-time condition of ``feature`` names, on ``device_type``, catalog order.
+
+    An over-approximation (a condition's build and pagemap parts are ignored), so two features
+    whose sets are disjoint truly cannot share one namespace.
+    """
+    feat = cat.feature(feature)
+    dt = cat.device_type(device_type)
+    named = {m for c in feat.runtime
+             if (not c.pagemap or dt.pagemap)
+             and (c.device_types is None or device_type in c.device_types)
+             for m in c.modes}
+    return tuple(m.name for m in cat.modes if m.name in named and m.name in dt.modes)
+
+
+def conflict(requires: Sequence[str], device_type: str, cat: Catalog) -> Optional[str]:
+    """The message when no single mode gives every required feature, else ``None``.
+
+    Names the first pair of features whose modes are disjoint (or the whole list when only
+    three or more together conflict), the modes each needs, and the way out.
+    """
+    sets = {f: modes_giving(f, device_type, cat) for f in requires}
+    if len(sets) < 2 or set.intersection(*(set(v) for v in sets.values())):
+        return None
+
+    def needs(f: str) -> str:
+        real = [m for m in sets[f] if not cat.mode(m).proposal]
+        shown = real or list(sets[f])
+        text = " or ".join(shown) if shown else f"a mode a {device_type} device cannot host"
+        return f"{f} needs {text}"
+
+    names = list(sets)
+    pair = next(((a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                 if not set(sets[a]) & set(sets[b])), None)
+    group = list(pair) if pair else names
+    real_modes = [next((m for m in sets[f] if not cat.mode(m).proposal and m != "raw"),
+                       next((m for m in sets[f] if not cat.mode(m).proposal), None))
+                  for f in group]
+    way_out = ("two namespaces on the device, one per mode ("
+               + ", ".join(f"{m} for {f}" for f, m in zip(group, real_modes) if m)
+               + "), each with its own profile, or drop one of the requirements")
+    return (f"conflict: no single mode gives {' and '.join(group)} "
+            f"({'; '.join(needs(f) for f in group)}); way out: {way_out}")

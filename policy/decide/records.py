@@ -112,7 +112,9 @@ def impossible(
 class Finding:
     """A requirement, budget or pin that cannot be met, with the chain to its root cause."""
 
-    code: str  # "unmet-requirement" | "over-budget" | "impossible-pin" | "no-candidate"
+    # "unmet-requirement" | "over-budget" | "impossible-pin" | "no-candidate" |
+    # "conflicting-requirements"
+    code: str
     message: str
     feature: Optional[str] = None
     chain: tuple[ChainStep, ...] = ()

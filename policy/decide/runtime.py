@@ -27,7 +27,7 @@ from typing import Any, Optional
 from policy.decide.cache import CachedBuild, DecisionCache, build_holds, cache_for, cached
 from policy.decide.catalog import Catalog, Verdict, catalog, feature_verdict
 from policy.decide.layouts import kernel_of, layout, scaled_align
-from policy.decide.reasons import feature_chain, lost_reason, win_reason
+from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
     ALIGN_ORDER,
     DRAM_TIE_BYTES,
@@ -173,6 +173,7 @@ def _no_pool(device: Any, b: CachedBuild, cat: Catalog,
     else:
         findings.append(Finding(code="no-candidate",
                                 message="no mode is possible for this device under this build"))
+    findings[:0] = _conflicts(device, cat)
     for feature in device.requires:
         msg, chain = feature_chain(feature, device, results, b, cat)
         findings.append(Finding(code="unmet-requirement", message=msg, feature=feature,
@@ -198,8 +199,13 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
     findings: list[Finding] = []
     ranked = sorted(pool, key=lambda r: r.rank(cat))
     winner = ranked[0]
+    if winner.missing_required:
+        findings.extend(_conflicts(device, cat))
     for feature in winner.missing_required:
         msg, chain = feature_chain(feature, device, results, b, cat)
+        if findings and msg.endswith("is not given by any candidate"):
+            msg = (f"{feature} is not given by {winner.candidate.label()}, the best mode for "
+                   "the other requirements: they conflict (see conflicting-requirements)")
         findings.append(Finding(code="unmet-requirement", message=msg, feature=feature,
                                 chain=chain))
     if not winner.missing_required and winner.over_budget:
@@ -233,6 +239,12 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         chosen=winner, reason=reason, candidates=(winner,) + tuple(final),
         findings=tuple(findings), warnings=lay.warnings if lay else (),
     )
+
+
+def _conflicts(device: Any, cat: Catalog) -> list[Finding]:
+    """A ``conflicting-requirements`` finding when no single mode gives every required feature."""
+    msg = conflict(device.requires, str(device.type), cat)
+    return [Finding(code="conflicting-requirements", message=msg)] if msg else []
 
 
 def _with_lost(r: CandidateResult, why: str) -> CandidateResult:

@@ -1,150 +1,51 @@
 """Plans: the ``ndctl``/``daxctl`` commands that take the current namespaces to the decided policy.
 
 A plan is data: steps with an argv, whether they destroy data and why. Nothing here runs them.
-:func:`apply_steps` simulates a plan's steps on a state (the parsed listing), so a test can check
-that the result is what :func:`policy.decide.runtime.decide` decided. Matching profiles to
-namespaces
-and every command are described in ``docs/ndctl.md``.
+Plans never surprise: only the profiles given are planned, a profile reaches a namespace only
+through its ``device.match`` selectors (:mod:`policy.ndctl.selectors`), a step that destroys
+data or disturbs a device in use is left out (with a finding saying what would be lost) unless
+``allow_destroy``, and every create is checked against its region's free space and alignment.
+:func:`policy.ndctl.simulate.apply_steps` simulates the steps. Described in ``docs/ndctl.md``.
 """
 from __future__ import annotations
 
-import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from policy.decide.runtime import Decision, decide
 from policy.ndctl.listing import Listing
-from policy.units import ndctl_size
+from policy.ndctl.planrecords import (
+    LABEL_LESS,
+    NAME_MAX,
+    NDCTL_MODES,
+    PFN_MODES,
+    SCHEMA_VERSION,
+    NsState,
+    Plan,
+    PlanFinding,
+    Step,
+    Target,
+    dax_name,
+    parse_ndctl_size,
+)
+from policy.ndctl.selectors import match, selectors
+from policy.units import format_size, ndctl_size
 
-SCHEMA_VERSION = 1
-PFN_MODES = ("fsdax", "devdax", "system-ram")
-NDCTL_MODES = ("raw", "sector", "fsdax", "devdax", "system-ram")  # what ndctl/daxctl can set up
-NAME_MAX = 63  # NSLABEL_NAME_LEN (64) including the terminating NUL
-# Regions without a label area hold one "io" namespace that covers the whole region
-# (drivers/nvdimm/namespace_devs.c create_namespace_io): e820/memmap= (drivers/nvdimm/e820.c) and
-# virtio-pmem (drivers/nvdimm/virtio_pmem.c). It can only be reconfigured in place (-f -e), never
-# created with --size/--name or destroyed.
-LABEL_LESS = ("e820", "virtio-pmem")
-Action = Literal["destroy", "create", "reconfigure", "daxctl"]
-
-
-@dataclass(frozen=True)
-class NsState:
-    """One namespace as the plan sees it: the kernel mode and the raw size D.
-
-    ``size_lo``..``size_hi`` are the raw sizes the listing is consistent with (a range when the
-    reverse arithmetic found several); a target size in that range counts as the same size.
-    """
-
-    dev: str
-    region: str
-    mode: str
-    map: str | None
-    align: int | None
-    size: int
-    size_lo: int
-    size_hi: int
-    name: str | None = None
-    blockdev: str | None = None
-    chardev: str | None = None
-    device_type: str = "nvdimm"
-
-    def label(self) -> str:
-        text = self.mode
-        if self.mode in PFN_MODES:
-            text += f" map={self.map} align={ndctl_size(self.align or 0)}"
-        return f"{text} size={ndctl_size(self.size)}"
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(n for n in (self.dev, self.blockdev, self.chardev, self.name) if n)
+__all__ = [
+    "LABEL_LESS", "NAME_MAX", "NDCTL_MODES", "PFN_MODES", "SCHEMA_VERSION", "NsState", "Plan",
+    "PlanFinding", "Step", "Target", "make_plan", "render_text", "state_from_listing",
+]
+_parse_ndctl_size = parse_ndctl_size  # the names simulate.py and older callers import
+_dax_name = dax_name
 
 
-@dataclass(frozen=True)
-class Target:
-    """What the policy decided for one profile: mode, map, align and the raw size."""
+def render_text(plan: Plan) -> str:
+    """The plan as commented, shell-quoted text (:func:`policy.ndctl.render.render_text`)."""
+    from policy.ndctl.render import render_text as render
 
-    mode: str
-    map: str | None
-    align: int | None
-    size: int
-
-    def label(self) -> str:
-        text = self.mode
-        if self.mode in PFN_MODES:
-            text += f" map={self.map} align={ndctl_size(self.align or 0)}"
-        return f"{text} size={ndctl_size(self.size)}"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command of a plan. ``namespace`` is what it acts on (``None`` for a new namespace)."""
-
-    device: str
-    namespace: str | None
-    action: Action
-    command: tuple[str, ...]
-    destroys_data: bool
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "namespace": self.namespace,
-            "action": self.action,
-            "command": list(self.command),
-            "destroys_data": self.destroys_data,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The commands, the devices already right, the namespaces no profile names, the problems."""
-
-    config: str
-    listing: str | None
-    steps: tuple[Step, ...]
-    unchanged: tuple[tuple[str, str, str], ...]  # (device, namespace, state)
-    unmanaged: tuple[str, ...]
-    problems: tuple[tuple[str, str], ...]  # (device, why there is no plan for it)
-    targets: Mapping[str, Target]
-    diagnostics: tuple[str, ...] = ()
-
-    @property
-    def destroys_data(self) -> bool:
-        return any(s.destroys_data for s in self.steps)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document (``schema_version`` 1; field names are a contract)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "config": self.config,
-            "listing": self.listing,
-            "verdict": "ok" if self.ok else "problems",
-            "ok": self.ok,
-            "destroys_data": self.destroys_data,
-            "steps": [s.to_dict() for s in self.steps],
-            "unchanged": [{"device": d, "namespace": n, "state": s} for d, n, s in self.unchanged],
-            "unmanaged": list(self.unmanaged),
-            "problems": [{"device": d, "message": m} for d, m in self.problems],
-            "targets": {d: {"mode": t.mode, "map": t.map, "align": t.align, "size": t.size}
-                        for d, t in sorted(self.targets.items())},
-            "diagnostics": list(self.diagnostics),
-        }
-
-
-
-
-def _parse_ndctl_size(text: str) -> int:
-    m = re.fullmatch(r"(\d+)([KMGT]?)", text)
-    if not m:
-        raise ValueError(f"not an ndctl size: {text!r}")
-    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2)]
+    return render(plan)
 
 
 def state_from_listing(listing: Listing | None) -> tuple[NsState, ...]:
@@ -170,71 +71,13 @@ def state_from_listing(listing: Listing | None) -> tuple[NsState, ...]:
                 ns.blockdev,
                 ns.chardev,
                 ns.device_type,
+                ns.uuid,
             )
         )
     return tuple(out)
 
 
-# ------------------------------------------------------------------------------ matching
-
-
-def _short(device: Any) -> str:
-    name = str(device.name)
-    return name.split("/", 1)[1] if getattr(device, "host", None) and "/" in name else name
-
-
-def match(
-    devices: Sequence[Any], state: Sequence[NsState]
-) -> tuple[dict[str, NsState], list[tuple[str, str]]]:
-    """Profile name -> the namespace it describes, and the problems (ambiguous or contested).
-
-    A DeviceProfile names its namespace with a label ``ndctl.dev``, ``ndctl.blockdev``,
-    ``ndctl.chardev`` or ``ndctl.name``; failing that, a profile (or a HostProfile device) whose
-    name is the namespace's dev, blockdev, chardev or ndctl ``name`` matches it. HostProfile
-    labels belong to the whole host and are not used.
-    """
-    found: dict[str, NsState] = {}
-    problems: list[tuple[str, str]] = []
-    for d in devices:
-        labels = dict(getattr(d, "labels", {}) or {}) if not getattr(d, "host", None) else {}
-        hits = [
-            ns
-            for ns in state
-            if any(
-                labels.get(f"ndctl.{k}") == v
-                for k, v in (
-                    ("dev", ns.dev),
-                    ("blockdev", ns.blockdev),
-                    ("chardev", ns.chardev),
-                    ("name", ns.name),
-                )
-                if v
-            )
-        ]
-        if not hits:
-            hits = [ns for ns in state if ns.name and ns.name == str(d.name)]
-        if not hits:
-            hits = [ns for ns in state if _short(d) in ns.names() or str(d.name) in ns.names()]
-        if len(hits) > 1:
-            problems.append(
-                (str(d.name), "matches several namespaces: " + ", ".join(ns.dev for ns in hits))
-            )
-        elif hits:
-            found[str(d.name)] = hits[0]
-    owners: dict[str, list[str]] = {}
-    for dev_name, ns in found.items():
-        owners.setdefault(ns.dev, []).append(dev_name)
-    for ns_dev, names in owners.items():
-        if len(names) > 1:
-            for n in names:
-                problems.append(
-                    (n, f"{ns_dev} is claimed by several profiles: {', '.join(sorted(names))}")
-                )
-                found.pop(n, None)
-    return found, problems
-
-
-# ------------------------------------------------------------------------------ planning
+# ------------------------------------------------------------------------------ helpers
 
 
 def _mode_args(t: Target) -> list[str]:
@@ -253,8 +96,95 @@ def _same_layout(ns: NsState, t: Target) -> bool:
     return t.mode not in PFN_MODES or (ns.map == t.map and ns.align == t.align)
 
 
-def _dax_name(region: str, index: int) -> str:
-    return f"dax{region.removeprefix('region')}.{index}"
+def _online(device: str, ns: str | None, chardev: str, why: str) -> Step:
+    """Online a dax device as system RAM; on a new namespace nothing is lost."""
+    return Step(
+        device,
+        ns,
+        "daxctl",
+        ("daxctl", "reconfigure-device", "--mode=system-ram", chardev),
+        ns is not None,
+        f"online {chardev} as system RAM (predicted name; check create-namespace's output); {why}",
+    )
+
+
+@dataclass
+class _Room:
+    """A region's free space and alignment as the plan uses it up."""
+
+    available: int | None
+    align: int | None
+
+
+def _rooms(listing: Listing | None) -> dict[str, _Room]:
+    if listing is None:
+        return {}
+    return {r.dev: _Room(r.available_lo, r.align) for r in listing.regions
+            if r.type in (None, "pmem")}
+
+
+def _describe_ns(ns: NsState) -> str:
+    extra = ", ".join(f"{k} {v}" for k, v in (("blockdev", ns.blockdev),
+                                               ("chardev", ns.chardev), ("name", ns.name)) if v)
+    return (f"{ns.dev} ({ns.mode}, {format_size(ns.size)}" + (f", {extra}" if extra else "")
+            + ")")
+
+
+def _loss(ns: NsState, step: Step) -> str:
+    """What running ``step`` on ``ns`` loses."""
+    if step.action == "daxctl" and not step.destroys_data:
+        return ("the system RAM it gives the kernel goes away: the memory must be offlined, "
+                "and whatever uses it evicted")
+    if step.action == "daxctl":
+        return "its contents: onlined as system RAM it is no longer persistent storage"
+    return f"every byte on it ({format_size(ns.size)}): file systems, dax mappings, data"
+
+
+def _blocked(name: str, ns: NsState, steps: Sequence[Step], t: Target) -> PlanFinding:
+    first = next(s for s in steps if s.destructive)
+    return PlanFinding(
+        name,
+        "destructive-step",
+        f"stops before `{shlex.join(first.command)}`: reaching {t.label()} needs it, and it "
+        f"would cost {_describe_ns(ns)} {_loss(ns, first)}; rerun with --allow-destroy to "
+        "print it (nothing is ever run)",
+    )
+
+
+def _place(name: str, t: Target, region: str | None, rooms: dict[str, _Room],
+           explicit: bool) -> tuple[str | None, PlanFinding | None]:
+    """The region a new namespace of ``t.size`` goes to, checked against free space and align."""
+    if not rooms:
+        return region, None
+    candidates = [region] if region is not None else list(rooms)
+    why: list[str] = []
+    for r in candidates:
+        room = rooms.get(r)
+        if room is None:
+            return None, PlanFinding(
+                name, "no-region",
+                f"region {r} is not in the listing (regions: {', '.join(rooms)})")
+        if room.align and t.size % room.align:
+            why.append(f"{r}: {format_size(t.size)} is not a multiple of the region align "
+                       f"{format_size(room.align)}")
+            continue
+        if t.align and t.mode in PFN_MODES and t.size % t.align:
+            why.append(f"{r}: {format_size(t.size)} is not a multiple of --align "
+                       f"{format_size(t.align)}")
+            continue
+        if room.available is not None and t.size > room.available:
+            why.append(f"{r}: needs {format_size(t.size)}, {format_size(room.available)} "
+                       "available (after the steps before it)")
+            continue
+        if room.available is not None:
+            room.available -= t.size
+        return r, None
+    code = "misaligned" if why and all("multiple" in w for w in why) else "no-space"
+    lead = "cannot be created" + ("" if explicit or region else " in any region")
+    return None, PlanFinding(name, code, f"{lead}: " + "; ".join(why))
+
+
+# ------------------------------------------------------------------------------ planning
 
 
 def make_plan(
@@ -264,42 +194,51 @@ def make_plan(
     *,
     listing: Listing | None = None,
     decisions: Mapping[str, Decision] | None = None,
+    allow_destroy: bool = False,
+    host: str | None = None,
 ) -> Plan:
-    """Decide every profile under ``build``; plan the commands from ``state`` to the decisions."""
-    found, problems = match(devices, state)
+    """Decide every profile under ``build``; plan the commands from ``state`` to the decisions.
+
+    ``state`` without ``listing`` is taken as a listing's state (a test's simulated one): the
+    profiles must then match it by their selectors too.
+    """
+    have_listing = listing is not None or bool(state)
+    m = match(devices, state, have_listing=have_listing, host=host)
+    problems = list(m.problems)
+    notes = list(m.skipped)
     targets: dict[str, Target] = {}
     destroys: list[Step] = []
     reconfigures: list[Step] = []
     creates: list[Step] = []
     daxctl: list[Step] = []
     unchanged: list[tuple[str, str, str]] = []
-    claimed = {ns.dev for ns in found.values()}
-    free = _free_space(listing)
+    claimed = {ns.dev for ns in m.found.values()}
+    rooms = _rooms(listing)
     next_index = {ns.region: 0 for ns in state}
     for st in state:
         tail = st.dev.rsplit(".", 1)[-1]
         if tail.isdigit():
             next_index[st.region] = max(next_index[st.region], int(tail) + 1)
-    contested = {d for d, _ in problems}
+    planned = set(m.found) | set(m.new)
+    unchecked = False
     for d in sorted(devices, key=lambda x: str(x.name)):
         name = str(d.name)
-        if name in contested:
+        if name not in planned:
             continue
         dec = decisions[name] if decisions else decide(d, build)
         chosen = dec.chosen
         if chosen is None or not dec.ok:
-            problems.append((name, f"no plan: {dec.reason}"))
+            problems.append(PlanFinding(name, "no-decision", f"no plan: {dec.reason}"))
             continue
         c = chosen.candidate
         if c.mode not in NDCTL_MODES:
-            problems.append(
-                (name, f"no plan: {c.mode} is a 2015 proposal that ndctl cannot set up")
-            )
+            problems.append(PlanFinding(
+                name, "proposal-mode", f"no plan: {c.mode} is a 2015 proposal that ndctl "
+                "cannot set up"))
             continue
         if str(d.type) == "hmem":
-            problems.append(
-                (name, "no plan: hmem devices have no namespaces (use daxctl directly)")
-            )
+            problems.append(PlanFinding(
+                name, "hmem", "no plan: hmem devices have no namespaces (use daxctl directly)"))
             continue
         t = Target(
             c.mode,
@@ -307,144 +246,88 @@ def make_plan(
             c.align if c.mode in PFN_MODES else None,
             int(d.size),
         )
-        ns: NsState | None = found.get(name)
+        ns: NsState | None = m.found.get(name)
         label_less = str(d.type) in LABEL_LESS
         if label_less and ns is None:
-            problems.append((
-                name,
+            problems.append(PlanFinding(
+                name, "label-less",
                 f"no plan without its namespace: a {d.type} region has one label-less "
-                "namespace covering it; give --ndctl so it can be reconfigured in place "
-                "(ndctl create-namespace -f -e NAMESPACE)",
+                "namespace covering it; give --ndctl and device.match so it can be "
+                "reconfigured in place (ndctl create-namespace -f -e NAMESPACE)",
             ))
             continue
-        targets[name] = t
         why = f"decided {t.label()}: {dec.reason}"
         fits = ns is not None and (label_less or ns.size_lo <= t.size <= ns.size_hi)
         if ns is not None and fits and _same_layout(ns, t):
+            targets[name] = t
             unchanged.append((name, ns.dev, ns.label()))
             continue
+        mine: list[Step] = []
         if ns is not None and fits:
             if ns.mode in ("devdax", "system-ram") and t.mode in ("devdax", "system-ram") \
                     and ns.map == t.map and ns.align == t.align:
-                chardev = ns.chardev or _dax_name(ns.region, 0)
-                daxctl.append(
-                    Step(
-                        name,
-                        ns.dev,
-                        "daxctl",
-                        ("daxctl", "reconfigure-device", f"--mode={t.mode}", chardev),
-                        t.mode == "system-ram",
-                        f"{ns.dev} is {ns.label()}; {why}"
-                        + (
-                            "; onlining as system RAM ends its use as persistent storage"
-                            if t.mode == "system-ram"
-                            else "; the memory must be offline first"
-                        ),
-                    )
-                )
-                continue
-            reconfigures.append(
-                Step(
-                    name,
-                    ns.dev,
-                    "reconfigure",
+                chardev = ns.chardev or dax_name(ns.region, 0)
+                mine.append(Step(
+                    name, ns.dev, "daxctl",
+                    ("daxctl", "reconfigure-device", f"--mode={t.mode}", chardev),
+                    t.mode == "system-ram",
+                    f"{ns.dev} is {ns.label()}; {why}"
+                    + ("; onlining as system RAM ends its use as persistent storage"
+                       if t.mode == "system-ram" else "; the memory must be offline first"),
+                ))
+            else:
+                mine.append(Step(
+                    name, ns.dev, "reconfigure",
                     ("ndctl", "create-namespace", "-f", "-e", ns.dev, *_mode_args(t)),
-                    True,
-                    f"{ns.dev} is {ns.label()}; {why}",
-                )
-            )
+                    True, f"{ns.dev} is {ns.label()}; {why}",
+                ))
+                if t.mode == "system-ram":
+                    mine.append(_online(name, ns.dev, ns.chardev or dax_name(ns.region, 0), why))
+            if any(s.destructive for s in mine) and not allow_destroy:
+                problems.append(_blocked(name, ns, mine, t))
+                continue
+        else:
+            sel = selectors(d)
+            region: str | None = sel.get("region")
+            if ns is not None:
+                mine.append(Step(
+                    name, ns.dev, "destroy", ("ndctl", "destroy-namespace", "--force", ns.dev),
+                    True, f"{ns.dev} is {ns.label()}, the profile wants size "
+                    f"{ndctl_size(t.size)}; recreated below",
+                ))
+                region = ns.region
+                if not allow_destroy:
+                    problems.append(_blocked(name, ns, mine, t))
+                    continue
+                if ns.region in rooms and rooms[ns.region].available is not None:
+                    rooms[ns.region].available = (rooms[ns.region].available or 0) + ns.size
+            region, infeasible = _place(name, t, region, rooms, "region" in sel)
+            if infeasible is not None:
+                problems.append(infeasible)
+                continue
+            unchecked = unchecked or not rooms
+            argv = ["ndctl", "create-namespace", *_mode_args(t), f"--size={ndctl_size(t.size)}"]
+            if region:
+                argv.append(f"--region={region}")
+            argv.append(f"--name={sel.get('name', name)[:NAME_MAX]}")
+            placed = "" if region is None or "region" in sel or ns is not None else \
+                f"; region {region}: the first with room (set device.match.region to choose)"
+            mine.append(Step(name, None, "create", tuple(argv), False, why + placed))
             if t.mode == "system-ram":
-                daxctl.append(_online(name, ns.dev, ns.chardev or _dax_name(ns.region, 0), why))
-            continue
-        region: str | None = None
-        if ns is not None:
-            destroys.append(
-                Step(
-                    name,
-                    ns.dev,
-                    "destroy",
-                    ("ndctl", "destroy-namespace", "--force", ns.dev),
-                    True,
-                    f"{ns.dev} is {ns.label()}, the profile wants size {ndctl_size(t.size)}; "
-                    "recreated below",
-                )
-            )
-            region = ns.region
-        region = region or d.labels.get("ndctl.region") if hasattr(d, "labels") else region
-        if region is None and free:
-            region = next(
-                (r for r, avail in free.items() if avail is None or avail >= t.size), None
-            )
-        if region is not None and free.get(region) is not None:
-            free[region] = (free[region] or 0) - t.size
-        argv = ["ndctl", "create-namespace", *_mode_args(t), f"--size={ndctl_size(t.size)}"]
-        if region:
-            argv.append(f"--region={region}")
-        argv.append(f"--name={name[:NAME_MAX]}")
-        creates.append(Step(name, None, "create", tuple(argv), False, why))
-        if t.mode == "system-ram":
-            reg = region or "region0"
-            idx = next_index.get(reg, 0)
-            next_index[reg] = idx + 1
-            daxctl.append(_online(name, None, _dax_name(reg, idx), why))
+                reg = region or "region0"
+                idx = next_index.get(reg, 0)
+                next_index[reg] = idx + 1
+                mine.append(_online(name, None, dax_name(reg, idx), why))
+        targets[name] = t
+        for s in mine:
+            {"destroy": destroys, "reconfigure": reconfigures, "create": creates,
+             "daxctl": daxctl}[s.action].append(s)
+    if unchecked:
+        notes.append("region free space and alignment not checked: "
+                     + ("the listing has no regions (ndctl list -R)" if listing is not None
+                        else "no listing (--ndctl)"))
     unmanaged = tuple(ns.dev for ns in state if ns.dev not in claimed)
     diags = tuple(d.render() for d in listing.diagnostics) if listing else ()
     return Plan(str(getattr(build, "name", build)), listing.path if listing else None,
                 tuple(destroys + reconfigures + creates + daxctl), tuple(unchanged), unmanaged,
-                tuple(problems), targets, diags)
-
-
-def _online(device: str, ns: str | None, chardev: str, why: str) -> Step:
-    return Step(
-        device,
-        ns,
-        "daxctl",
-        ("daxctl", "reconfigure-device", "--mode=system-ram", chardev),
-        True,
-        f"online {chardev} as system RAM (predicted name; check create-namespace's output); {why}",
-    )
-
-
-def _free_space(listing: Listing | None) -> dict[str, int | None]:
-    if listing is None:
-        return {}
-    return {r.dev: r.available_lo for r in listing.regions if r.type in (None, "pmem")}
-
-
-# ------------------------------------------------------------------------------ simulation
-
-
-def render_text(plan: Plan) -> str:
-    """The plan for humans: shell comments, the commands, loud warnings before destructive ones."""
-    lines = [
-        f"# pmempolicy plan: config {plan.config}"
-        + (f", current namespaces from {plan.listing}" if plan.listing else ", from no namespaces"),
-        "# Nothing has been run. Review, then run the commands yourself.",
-    ]
-    n_destroy = sum(s.destroys_data for s in plan.steps)
-    if n_destroy:
-        lines += [
-            "#",
-            f"# !!! WARNING: {n_destroy} of these commands DESTROY DATA on the namespaces "
-            "they name.",
-            "# !!! Back up first; unmount file systems and stop users of the devices.",
-        ]
-    for d in plan.diagnostics:
-        lines.append(f"# listing: {d}")
-    if not plan.steps:
-        lines.append("# no commands: the current setup already matches the policy")
-    for s in plan.steps:
-        lines.append("")
-        lines.append(f"# {s.device}: {s.reason}")
-        if s.destroys_data:
-            lines.append(f"# !!! DESTROYS DATA on {s.namespace or 'the device'}")
-        lines.append(" ".join(s.command))
-    if plan.unchanged:
-        lines.append("")
-        lines += [f"# unchanged: {d} is {n} ({st})" for d, n, st in plan.unchanged]
-    if plan.unmanaged:
-        lines += [f"# unmanaged: {n} (no profile names it; left alone)" for n in plan.unmanaged]
-    if plan.problems:
-        lines.append("")
-        lines += [f"# problem: {d}: {m}" for d, m in plan.problems]
-    return "\n".join(lines) + "\n"
+                tuple(problems), targets, diags, tuple(notes), len(devices))

@@ -5,7 +5,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from policy.ndctl.plan import PFN_MODES, NsState, Step, _dax_name, _parse_ndctl_size
+from policy.ndctl.planrecords import (
+    PFN_MODES,
+    NsState,
+    Step,
+    dax_name as _dax_name,
+    parse_ndctl_size as _parse_ndctl_size,
+)
 
 
 def apply_steps(

@@ -155,6 +155,11 @@ class _Checker:
 
         pin = self.pin(entry.get("pin"), base + ("pin",), dev.get("type"), size)
         numa = dev.get("numa_node")
+        selectors = dev.get("match")
+        if isinstance(selectors, dict) and not selectors:
+            self.add("error", "match-empty",
+                     "match names no selector: give host, region, namespace, uuid or name "
+                     "(or leave match out)", dpath + ("match",))
         if self.flagged or any(d.severity == "error" for d in self.diags):
             return None  # the file is invalid: no device is built from it
         labels = self.doc.value.get("metadata", {}).get("labels", {}) or {}
@@ -174,6 +179,10 @@ class _Checker:
             source=self.path,
             line=self.doc.mark(dpath)[0],
             labels=types.MappingProxyType(dict(labels)),
+            match=types.MappingProxyType(
+                {str(k): str(v) for k, v in (selectors or {}).items()}
+                if isinstance(selectors, dict) else {}
+            ),
         )
 
     def pin(self, value: Any, where: PathKey, dtype: Any, size: int | None) -> Pin | None:

@@ -61,6 +61,11 @@ class DeviceProfile:
     # the namespace exists (read from a listing): it is evaluated as it is, and what today's
     # ndctl would refuse to create is a warning, not an impossibility
     exists: bool = False
+    # device.match: selectors naming the namespace of an ndctl listing this device is
+    # (host, region, namespace, uuid, name); empty when the profile names none
+    match: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
 
 
 @functools.lru_cache(maxsize=1)
