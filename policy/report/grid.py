@@ -93,13 +93,23 @@ class GridReporter:
 
     def _legend(self, result: FeatureMatrix, names: _Names, stream: TextIO) -> None:
         style, width = self.style, max(self.style.width, 40)
-        stream.write(
-            f"\nlegend: {style.paint(OK, 'ok')} ok  {style.paint(FINDING, 'finding')} finding "
-            f"(requirement, budget or pin unmet)  {style.paint(IMPOSSIBLE, 'impossible')} no "
-            "mode possible\n"
-            f"cell: mode map align; {style.paint('*', 'proposal')} modelled 2015 proposal, "
-            "not in Linux\n"
-        )
+        items: list[tuple[str, str, Role | None]] = [
+            ("legend:", "", None), (OK, " ok", "ok"),
+            (FINDING, " finding (requirement, budget or pin unmet)", "finding"),
+            (IMPOSSIBLE, " no mode possible", "impossible"),
+            ("cell: mode map align;", "", None),
+            ("*", " modelled 2015 proposal, not in Linux", "proposal"),
+        ]
+        stream.write("\n")
+        line, used = "", 0
+        for mark, text, role in items:
+            n = len(mark + text)
+            if used and (used + 2 + n > width or mark.startswith("cell")):
+                stream.write(line + "\n")
+                line, used = "", 0
+            piece = (style.paint(mark, role) if role else mark) + text
+            line, used = (line + "  " + piece, used + 2 + n) if used else (piece, n)
+        stream.write(line + "\n")
         lines = [f"{short} = {full}" for short, full in sorted(names.legend.items())]
         lines += [x.render() for x in result.diagnostics]
         bad = sum(not r.ok for r in result.rows)
