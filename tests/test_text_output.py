@@ -57,7 +57,7 @@ def test_grid_shortens_names_with_a_legend_and_fits_a_narrow_width(tmp_path: Pat
     GridReporter(TextStyle(width=50)).report(result, buf)
     out = buf.getvalue()
     assert widest(out) <= 50
-    assert f"a-device-name-f… = {long}\n" in out
+    assert "a-device-name-f… =" in out and long in out  # the legend maps it back
 
 
 def test_details_is_the_per_device_text() -> None:
