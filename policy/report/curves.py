@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from policy.decide import costs
-from policy.decide.costs import GiB, MiB, TiB, Layout
+from policy.decide.costs import GiB, Layout, MiB, TiB
 
 # the seed's points: an 8 GB NVDIMM (128 MiB of struct pages) and 400 GB -> 6.25 GiB
 SEED_POINTS: tuple[tuple[int, str], ...] = ((8 * GiB, "8 GiB NVDIMM"), (400 * GiB, "400 GiB"))

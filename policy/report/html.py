@@ -43,21 +43,26 @@ class ReportPage:
     version: str = ""
 
 
-CSS = """
+CSS_TEMPLATE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
 h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #bbb;padding:2px 4px}
-th{background:#f0f0f0;text-align:left} td.cell{font-family:monospace;font-size:12px;white-space:nowrap}
+th{background:#f0f0f0;text-align:left} td.cell{font-family:monospace;font-size:12px;
+white-space:nowrap}
 .wide{overflow-x:auto}
-td.ok{background:%(ok)s} td.proposal{background:%(proposal)s} td.finding{background:%(finding)s}
-td.impossible{background:%(impossible)s;color:#fff}
+td.ok{background:{ok}} td.proposal{background:{proposal}}
+td.finding{background:{finding}}
+td.impossible{background:{impossible};color:#fff}
 td.cell details summary{cursor:pointer} td.cell details{font-size:12px;white-space:normal;
 max-width:28em;font-family:system-ui,sans-serif}
 td.feat{text-align:center;font-family:monospace}
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border:1px solid #999}
 ol.chain{margin:0;padding-left:1.4em} code{font-size:12px}
-svg{max-width:100%%;height:auto}
-""" % ROLE_COLORS
+svg{max-width:100%;height:auto}
+"""
+CSS = CSS_TEMPLATE
+for _role, _colour in ROLE_COLORS.items():
+    CSS = CSS.replace("{" + _role + "}", _colour)
 
 
 def _chain_lines(d: Decision) -> list[str]:
@@ -107,7 +112,8 @@ def _feature_heatmap(m: FeatureMatrix) -> str:
             cells.append(f'<td class="feat" style="background:{bg}" title="{title}">'
                          f"{len(on)}/{len(m.devices)}</td>")
         rows.append(f"<tr><th>{escape(name)}</th>{''.join(cells)}</tr>")
-    return (f'<div class="wide"><table id="features"><tr><th>feature \\ configuration</th>{head}</tr>'
+    return ('<div class="wide"><table id="features">'
+            f"<tr><th>feature \\ configuration</th>{head}</tr>"
             + "".join(rows) + "</table></div>")
 
 

@@ -167,8 +167,8 @@ class TableReporter(_Reporter):
                  f"{'SIZE':>8} {'USABLE':>8} {'DRAM':>8} {'OK':>3}"
         paint = self.style.paint
         stream.write(paint(header, "heading") + "\n")
-        wrap = textwrap.TextWrapper(width=max(self.style.width, 80), initial_indent="    ", subsequent_indent="    ",
-                                    break_on_hyphens=False)
+        wrap = textwrap.TextWrapper(width=max(self.style.width, 80), initial_indent="    ",
+                                    subsequent_indent="    ", break_on_hyphens=False)
         for d in result.rows:
             c = d.chosen
             lay = c.layout if c else None

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # the colours of the text roles (policy.report.style): ok, proposal, finding, impossible
 ROLE_COLORS = {"ok": "#4caf50", "proposal": "#26c6da", "finding": "#ffca28",
                "impossible": "#e53935"}
-RC = {"svg.hashsalt": "pmempolicy", "svg.fonttype": "none", "font.size": 9}
+RC: dict[str, Any] = {"svg.hashsalt": "pmempolicy", "svg.fonttype": "none", "font.size": 9}
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -129,7 +129,7 @@ def svg_text(fig: Figure, prefix: str = "") -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
@@ -142,6 +142,6 @@ def png_bytes(fig: Figure) -> bytes:
     import matplotlib
 
     buf = io.BytesIO()
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     return buf.getvalue()
