@@ -44,6 +44,9 @@ COMMANDS: dict[str, str] = {
     # the whole configuration space (policy/cli/explore_cmds.py)
     "explore": "explore_cmds:explore",
     "solve": "explore_cmds:solve",
+    # the HTML report and single charts (policy/cli/report_cmds.py)
+    "report": "report_cmds:report",
+    "plot": "report_cmds:plot",
 }
 
 

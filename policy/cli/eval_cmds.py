@@ -11,11 +11,24 @@ from typing import Any, Optional
 
 import click
 
-from policy.cli.options import apply_query, format_option, profiles_argument, query_option
+from policy.cli.options import (
+    apply_query,
+    color_option,
+    emit,
+    fit_text,
+    format_option,
+    output_option,
+    profiles_argument,
+    query_option,
+    text_style,
+    to_stdout,
+)
 from policy.errors import ExitCode, UsageError
-from policy.report.matrix import EVALUATE_REPORTERS, REPORTERS, to_document
+from policy.report.matrix import DETAILS_REPORTERS, EVALUATE_REPORTERS, REPORTERS, to_document
 
-FORMAT_HELP = "Output format: an 80-column table, JSON (schema_version 1) or CSV."
+FORMAT_HELP = ("Output format: text (matrix: a grid of configurations × devices that fits the "
+               "terminal, else 80 columns), JSON (schema_version 1) or CSV.")
+DETAILS_HELP = "The text per device: decision, sizes, DRAM, features and findings."
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,9 @@ class EvalSettings:
     fail_on_findings: bool = True
     ndctl: Optional[str] = None  # `ndctl list` JSON of the current namespaces ("-" for stdin)
     kernel: Optional[str] = None  # --kernel: the modelled kernel version the configs are read as
+    details: bool = False  # matrix --details: the per-device text instead of the grid
+    output: Optional[str] = None  # --output FILE ("-" or None: stdout)
+    color: str = "auto"  # --color auto|always|never
 
 
 def _default_configs() -> tuple[str, ...]:
@@ -89,12 +105,19 @@ def run(settings: EvalSettings, out: Any) -> int:
         devices = to_devices(listing) + devices
         diags = tuple(listing.diagnostics) + diags
     result = run_eval(builds, devices, diagnostics=diags)
+    registry = (EVALUATE_REPORTERS if settings.verbose_table
+                else DETAILS_REPORTERS if settings.details else REPORTERS)
     if settings.query is not None:
-        out.write(apply_query(settings.query, to_document(result)))
+        text = apply_query(settings.query, to_document(result))
     else:
-        registry = EVALUATE_REPORTERS if settings.verbose_table else REPORTERS
         buf = io.StringIO()
-        registry[settings.fmt]().report(result, buf)
+        registry[settings.fmt](text_style(settings.color, settings.output)).report(result, buf)
+        text = buf.getvalue()
+    emit(text, settings.output)
+    if not to_stdout(settings.output) and (settings.fmt != "table" or settings.query):
+        # the file holds the machine format; the text report stays the run's log
+        buf = io.StringIO()
+        registry["table"](text_style(settings.color)).report(result, buf)
         out.write(buf.getvalue())
     if result.ok or not settings.fail_on_findings:
         return int(ExitCode.OK)
@@ -103,10 +126,12 @@ def run(settings: EvalSettings, out: Any) -> int:
 
 class _Echo:
     def write(self, text: str) -> None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)
 
 
 def _options(fn: Any) -> Any:
+    fn = color_option()(fn)
+    fn = output_option()(fn)
     fn = query_option()(fn)
     fn = click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
                       show_default=True, help=FORMAT_HELP)(fn)
@@ -132,15 +157,16 @@ def _ndctl_option(fn: Any) -> Any:
 @_ndctl_option
 @profiles_argument()
 def evaluate(config: Optional[str], kernel: Optional[str], fmt: str, query: Optional[str],
-             ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
+             output: Optional[str], color: str, ndctl: Optional[str],
+             profiles: tuple[str, ...]) -> int:
     """Decide per device how it gets struct pages: decision, reasons, features, costs.
 
     PROFILE... are profile files or directories (default: the shipped profiles). Exit 1 if any
     requirement or budget is unmet.
     """
     configs = (config,) if config else _default_configs()
-    return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl, kernel=kernel),
-               _Echo())
+    return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl, kernel=kernel,
+                            output=output, color=color), _Echo())
 
 
 @click.command()
@@ -153,19 +179,22 @@ def evaluate(config: Optional[str], kernel: Optional[str], fmt: str, query: Opti
     help="Exit 1 when any cell has a finding (by default the matrix is a report: exit 0).",
 )
 @kernel_option
+@click.option("--details", "-v", "details", is_flag=True, help=DETAILS_HELP)
 @_options
 @_ndctl_option
 @profiles_argument()
-def matrix(configs: tuple[str, ...], fail_on_findings: bool, kernel: Optional[str], fmt: str,
-           query: Optional[str], ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
+def matrix(configs: tuple[str, ...], fail_on_findings: bool, kernel: Optional[str],
+           details: bool, fmt: str, query: Optional[str], output: Optional[str], color: str,
+           ndctl: Optional[str], profiles: tuple[str, ...]) -> int:
     """Configurations × devices × features × costs.
 
     With no arguments: every shipped defconfig (6.1 ones by name, 6.12 ones as NAME@6.12)
-    against every shipped profile. Cells with
-    findings are part of the report (exit 0); --fail-on-findings makes them exit 1, and
-    'pmempolicy evaluate' is the gate for one configuration.
+    against every shipped profile, as a grid (each cell the decision: mode, map, align, and a
+    mark). Cells with findings are part of the report (exit 0); --fail-on-findings makes them
+    exit 1, and 'pmempolicy evaluate' is the gate for one configuration.
     """
-    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings, ndctl, kernel),
+    return run(EvalSettings(configs, profiles, fmt, query, False, fail_on_findings, ndctl,
+                            kernel=kernel, details=details, output=output, color=color),
                _Echo())
 
 
@@ -215,5 +244,5 @@ def explain(
         )
     else:
         for r in reports:
-            click.echo(r.render())
+            click.echo(fit_text(r.render()))
     return int(ExitCode.OK)

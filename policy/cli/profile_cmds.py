@@ -1,12 +1,13 @@
 """``pmempolicy validate`` and ``pmempolicy schema``: device profiles for CI and editors."""
 from __future__ import annotations
 
+import io
 import sys
 from dataclasses import dataclass
 
 import click
 
-from policy.cli.options import format_option
+from policy.cli.options import emit, format_option, output_option, to_stdout
 from policy.errors import ExitCode, InputError, UsageError
 from policy.report.diagnostics import REPORTERS
 
@@ -18,6 +19,7 @@ class ValidateSettings:
     paths: tuple[str, ...]
     fmt: str
     strict: bool
+    output: str | None = None  # --output FILE ("-" or None: stdout)
 
 
 def run_validate(settings: ValidateSettings) -> ExitCode:
@@ -33,9 +35,18 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
         except OSError as err:
             raise InputError(f"cannot read stdin: {err}") from err
     result = load_profiles(settings.paths, stdin=stdin)
-    out = sys.stdout
-    REPORTERS[settings.fmt](strict=settings.strict).report(result, out)
-    out.flush()
+    if to_stdout(settings.output):
+        out = sys.stdout
+        REPORTERS[settings.fmt](strict=settings.strict).report(result, out)
+        out.flush()
+    else:
+        # the file gets --format; stdout keeps the text lines as the run's log
+        buf = io.StringIO()
+        REPORTERS[settings.fmt](strict=settings.strict).report(result, buf)
+        emit(buf.getvalue(), settings.output)
+        if settings.fmt != "text":
+            REPORTERS["text"](strict=settings.strict).report(result, sys.stdout)
+            sys.stdout.flush()
     if result.unreadable:
         return ExitCode.USAGE
     return ExitCode.OK if result.passed(settings.strict) else ExitCode.FINDINGS
@@ -49,13 +60,14 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
     default="text",
 )
 @click.option("--strict", is_flag=True, help="Warnings are findings too (exit 1).")
-def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> int:
+@output_option()
+def validate(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None) -> int:
     """Check device profiles: files, directories (*.yaml, *.yml, recursively) or - for stdin.
 
     Reports every problem as path:line:col: error: message [code]. Exit 0 all valid, 1
     findings, 2 usage error or unreadable input.
     """
-    return int(run_validate(ValidateSettings(paths, fmt, strict)))
+    return int(run_validate(ValidateSettings(paths, fmt, strict, output)))
 
 
 @click.command()

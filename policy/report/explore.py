@@ -7,10 +7,12 @@ configuration with one ``sym:<NAME>`` column (true/false) per projection symbol.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import textwrap
 from typing import Any, TextIO
 
+from policy.report.style import fit_lines
 from policy.space.explore import SCHEMA_VERSION, Evaluated, ExploreResult, SolveResult
 from policy.units import format_size, ndctl_size
 
@@ -154,8 +156,20 @@ def _options(result: ExploreResult, stream: TextIO) -> None:
     stream.write("\n" + _wrap.fill(f"always on (never n in the whole tree): {on}") + "\n")
 
 
-class ExploreTable:
-    def report(self, result: ExploreResult, stream: TextIO) -> None:
+class _Fitted:
+    """Text reporters whose every line fits 80 columns (long lines wrapped, never cut)."""
+
+    def report(self, result: Any, stream: TextIO) -> None:
+        buf = io.StringIO()
+        self.write(result, buf)
+        stream.write(fit_lines(buf.getvalue()))
+
+    def write(self, result: Any, stream: TextIO) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ExploreTable(_Fitted):
+    def write(self, result: ExploreResult, stream: TextIO) -> None:
         sp = result.space
         whole = len(sp.enumerated) == len(sp.settable)
         how = ("the whole tree" if whole else f"{len(sp.enumerated)} user-settable symbols") + (
@@ -260,8 +274,8 @@ class SolveJson:
         stream.write("\n")
 
 
-class SolveTable:
-    def report(self, result: SolveResult, stream: TextIO) -> None:
+class SolveTable(_Fitted):
+    def write(self, result: SolveResult, stream: TextIO) -> None:
         if not result.ok or result.config is None:
             stream.write(
                 f"unsatisfiable: no configuration of {result.count} meets every requirement; "
@@ -287,7 +301,7 @@ class SolveTable:
             lay = ch.layout if ch else None
             pin = ch.candidate.label() if ch else "-"
             stream.write(
-                f"  {d.device:<24} pin {pin:<30} "
+                f"  {d.device:<16} {pin:<27} "
                 f"DRAM {format_size(lay.dram_memmap if lay else 0):>8} "
                 f"lost {format_size(lay.capacity_lost if lay else 0):>8}\n"
             )

@@ -13,6 +13,8 @@ from typing import Any, TextIO
 from policy.decide.catalog import catalog
 from policy.decide.runtime import Decision
 from policy.evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
+from policy.report.grid import GridReporter
+from policy.report.style import PLAIN, TextStyle
 from policy.units import format_size, ndctl_size
 
 
@@ -104,7 +106,14 @@ def to_document(result: FeatureMatrix) -> dict[str, Any]:
 
 
 
-class JsonReporter:
+class _Reporter:
+    """Base: every reporter is built with the text style (machine formats ignore it)."""
+
+    def __init__(self, style: TextStyle = PLAIN) -> None:
+        self.style = style
+
+
+class JsonReporter(_Reporter):
     """The JSON document, indented, keys in a stable order."""
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
@@ -118,7 +127,7 @@ CSV_FIELDS = (
 )
 
 
-class CsvReporter:
+class CsvReporter(_Reporter):
     """One row per configuration × device; a ``feature:<name>`` column (true/false) per feature."""
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
@@ -147,17 +156,19 @@ class CsvReporter:
             )
 
 
-class TableReporter:
-    """A compact 80-column table: one line per device, then its enabled features and findings."""
+class TableReporter(_Reporter):
+    """A compact 80-column table: one line per device, then its enabled features and findings
+    (``matrix --details``)."""
 
     verbose = False
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
         header = f"{'CONFIG':<12} {'DEVICE':<15} {'MODE':<10} {'MAP':<3} {'ALIGN':>5} " \
                  f"{'SIZE':>8} {'USABLE':>8} {'DRAM':>8} {'OK':>3}"
-        stream.write(header + "\n")
-        wrap = textwrap.TextWrapper(width=80, initial_indent="    ", subsequent_indent="    ",
-                                    break_on_hyphens=False)
+        paint = self.style.paint
+        stream.write(paint(header, "heading") + "\n")
+        wrap = textwrap.TextWrapper(width=max(self.style.width, 80), initial_indent="    ",
+                                    subsequent_indent="    ", break_on_hyphens=False)
         for d in result.rows:
             c = d.chosen
             lay = c.layout if c else None
@@ -168,7 +179,8 @@ class TableReporter:
                 f"{ndctl_size(c.candidate.align) if c else '-':>5} {format_size(d.size):>8} "
                 f"{format_size(lay.usable) if lay else '-':>8} "
                 f"{format_size(lay.dram_memmap) if lay else '-':>8} "
-                f"{'yes' if d.ok else 'NO':>3}"
+                + paint(f"{'yes' if d.ok else 'NO':>3}", "ok" if d.ok else
+                        ("finding" if c is not None else "impossible"))
             )
             stream.write(line + "\n")
             if c is not None:
@@ -188,7 +200,8 @@ class TableReporter:
                             f"{format_size(lay.dram_memmap)}"
                             + (" (vmemmap dedup)" if lay.dedup else "")) + "\n")
             stream.writelines(
-                wrap.fill(f"FINDING [{f.code}] {f.message}") + "\n" for f in d.findings
+                paint(wrap.fill(f"FINDING [{f.code}] {f.message}"), "finding") + "\n"
+                for f in d.findings
             )
             stream.writelines(wrap.fill(f"warning: {w}") + "\n" for w in d.warnings)
         stream.writelines(x.render() + "\n" for x in result.diagnostics)
@@ -205,11 +218,13 @@ class VerboseTableReporter(TableReporter):
 
 
 REPORTERS: dict[str, type] = {
-    "table": TableReporter,
+    "table": GridReporter,  # matrix: configurations × devices, one decision per cell
     "json": JsonReporter,
     "csv": CsvReporter,
 }
 
+# matrix --details: today's per-device lines; evaluate: those with reasons, features and costs
+DETAILS_REPORTERS: dict[str, type] = dict(REPORTERS, table=TableReporter)
 EVALUATE_REPORTERS: dict[str, type] = dict(REPORTERS, table=VerboseTableReporter)
 
 
