@@ -1,7 +1,6 @@
 """``evaluate``, ``matrix`` and ``explain``: decide devices under builds and report or explain."""
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -77,9 +76,7 @@ def run(settings: EvalSettings, out: Any) -> int:
         out.write(apply_query(settings.query, to_document(result)))
     else:
         registry = EVALUATE_REPORTERS if settings.verbose_table else REPORTERS
-        buf = io.StringIO()
-        registry[settings.fmt]().report(result, buf)
-        out.write(buf.getvalue())
+        registry[settings.fmt]().report(result, out)  # streamed: a big listing is never one string
     if result.ok or not settings.fail_on_findings:
         return int(ExitCode.OK)
     return int(ExitCode.FINDINGS)
