@@ -140,6 +140,7 @@ class JsonReporter:
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
         doc = to_document(FeatureMatrix(result.configs, result.devices, (), result.diagnostics))
+        doc.update(ok=result.ok, verdict=result.verdict)  # of the rows left out above
         # a raw newline cannot occur inside a JSON string: this is the key, never a name
         head, _, tail = json.dumps(doc, indent=2).partition('\n  "results": []')
         stream.write(head + '\n  "results": [')
