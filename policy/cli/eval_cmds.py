@@ -86,6 +86,10 @@ class _Echo:
     def write(self, text: str) -> None:
         click.echo(text, nl=False)
 
+    def writelines(self, lines: Any) -> None:
+        for text in lines:
+            self.write(text)
+
 
 def _options(fn: Any) -> Any:
     fn = query_option()(fn)
