@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -31,7 +32,7 @@ def run(settings: FleetSettings) -> int:
     from policy.fleet.inventory import read_inventory, spool_dir
     from policy.report.fleet import make_rows, summary_text
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout  # the CLI writes; rows are streamed, never held
     with spool_dir() as spool:
         inventory = read_inventory(settings.inventory, spool)
         summary = run_fleet(inventory, make_rows(settings.fmt), out.write, settings.jobs, spool)
