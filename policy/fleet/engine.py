@@ -36,7 +36,7 @@ def chunk_bounds(hosts: int, jobs: int) -> list[tuple[int, int]]:
     return [(lo, min(hosts, lo + size)) for lo in range(0, hosts, size)]
 
 
-def run_fleet(inventory: Inventory, renderer: RowRenderer, write: Callable[[str], None],
+def run_fleet(inventory: Inventory, renderer: RowRenderer, write: Callable[[str], object],
               jobs: int, spool: str) -> Summary:
     """Write every host's rows (sorted by host) through ``write``; the summary of the run."""
     total = Summary()
