@@ -46,10 +46,13 @@ def run_fleet(inventory: Inventory, renderer: RowRenderer, write: Callable[[str]
     bounds = chunk_bounds(len(inventory.hosts), jobs)
     if jobs <= 1 or len(bounds) <= 1:
         worker = HostWorker(inventory, renderer, spool)
-        for lo, hi in bounds:
-            text, part = worker.chunk(inventory.hosts[lo:hi])
-            write(text)
-            total.merge(part)
+        try:
+            for lo, hi in bounds:
+                text, part = worker.chunk(inventory.hosts[lo:hi])
+                write(text)
+                total.merge(part)
+        finally:
+            worker.close()
         return total
     with multiprocessing.Pool(jobs, initializer=_init,
                               initargs=(inventory, renderer, spool)) as pool:

@@ -61,6 +61,12 @@ class HostWorker:
         self.builds: dict[tuple[str, str], CachedBuild] = {}
         self._file: Optional[BinaryIO] = None
 
+    def close(self) -> None:
+        """Close the inventory file (the JSON Lines form)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def chunk(self, entries: Sequence[HostEntry]) -> tuple[str, Summary]:
         """The rows of ``entries`` (in order) and their counts."""
         summary = Summary()
