@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from policy.decide import costs
 from policy.decide.catalog import catalog
-from policy.decide.runtime import Build, CachedBuild, Decision, decide
+from policy.decide.memo import decide_memo
+from policy.decide.runtime import Build, CachedBuild, Decision
 from policy.errors import Diagnostic
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def evaluate(
     rows: list[Decision] = []
     for b in blist:
         cached = CachedBuild(b)
-        rows.extend(decide(d, cached, cat) for d in ordered)
+        rows.extend(decide_memo(d, cached, cat) for d in ordered)
     return FeatureMatrix(
         tuple(b.name for b in blist),
         tuple(str(d.name) for d in ordered),

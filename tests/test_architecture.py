@@ -22,6 +22,7 @@ STAGES = (
     "decide",
     "ndctl",
     "evaluate",
+    "fleet",
     "space",
     "api",
     "report",

@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "features": "catalog_cmds:features",
     # real-world inputs and plans (policy/cli/plan_cmds.py)
     "plan": "plan_cmds:plan",
+    # a fleet's configs and listings at once (policy/cli/fleet_cmds.py)
+    "fleet": "fleet_cmds:fleet",
     # the whole configuration space (policy/cli/explore_cmds.py)
     "explore": "explore_cmds:explore",
     "solve": "explore_cmds:solve",

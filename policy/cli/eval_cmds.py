@@ -1,7 +1,6 @@
 """``evaluate``, ``matrix`` and ``explain``: decide devices under builds and report or explain."""
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -110,8 +109,13 @@ def run(settings: EvalSettings, out: Any) -> int:
     if settings.query is not None:
         text = apply_query(settings.query, to_document(result))
     else:
+        style = text_style(settings.color, settings.output)
+        if to_stdout(settings.output) and settings.fmt != "table":
+            # streamed: a big listing is never one string
+            registry[settings.fmt](style).report(result, out)
+            return _exit_code(settings.fail_on_findings, result.ok)
         buf = io.StringIO()
-        registry[settings.fmt](text_style(settings.color, settings.output)).report(result, buf)
+        registry[settings.fmt](style).report(result, buf)
         text = buf.getvalue()
     emit(text, settings.output)
     if not to_stdout(settings.output) and (settings.fmt != "table" or settings.query):
@@ -119,14 +123,20 @@ def run(settings: EvalSettings, out: Any) -> int:
         buf = io.StringIO()
         registry["table"](text_style(settings.color)).report(result, buf)
         out.write(buf.getvalue())
-    if result.ok or not settings.fail_on_findings:
-        return int(ExitCode.OK)
-    return int(ExitCode.FINDINGS)
+    return _exit_code(settings.fail_on_findings, result.ok)
+
+
+def _exit_code(fail_on_findings: bool, ok: bool) -> int:
+    return int(ExitCode.OK) if ok or not fail_on_findings else int(ExitCode.FINDINGS)
 
 
 class _Echo:
     def write(self, text: str) -> None:
         click.echo(text, nl=False, color=True)
+
+    def writelines(self, lines: Any) -> None:
+        for text in lines:
+            self.write(text)
 
 
 def _options(fn: Any) -> Any:

@@ -9,6 +9,7 @@ evaluation.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class CachedBuild:
     def __init__(self, build: Any) -> None:
         self.build = build
         self._cache: dict[str, str] = {}
+        self._fingerprint: str | None = None
 
     @property
     def name(self) -> str:
@@ -64,6 +66,21 @@ class CachedBuild:
     def chain(self, expr: str) -> tuple[ChainStep, ...]:
         return tuple(self.build.why_expr_off(expr))
 
+    @property
+    def fingerprint(self) -> str:
+        """A hash of everything a decision reads from the build: arch, page size, every value.
+
+        Two configs whose text differs only in comments or order (or only in symbols outside
+        the model) have the same fingerprint, so they share memoised decisions.
+        """
+        got = self._fingerprint
+        if got is None:
+            h = hashlib.sha256(f"{self.arch}\0{self.page_size}".encode())
+            for sym, val in sorted(self.build.values.items()):
+                h.update(f"\0{sym}={val}".encode())
+            got = self._fingerprint = h.hexdigest()
+        return got
+
 
 def cached(build: Any) -> CachedBuild:
     """``build`` with memoised expressions (itself when it already is)."""
@@ -83,8 +100,16 @@ class DecisionCache:
     feature_memos: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # every build expression a feature verdict may read, in catalog order (computed once)
     feature_exprs: tuple[str, ...] | None = None
+    # (build fingerprint, device type, size, start align, pin, requires, wants, budgets) -> the
+    # Decision (policy.decide.memo), oldest dropped first past MAX_DECISIONS
+    decisions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # (decision key, row form) -> a reporter's text of the decision without its names
+    # (policy.report.rows), dropped together with the decisions
+    rows: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def clear(self) -> None:
+        self.decisions.clear()
+        self.rows.clear()
         self.layouts.clear()
         self.verdicts.clear()
         self.feature_memos.clear()

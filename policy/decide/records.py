@@ -5,8 +5,8 @@ sort key.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Optional, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional, Protocol
 
 from policy.decide import costs
 from policy.decide.catalog import Catalog, Verdict
@@ -135,3 +135,5 @@ class Decision:
     candidates: tuple[CandidateResult, ...]
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...] = ()
+    # what the decision was memoised by (policy.decide.memo); None for one decided directly
+    key: Optional[tuple[Any, ...]] = field(default=None, compare=False, repr=False)

@@ -6,6 +6,7 @@ re-implemented here) to find every raw namespace size D that gives a listed usab
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ def _search(lo: int, hi: int, d_min: int, d_max: int, grid: int,
     return found, (nearest[1] if nearest else None)
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet lists the same few sizes over and over
 def recover_raw_size(mode: str, map_: str | None, align: int | None, lo: int, hi: int,
                      sector_size: int | None = None) -> RawSize:
     """Every raw size D whose usable size (as :mod:`policy.decide.costs` computes it) is in [lo,

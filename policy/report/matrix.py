@@ -8,8 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
+from policy.decide.cache import cache_for
 from policy.decide.catalog import catalog
 from policy.decide.runtime import Decision
 from policy.evaluate import SCHEMA_VERSION, FeatureMatrix, modelled_costs
@@ -113,12 +114,51 @@ class _Reporter:
         self.style = style
 
 
+def memo_row(d: Decision, form: str, make: Callable[[Decision], Any]) -> Any:
+    """``make(d)``, a row form without the names, kept by the decision's memo key (when it has
+    one) in the :class:`~policy.decide.cache.DecisionCache`: equal decisions render once."""
+    if d.key is None:
+        return make(d)
+    rows = cache_for(catalog()).rows
+    got = rows.get((d.key, form))
+    if got is None:
+        got = rows[(d.key, form)] = make(d)
+    return got
+
+
+def decision_fields(d: Decision) -> dict[str, Any]:
+    """A ``results[]`` row without ``config`` and ``device`` (they differ between equal
+    decisions)."""
+    doc = _decision_doc(d)
+    del doc["config"], doc["device"]
+    return doc
+
+
+def _indented_tail(d: Decision) -> str:
+    # the row at depth 2 of the document as json.dump(indent=2) writes it, from "device_type" on
+    text = json.dumps(decision_fields(d), indent=2)[2:]
+    return "    " + text.replace("\n", "\n    ")
+
+
 class JsonReporter(_Reporter):
-    """The JSON document, indented, keys in a stable order."""
+    """The JSON document, indented, keys in a stable order.
+
+    Written row by row (the same text as ``json.dump(to_document(result), indent=2)``), each
+    distinct decision rendered once: a listing of many equal namespaces streams.
+    """
 
     def report(self, result: FeatureMatrix, stream: TextIO) -> None:
-        json.dump(to_document(result), stream, indent=2)
-        stream.write("\n")
+        doc = to_document(FeatureMatrix(result.configs, result.devices, (), result.diagnostics))
+        doc.update(ok=result.ok, verdict=result.verdict)  # of the rows left out above
+        # a raw newline cannot occur inside a JSON string: this is the key, never a name
+        head, _, tail = json.dumps(doc, indent=2).partition('\n  "results": []')
+        stream.write(head + '\n  "results": [')
+        sep = "\n"
+        for d in result.rows:
+            stream.write(f'{sep}    {{\n      "config": {json.dumps(d.build)},\n      "device": '
+                         f'{json.dumps(d.device)},\n' + memo_row(d, "json", _indented_tail))
+            sep = ",\n"
+        stream.write(("\n  ]" if result.rows else "]") + tail + "\n")
 
 
 CSV_FIELDS = (

@@ -1,0 +1,149 @@
+"""Time ``pmempolicy fleet`` on a generated fleet, against one ``evaluate`` per host.
+
+Usage: .venv/bin/python bench/fleet.py [HOSTS] [NAMESPACES_PER_HOST] [PEER_SAMPLE]
+(defaults 100000 10 20). Generates a JSON Lines inventory in a temp dir: ~20 distinct configs
+(configs/*_defconfig and tests/data/debian-6.1/*.xz, plus comment-only variants), namespaces
+with modes/maps/aligns as in the real listings of tests/data/ndctl and usable sizes from raw
+sizes of 16 GiB..3 TiB through the kernel's arithmetic. Prints wall time, namespaces/s, peak
+RSS (main process and the largest worker), the peer's extrapolated time and the ratio; then
+`evaluate --ndctl` of one 100,000-namespace listing. Rows go to /dev/null. Exits 1 if the fleet
+takes 60 s or more or a process peaks at 500 MB or more, or the listing 10 s or more.
+"""
+from __future__ import annotations
+
+import json
+import lzma
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+EXE = str(ROOT / ".venv" / "bin" / "pmempolicy")
+G = 1 << 30
+RAW_SIZES = [g * G for g in (16, 32, 63, 126, 128, 252, 256, 378, 504, 512, 756, 1008, 1512,
+                              2016, 3024)]
+# (mode, map, align, weight): as the real listings of tests/data/ndctl set namespaces up
+SHAPES = [("fsdax", "mem", 2 * 1024 * 1024, 4), ("fsdax", "dev", 2 * 1024 * 1024, 4),
+          ("devdax", "dev", 2 * 1024 * 1024, 3), ("devdax", "dev", 4096, 1),
+          ("sector", None, None, 1), ("raw", None, None, 1)]
+
+
+def usable(mode: str, map_: str | None, align: int | None, raw: int) -> int:
+    from policy.decide import costs
+
+    if mode == "raw":
+        return raw
+    if mode == "sector":
+        return costs.btt_usable(raw, 512)
+    return costs.pfn_layout(raw, map_, align or 0, mode=mode).usable  # type: ignore[arg-type]
+
+
+def configs(tmp: Path, wanted: int = 20) -> list[Path]:
+    base = sorted((ROOT / "configs").glob("*_defconfig"))
+    debs = sorted((ROOT / "tests" / "data" / "debian-6.1").glob("config.*.xz"))
+    out = [*base, *debs]
+    n = 0
+    while len(out) < wanted:  # comment-only variants: distinct content, the same build
+        src = debs[n % len(debs)]
+        dst = tmp / f"variant{n}.xz"
+        text = lzma.decompress(src.read_bytes()) + f"# fleet variant {n}\n".encode()
+        dst.write_bytes(lzma.compress(text))
+        out.append(dst)
+        n += 1
+    return out
+
+
+def namespaces(rnd: random.Random, n: int, table: dict[tuple, int]) -> list[dict]:
+    out = []
+    weights = [s[3] for s in SHAPES]
+    for i in range(n):
+        mode, map_, align, _ = rnd.choices(SHAPES, weights)[0]
+        raw = rnd.choice(RAW_SIZES)
+        key = (mode, map_, align, raw)
+        if key not in table:
+            table[key] = usable(mode, map_, align, raw)
+        ns: dict = {"dev": f"namespace{i}.0", "mode": mode, "size": table[key]}
+        if map_:
+            ns.update(map=map_, align=align)
+        if mode == "sector":
+            ns["sector_size"] = 512
+        out.append(ns)
+    return out
+
+
+def generate(tmp: Path, hosts: int, per_host: int) -> tuple[Path, list[tuple[Path, dict]]]:
+    rnd = random.Random(17)
+    cfgs = configs(tmp)
+    table: dict[tuple, int] = {}
+    path = tmp / "fleet.jsonl"
+    sample = []
+    with open(path, "w") as f:
+        for h in range(hosts):
+            cfg = cfgs[rnd.randrange(len(cfgs))]
+            listing = namespaces(rnd, per_host, table)
+            f.write(json.dumps({"host": f"host{h:06d}", "config": str(cfg), "ndctl": listing})
+                    + "\n")
+            if len(sample) < 64:
+                sample.append((cfg, listing))
+    return path, sample
+
+
+def timed(cmd: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, exit code and peak RSS (MB) of the largest process of ``cmd``'s tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    with open(os.devnull, "w") as null:
+        proc = subprocess.run(cmd, stdout=null, stderr=subprocess.PIPE, check=False)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(proc.stderr.decode()[-2000:])
+    return wall, proc.returncode, max(peak, before) / 1024
+
+
+def main() -> int:
+    hosts = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    per_host = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    peer_n = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    ok = True
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        t0 = time.perf_counter()
+        inv, sample = generate(tmp, hosts, per_host)
+        print(f"generated {hosts} hosts x {per_host} namespaces in "
+              f"{time.perf_counter() - t0:.1f} s ({inv.stat().st_size / 1e6:.0f} MB)")
+        wall, code, rss = timed([EXE, "fleet", str(inv), "--summary-output",
+                                 str(tmp / "summary.txt")])
+        total = hosts * per_host
+        print(f"fleet: {wall:.1f} s wall, {total / wall:,.0f} namespaces/s "
+              f"({total / wall / (os.cpu_count() or 1):,.0f} per core), exit {code}, "
+              f"peak RSS {rss:.0f} MB (largest process)")
+        print((tmp / "summary.txt").read_text().splitlines()[0])
+        ok = ok and wall < 60 and rss < 500
+        peer = 0.0
+        for n, (cfg, listing) in enumerate(sample[:peer_n]):
+            lp = tmp / f"peer{n}.json"
+            lp.write_text(json.dumps(listing))
+            peer += timed([EXE, "evaluate", "--config", str(cfg), "--ndctl", str(lp),
+                           "--format", "json"])[0]
+        per = peer / max(1, min(peer_n, len(sample)))
+        print(f"peer: {per * 1000:.0f} ms per host, {per * hosts:.0f} s extrapolated; "
+              f"fleet is {per * hosts / wall:.0f}x faster")
+        rnd = random.Random(1)
+        big = tmp / "big.json"
+        big.write_text(json.dumps(namespaces(rnd, 100_000, {})))
+        wall, code, rss = timed([EXE, "evaluate", "--config", "debian_amd64", "--ndctl",
+                                 str(big), "--format", "json"])
+        print(f"evaluate --ndctl, 100,000 namespaces: {wall:.1f} s, peak RSS {rss:.0f} MB")
+        ok = ok and wall < 10
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
