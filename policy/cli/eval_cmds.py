@@ -1,6 +1,7 @@
 """``evaluate``, ``matrix`` and ``explain``: decide devices under builds and report or explain."""
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Sequence
