@@ -265,8 +265,8 @@ def shipped_defconfigs() -> list[Path]:
 def find_defconfig(name: str) -> Path:
     """A shipped defconfig by name (``debian_amd64`` or ``debian_amd64_defconfig``) or a path."""
     candidate = Path(name)
-    if candidate.is_file():
-        return candidate
+    if os.path.lexists(candidate) or os.sep in name:
+        return candidate  # the reader refuses what is not a regular file, with its reason
     for path in shipped_defconfigs():
         if name in (path.name, _display_name(path)):
             return path
