@@ -220,3 +220,47 @@ def test_concurrent_sets_all_survive(cwd: Path, capsys: pytest.CaptureFixture[st
 
 # keep the imports used when a platform lacks a feature
 _ = (io, threading)
+
+
+# ---------------------------------------------------------------------------- 7: sizes
+
+
+def _btt_usable_loop(size: int, lbasize: int) -> int:
+    """The previous implementation, one iteration per 512 GiB arena (the kernel's loop)."""
+    from policy.decide import costs as c
+
+    sector_size = 4096 if lbasize >= 4096 else 512
+    internal_lbasize = -(-lbasize // c.INT_LBASIZE_ALIGNMENT) * c.INT_LBASIZE_ALIGNMENT
+    remaining = size - c.BTT_INFO_OFFSET_V11
+    if remaining < c.ARENA_MIN_SIZE:
+        return 0
+    nlba = 0
+    while remaining:
+        arena = min(c.ARENA_MAX_SIZE, remaining)
+        remaining -= arena
+        if arena < c.ARENA_MIN_SIZE:
+            break
+        available = arena // c.BTT_PG_SIZE * c.BTT_PG_SIZE - 2 * c.BTT_PG_SIZE
+        available -= -(-c.BTT_DEFAULT_NFREE * c.LOG_GRP_SIZE // c.BTT_PG_SIZE) * c.BTT_PG_SIZE
+        internal_nlba = (available - c.BTT_PG_SIZE) // (internal_lbasize + c.MAP_ENT_SIZE)
+        nlba += internal_nlba - c.BTT_DEFAULT_NFREE
+    return nlba * sector_size
+
+
+def test_btt_closed_form_matches_the_loop() -> None:
+    import random
+
+    from policy.decide import costs
+
+    rng = random.Random(12)
+    arena = costs.ARENA_MAX_SIZE
+    edges = [arena * n + d for n in range(6)
+             for d in (-1, 0, 1, 4096, 4095 + (16 << 20), 4096 + (16 << 20), 4097 + (16 << 20))]
+    sizes = edges + [rng.randrange(0, 8 * arena) for _ in range(3000)]
+    sizes += [rng.randrange(0, 64 << 20) for _ in range(2000)]
+    for size in (s for s in sizes if s >= 0):
+        for lba in costs.BTT_LBASIZES:
+            assert costs.btt_usable(size, lba) == _btt_usable_loop(size, lba), (size, lba)
+    start = time.monotonic()
+    assert costs.btt_usable(1 << 64) > 0  # 2^25 arenas: instant
+    assert time.monotonic() - start < 0.1

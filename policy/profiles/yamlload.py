@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from policy.errors import Diagnostic
+from policy.errors import Diagnostic, clip
 
 MAX_BYTES = 1 << 20  # 1 MiB: a profile is a few hundred bytes
 MAX_NODES = 10_000  # nodes of the fully expanded document
@@ -166,10 +166,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     else:
         raise _Reject(
             "yaml-tag",
-            f"unsupported tag {tag!r}: profiles use plain YAML values only",
+            f"unsupported tag {clip(tag)}: profiles use plain YAML values only",
             _node_mark(node),
         )
-    raise _Reject("yaml-tag", f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}", _node_mark(node))
+    raise _Reject(
+        "yaml-tag", f"{clip(text)} is not a valid {tag.rsplit(':', 1)[-1]}", _node_mark(node)
+    )
 
 
 class _Builder:
@@ -186,10 +188,10 @@ class _Builder:
             return _scalar(node)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                raise _Reject("yaml-tag", f"unsupported tag {node.tag!r}", _node_mark(node))
+                raise _Reject("yaml-tag", f"unsupported tag {clip(node.tag)}", _node_mark(node))
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         if node.tag != _MAP:
-            raise _Reject("yaml-tag", f"unsupported tag {node.tag!r}", _node_mark(node))
+            raise _Reject("yaml-tag", f"unsupported tag {clip(node.tag)}", _node_mark(node))
         result: dict[str, Any] = {}
         first: dict[str, Mark] = {}
         for key_node, value_node in node.value:
@@ -201,7 +203,7 @@ class _Builder:
             if not isinstance(key, str):
                 raise _Reject(
                     "yaml-key",
-                    f"mapping key {key_node.value!r} must be a string (quote it)",
+                    f"mapping key {clip(key_node.value)} must be a string (quote it)",
                     _node_mark(key_node),
                 )
             here = _node_mark(key_node)
@@ -210,7 +212,7 @@ class _Builder:
                 self.problems.append(
                     (
                         "yaml-duplicate-key",
-                        f"duplicate key {key!r}: first defined at line {line}, column {col}",
+                        f"duplicate key {clip(key)}: first defined at line {line}, column {col}",
                         here,
                         path + (key,),
                     )
