@@ -13,7 +13,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -218,9 +217,6 @@ def test_concurrent_sets_all_survive(cwd: Path, capsys: pytest.CaptureFixture[st
     assert out.splitlines() == [f"{s}={v}" for s, v in wanted.items()]
 
 
-# keep the imports used when a platform lacks a feature
-_ = (io, threading)
-
 
 # ---------------------------------------------------------------------------- 7: sizes
 
@@ -264,3 +260,144 @@ def test_btt_closed_form_matches_the_loop() -> None:
     start = time.monotonic()
     assert costs.btt_usable(1 << 64) > 0  # 2^25 arenas: instant
     assert time.monotonic() - start < 0.1
+
+
+# ---------------------------------------------------------------------------- 1, 8, 12: listings
+
+
+def _listing(cwd: Path, text: str) -> str:
+    (cwd / "l.json").write_text(text)
+    return str(cwd / "l.json")
+
+
+def _ns(**fields: object) -> str:
+    import json
+
+    base: dict[str, object] = {"dev": "namespace0.0", "mode": "fsdax", "map": "dev",
+                               "size": 4225761280, "uuid": "u", "align": 2097152}
+    base.update(fields)
+    return json.dumps([base])
+
+
+@pytest.mark.parametrize("text,expected", [
+    (_ns(dev="namespace0.0; rm -rf /"), "dev 'namespace0.0; rm -rf /' is not a kernel name"),
+    (_ns(dev="namespace\u0660.0"), "is not a kernel name of the form namespaceX.Y"),
+    (_ns(chardev="dax0.0$(reboot)"), "chardev 'dax0.0$(reboot)' is not a kernel name"),
+    (_ns(blockdev="pmem0 x"), "blockdev 'pmem0 x' is not a kernel name"),
+    ('[{"dev":"region0`id`","size":1,"namespaces":[]}]', "dev 'region0`id`' is not a kernel"),
+    ('[{"dev":"region0","size":1,"btt_seed":"btt0.0;x"}]', "btt_seed 'btt0.0;x' is not a"),
+    ('[{"dev":"region0","size":1,"pfn_seed":"pfn0.\u0661"}]', "pfn_seed"),
+    ('[{"dev":"region0","size":1,"dax_seed":"x"}]', "dax_seed 'x' is not a kernel name"),
+    (_ns(size="\u0664\u0660\u0669\u0666"), "is not a number of bytes (at most 2^64, ASCII"),
+    (_ns(size=10**400), "size is more than 2^64 bytes"),
+    (_ns(size=1e300), "size is more than 2^64 bytes"),
+    (_ns(align=1), "align 1 is not a power of two of at least 4096"),
+    ('[{"dev":"namespace0.0","mode":"raw",\n "mode":"fsdax","size":4096}]',
+     "l.json:2:2: error: duplicate key 'mode'"),
+    ('{"regions":' * 500 + "[]" + "}" * 500, "nested more than 64 levels deep"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (_ns(dev="namespace0.0" + "x" * 100_000), "…"),
+])
+def test_bad_listings_are_located_exit_2(
+    text: str, expected: str, cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _listing(cwd, text)
+    start = time.monotonic()
+    code, _, err = run(capsys, "evaluate", "--config", "debian_amd64", "--ndctl", path)
+    assert code == 2 and expected in err, err
+    assert f"{path}:" in err and len(err) < 2000
+    assert time.monotonic() - start < 10
+
+
+def test_zero_size_namespace_is_a_seed(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for mode in ("raw", "sector", "fsdax", "devdax"):
+        path = _listing(cwd, _ns(mode=mode, size=0, sector_size=4096))
+        code, _, err = run(capsys, "evaluate", "--config", "debian_amd64", "--ndctl", path)
+        assert code in (0, 1) and "internal error" not in err
+
+
+def test_raw_size_recovery_of_huge_sector_namespaces_is_fast(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = time.monotonic()
+    path = _listing(cwd, _ns(mode="sector", size=(1 << 64) - (1 << 40), sector_size=4096))
+    code, _, err = run(capsys, "evaluate", "--config", "debian_amd64", "--ndctl", path)
+    assert code in (0, 1, 2) and "internal error" not in err
+    assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------------------- 7, 8, 12: profiles
+
+
+def _profile(cwd: Path, size: str, labels: str = "") -> str:
+    text = ("apiVersion: pmempolicy/v1\nkind: DeviceProfile\nmetadata:\n  name: x\n" + labels +
+            f"spec:\n  device:\n    type: nvdimm\n    size: {size}\n")
+    (cwd / "p.yaml").write_text(text)
+    return str(cwd / "p.yaml")
+
+
+@pytest.mark.parametrize("size,labels,expected", [
+    ("1" * 5000, "", "…"),
+    ("1" * 5000 + "GiB", "", "has more than 40 digits"),
+    ("17179869185GiB", "", "is more than 2^64 bytes"),
+    ("16GiB", "  labels:\n    ndctl.region: 'region0; rm -rf /'\n", "p.yaml:6:19: error:"),
+    ("16GiB", "  labels:\n    ndctl.region: \"region0\\n\"\n", "is not a kernel region name"),
+    ("16GiB", "  labels:\n    ndctl.region: region\u0660\n", "the region is the kernel's name"),
+])
+def test_bad_profiles_are_clear(
+    size: str, labels: str, expected: str, cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _profile(cwd, size, labels)
+    code, out, err = run(capsys, "validate", path)
+    assert code == 1 and expected in out + err and len(out + err) < 2000, out + err
+    code, _, err = run(capsys, "evaluate", "--config", "debian_amd64", path)
+    assert code in (1, 2) and "internal error" not in err
+
+
+def test_many_plain_keys_are_not_an_alias_bomb(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = "".join(f"  k{i}: 1\n" for i in range(20_000))
+    (cwd / "p.yaml").write_text(_profile_text := f"x:\n{keys}")
+    assert _profile_text
+    code, out, err = run(capsys, "validate", str(cwd / "p.yaml"))
+    assert code == 1 and "alias bomb" not in out + err and "more than 10000 nodes" in out + err
+
+
+@pytest.mark.parametrize("query", ["!" * 600 + "a", "(" * 2000 + "a", "[" * 3000])
+def test_deep_queries_are_usage_errors(query: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "evaluate", "--config", "debian_amd64", "--query", query)
+    assert code == 2 and "bad --query" in err and len(err) < 1000
+
+
+# ---------------------------------------------------------------------------- 10: stdin
+
+
+class _Endless(io.RawIOBase):
+    """An unbounded stdin: counts what was read."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        n = len(b)
+        b[:n] = b" " * n
+        self.given += n
+        return n
+
+
+@pytest.mark.parametrize("args,limit", [
+    (("validate", "-"), 1 << 20),
+    (("evaluate", "--config", "debian_amd64", "--ndctl", "-"), 64 << 20),
+])
+def test_stdin_is_read_bounded(args: tuple[str, ...], limit: int,
+                               monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    endless = _Endless()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(endless)))
+    code, _, err = run(capsys, *args)
+    assert code == 2 and f"<stdin>: larger than {limit} bytes" in err
+    assert endless.given <= limit + (1 << 20)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import click
 
 from policy.cli.options import format_option
-from policy.errors import ExitCode, InputError, UsageError
+from policy.errors import ExitCode, UsageError
 from policy.report.diagnostics import REPORTERS
 
 
@@ -28,10 +28,10 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
         raise UsageError("give at least one PATH: a profile file, a directory, or - for stdin")
     stdin = None
     if "-" in settings.paths:
-        try:
-            stdin = sys.stdin.buffer.read()
-        except OSError as err:
-            raise InputError(f"cannot read stdin: {err}") from err
+        from policy.cli.options import read_stdin
+        from policy.profiles.yamlload import MAX_BYTES
+
+        stdin = read_stdin(MAX_BYTES, "a device profile")
     result = load_profiles(settings.paths, stdin=stdin)
     out = sys.stdout
     REPORTERS[settings.fmt](strict=settings.strict).report(result, out)

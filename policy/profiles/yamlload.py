@@ -98,10 +98,12 @@ def _expanded_size(root: yaml.Node) -> int:
     """Nodes in the tree once every alias is expanded; raises on cycles or past MAX_NODES."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    aliases = [0]  # nodes reached a second time: only aliases do that
 
     def size(node: yaml.Node) -> int:
         key = id(node)
         if key in sizes:
+            aliases[0] += 1
             return sizes[key]
         if key in active:
             raise _Reject("yaml-alias", "recursive alias: a node contains itself", _node_mark(node))
@@ -118,6 +120,12 @@ def _expanded_size(root: yaml.Node) -> int:
         total = 1
         for child in children:
             total += size(child)
+            if total > MAX_NODES and not aliases[0]:
+                raise _Reject(
+                    "yaml-size",
+                    f"document has more than {MAX_NODES} nodes; a device profile has a few dozen",
+                    _node_mark(node),
+                )
             if total > MAX_NODES:
                 raise _Reject(
                     "yaml-alias",
