@@ -30,7 +30,7 @@ COUNTS_FILE = Path(tempfile.gettempdir()) / "pmempolicy-fuzz-counts.json"
 
 CORPUS = {
     "profile": sorted((ROOT / "profiles").glob("*.yaml"))[:4],
-    "config": [ROOT / "configs" / "debian_amd64_defconfig", ROOT / "configs" / "rt_amd64_defconfig"],
+    "config": [ROOT / "configs" / f"{n}_defconfig" for n in ("debian_amd64", "rt_amd64")],
     "listing": sorted((ROOT / "tests" / "data" / "ndctl").glob("*.json"))[:6],
 }
 TOKENS = [
