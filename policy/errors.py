@@ -111,3 +111,15 @@ def located(
 ) -> PolicyError:
     """Build an error carrying a located :class:`Diagnostic`."""
     return exc(message, Diagnostic("error", code, message, path, line, col))
+
+
+MAX_SHOWN = 200  # characters of a bad input value echoed in a message
+
+
+def clip(value: object, limit: int = MAX_SHOWN) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters with a visible ellipsis
+    (a 5 MB bad value must not become a 5 MB error line)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text) if isinstance(value, str) else text

@@ -17,6 +17,8 @@ import math
 import re
 from typing import Union
 
+from policy.errors import clip
+
 KiB = 1 << 10
 MiB = 1 << 20
 GiB = 1 << 30
@@ -31,6 +33,9 @@ _PERCENT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*\Z")
 
 SizeValue = Union[int, float, str]
 
+MAX_BYTES = 1 << 64  # the most a 64-bit address space holds; every size is at most this
+_MAX_DIGITS = 40  # more digits than any size up to MAX_BYTES needs (with a fraction)
+
 
 class SizeError(ValueError):
     """A size or percentage that does not parse; the message says why."""
@@ -43,6 +48,15 @@ def is_decimal_unit(text: str) -> bool:
 
 
 def parse_size(value: SizeValue) -> int:
+    """Bytes for ``value`` (see :func:`_parse_size`), at most :data:`MAX_BYTES`."""
+    n = _parse_size(value)
+    if n > MAX_BYTES:
+        raise SizeError(f"size {clip(value)} is more than 2^64 bytes, more than a 64-bit "
+                        "address space holds")
+    return n
+
+
+def _parse_size(value: SizeValue) -> int:
     """Bytes for ``value``: an integer of bytes or a string such as ``400GiB``, ``8G``, ``8GB``.
 
     Raises :class:`SizeError` for anything else, for negative values and for fractions that do
@@ -57,16 +71,21 @@ def parse_size(value: SizeValue) -> int:
     if isinstance(value, float):
         if not math.isfinite(value) or value < 0 or not value.is_integer():
             raise SizeError(f"size {value!r} is not a whole number of bytes")
+        if value > MAX_BYTES:
+            return MAX_BYTES + 1
         return int(value)
     if not isinstance(value, str):
         raise SizeError(f"expected a size, got {type(value).__name__}")
     m = _SIZE_RE.match(value)
     if m is None:
         raise SizeError(
-            f"{value!r} is not a size: write bytes (4096) or a number with a unit "
+            f"{clip(value)} is not a size: write bytes (4096) or a number with a unit "
             "(KiB, MiB, GiB, TiB; K/M/G/T are binary like ndctl's, KB/MB/GB/TB decimal)"
         )
     number, letter, suffix, _bare_b = m.groups()
+    if len(number) > _MAX_DIGITS:  # int() of thousands of digits is slow, past 4,300 an error
+        raise SizeError(f"size {clip(value)} has more than {_MAX_DIGITS} digits; a size is at "
+                        "most 2^64 bytes, what a 64-bit address space holds")
     if letter is None:
         factor = 1
     elif suffix == "B":
@@ -77,7 +96,7 @@ def parse_size(value: SizeValue) -> int:
         whole, frac = number.split(".")
         scaled: int = int(whole) * factor + int(frac) * factor // 10 ** len(frac)
         if int(frac) * factor % 10 ** len(frac):
-            raise SizeError(f"{value!r} is not a whole number of bytes")
+            raise SizeError(f"{clip(value)} is not a whole number of bytes")
         return scaled
     return int(number) * factor
 
@@ -98,13 +117,14 @@ def parse_budget(value: SizeValue, of: int) -> int:
     pct = parse_percent(value) if isinstance(value, str) else None
     if pct is not None:
         if pct > 100:
-            raise SizeError(f"{value!r} is more than 100% of the device")
+            raise SizeError(f"{clip(value)} is more than 100% of the device")
         return int(of * pct / 100)
     try:
         return parse_size(value)
     except SizeError:
         raise SizeError(
-            f"{value!r} is not a budget: write a size (64MiB) or a percentage of the device (1%)"
+            f"{clip(value)} is not a budget: write a size (64MiB) or a percentage of the "
+            "device (1%)"
         ) from None
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import click
 
 from policy import kconfig
-from policy.atomic import write_atomic
+from policy.atomic import file_state, locked, write_atomic
 from policy.errors import ExitCode, UsageError
 
 CONFIG_HELP = "The .config to read and write (default: $KCONFIG_CONFIG, else .config)."
@@ -40,10 +40,17 @@ def _write(path: Path, text: str) -> None:
         click.echo(f"No change to configuration in '{path}'")
 
 
-def _current(settings: ConfigSettings) -> kconfig.BuildConfig:
-    """The configuration in ``--config`` resolved, or the defaults when there is none yet."""
-    if settings.config.exists():
+def _current(settings: ConfigSettings, *, reading: bool = False) -> kconfig.BuildConfig:
+    """The configuration in ``--config`` resolved, or the defaults when there is none yet.
+
+    A symlink loop, a dangling symlink or anything but a regular file is an error (exit 2); a
+    command that only reads says on stderr that it answers from the defaults (as the kernel's
+    ``conf`` does), never silently.
+    """
+    if file_state(settings.config) == "file":
         return kconfig.load_build(settings.config)
+    if reading:
+        click.echo(f"warning: {settings.config}: no such file; using the defaults", err=True)
     return kconfig.defaults()
 
 
@@ -52,7 +59,8 @@ def _current(settings: ConfigSettings) -> kconfig.BuildConfig:
 def olddefconfig(config: Optional[str]) -> None:
     """Resolve the .config: keep its values, give new symbols their defaults."""
     settings = ConfigSettings.from_option(config)
-    _write(settings.config, kconfig.render_config(_current(settings)))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(_current(settings)))
 
 
 @click.command()
@@ -60,7 +68,8 @@ def olddefconfig(config: Optional[str]) -> None:
 def alldefconfig(config: Optional[str]) -> None:
     """Write a .config with every symbol at its default."""
     settings = ConfigSettings.from_option(config)
-    _write(settings.config, kconfig.render_config(kconfig.defaults()))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(kconfig.defaults()))
 
 
 @click.command()
@@ -68,7 +77,8 @@ def alldefconfig(config: Optional[str]) -> None:
 def allnoconfig(config: Optional[str]) -> None:
     """Write a .config with every symbol that can be n set to n."""
     settings = ConfigSettings.from_option(config)
-    _write(settings.config, kconfig.render_config(kconfig.allno()))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(kconfig.allno()))
 
 
 @click.command()
@@ -76,7 +86,8 @@ def allnoconfig(config: Optional[str]) -> None:
 def allyesconfig(config: Optional[str]) -> None:
     """Write a .config with every symbol that can be y set to y."""
     settings = ConfigSettings.from_option(config)
-    _write(settings.config, kconfig.render_config(kconfig.allyes()))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(kconfig.allyes()))
 
 
 @click.command()
@@ -86,7 +97,7 @@ def allyesconfig(config: Optional[str]) -> None:
 def savedefconfig(config: Optional[str], out: str) -> None:
     """Write the minimal configuration (only values that differ from the defaults)."""
     settings = ConfigSettings.from_option(config)
-    if not settings.config.exists():
+    if file_state(settings.config) == "missing":
         raise UsageError(f"{settings.config}: no such file; nothing to save")
     text = kconfig.render_config(kconfig.load_build(settings.config), minimal=True)
     path = Path(out)
@@ -103,7 +114,8 @@ def defconfig(config: Optional[str], name: str) -> None:
     """Write the .config from a shipped defconfig NAME (see configs/) or a defconfig PATH."""
     settings = ConfigSettings.from_option(config)
     build = kconfig.load_build(kconfig.find_defconfig(name))
-    _write(settings.config, kconfig.render_config(build))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(build))
 
 
 @click.command()
@@ -111,7 +123,7 @@ def defconfig(config: Optional[str], name: str) -> None:
 def listnewconfig(config: Optional[str]) -> None:
     """List the visible symbols the .config gives no value for, with their defaults."""
     settings = ConfigSettings.from_option(config)
-    for name, value in kconfig.new_symbols(_current(settings)):
+    for name, value in kconfig.new_symbols(_current(settings, reading=True)):
         click.echo(f"CONFIG_{name}={value}")
 
 
@@ -138,6 +150,11 @@ def set_cmd(config: Optional[str], assignments: tuple[str, ...]) -> int:
     """
     settings = ConfigSettings.from_option(config)
     pairs = [_split_assignment(a) for a in assignments]
+    with locked(settings.config):  # the read-modify-write of concurrent sets must not interleave
+        return _set(settings, pairs)
+
+
+def _set(settings: ConfigSettings, pairs: list[tuple[str, str]]) -> int:
     result = kconfig.set_values(_current(settings), pairs)
     if result.failures:
         for name, wanted, got, chain in result.failures:
@@ -158,7 +175,7 @@ def set_cmd(config: Optional[str], assignments: tuple[str, ...]) -> int:
 def get_cmd(config: Optional[str], fmt: str, symbols: tuple[str, ...]) -> None:
     """Show symbols' values: y, m, n, a number or string, or absent (dependencies unmet)."""
     settings = ConfigSettings.from_option(config)
-    build = _current(settings)
+    build = _current(settings, reading=True)
     names = [s[len("CONFIG_"):] if s.startswith("CONFIG_") else s for s in symbols]
     unknown = [n for n in names if n not in build.values]
     if unknown:
@@ -194,7 +211,8 @@ def import_config(config: Optional[str], src: str) -> int:
     for name, said, got, line in report.differences:
         where = f"{src}:{line}" if line else f"{src}"  # line 0: the file has no line for it
         click.echo(f"{where}: CONFIG_{name}: file says {said}, model gives {got}", err=True)
-    _write(settings.config, kconfig.render_config(report.build))
+    with locked(settings.config):
+        _write(settings.config, kconfig.render_config(report.build))
     return ExitCode.FINDINGS if report.differences else ExitCode.OK
 
 
@@ -205,6 +223,6 @@ def menuconfig(config: Optional[str]) -> None:
     settings = ConfigSettings.from_option(config)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("menuconfig needs a terminal; use 'pmempolicy set' in scripts")
-    if settings.config.exists():
+    if file_state(settings.config) == "file":
         kconfig.load_build(settings.config)  # refuse a bad file before the UI opens
     kconfig.run_menuconfig(settings.config)

@@ -98,10 +98,10 @@ def run(settings: EvalSettings, out: Any) -> int:
     if settings.profiles or not settings.ndctl:
         devices, diags = _load_devices(settings.profiles)
     if settings.ndctl:
-        from policy.cli.plan_cmds import read_ndctl_option
+        from policy.cli.options import read_ndctl
         from policy.ndctl.devices import to_devices
 
-        listing = read_ndctl_option(settings.ndctl)
+        listing = read_ndctl(settings.ndctl)
         devices = to_devices(listing) + devices
         diags = tuple(listing.diagnostics) + diags
     result = run_eval(builds, devices, diagnostics=diags)

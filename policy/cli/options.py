@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 import click
 
-from policy.errors import UsageError
+from policy.errors import InputError, UsageError, clip
 
 Decorator = Callable[[Any], Any]
 
@@ -40,7 +41,9 @@ def apply_query(query: str, document: Any) -> str:
     try:
         found: Optional[Any] = jmespath.search(query, document)
     except JMESPathError as err:
-        raise UsageError(f"bad --query {query!r}: {err}") from err
+        raise UsageError(f"bad --query {clip(query)}: {err}") from err
+    except RecursionError as err:  # jmespath parses recursively: 600 "!" or 2,000 "("
+        raise UsageError(f"bad --query {clip(query)}: nested too deeply") from err
     return json.dumps(found, indent=2) + "\n"
 
 
@@ -114,3 +117,28 @@ def fit_text(text: str) -> str:
     from policy.report.style import fit_lines
 
     return fit_lines(text)
+
+
+def read_stdin(limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of stdin; more is an :class:`InputError` (exit 2), found after
+    reading ``limit + 1`` bytes, never the whole stream."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    try:
+        data = stream.read(limit + 1)
+    except OSError as err:
+        raise InputError(f"cannot read stdin: {err.strerror or err}") from err
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise InputError(f"<stdin>: larger than {limit} bytes; not {what}")
+    return data
+
+
+def read_ndctl(value: str) -> Any:
+    """The listing named by ``--ndctl`` for evaluate/matrix (``-`` reads stdin, bounded)."""
+    from policy.ndctl.jsontext import MAX_LISTING_BYTES
+    from policy.ndctl.listing import parse_listing, read_listing
+
+    if value == "-":
+        return parse_listing(read_stdin(MAX_LISTING_BYTES, "an ndctl listing"), "<stdin>")
+    return read_listing(value)

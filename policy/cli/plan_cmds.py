@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -25,17 +23,6 @@ class PlanSettings:
     query: str | None = None
     allow_destroy: bool = False
     host: str | None = None
-
-
-def read_ndctl_option(value: str) -> Any:
-    """The listing named by ``--ndctl`` (``-`` reads stdin). Shared with evaluate/matrix."""
-    from policy.ndctl.listing import parse_listing, read_listing
-
-    if value == "-":
-        stream = getattr(sys.stdin, "buffer", sys.stdin)
-        data = stream.read()
-        return parse_listing(data if isinstance(data, bytes) else data.encode("utf-8"), "<stdin>")
-    return read_listing(value)
 
 
 def _config_name(given: str | None) -> str:
@@ -57,7 +44,9 @@ def run(settings: PlanSettings) -> int:
     from policy.profiles import profile as profiles
 
     source = load_config(_config_name(settings.config))
-    listing = read_ndctl_option(settings.ndctl) if settings.ndctl else None
+    from policy.cli.options import read_ndctl
+
+    listing = read_ndctl(settings.ndctl) if settings.ndctl else None
     # only the profiles given: the shipped examples are never implied
     loaded = profiles.load_profiles(list(settings.profiles))
     for diag in loaded.diagnostics:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import click
 
 from policy.cli.options import emit, format_option, output_option, to_stdout
-from policy.errors import ExitCode, InputError, UsageError
+from policy.errors import ExitCode, UsageError
 from policy.report.diagnostics import REPORTERS
 
 
@@ -30,10 +30,10 @@ def run_validate(settings: ValidateSettings) -> ExitCode:
         raise UsageError("give at least one PATH: a profile file, a directory, or - for stdin")
     stdin = None
     if "-" in settings.paths:
-        try:
-            stdin = sys.stdin.buffer.read()
-        except OSError as err:
-            raise InputError(f"cannot read stdin: {err}") from err
+        from policy.cli.options import read_stdin
+        from policy.profiles.yamlload import MAX_BYTES
+
+        stdin = read_stdin(MAX_BYTES, "a device profile")
     result = load_profiles(settings.paths, stdin=stdin)
     if to_stdout(settings.output):
         out = sys.stdout

@@ -353,16 +353,19 @@ def btt_usable(size: int, lbasize: int = 4096, initial_offset: int = BTT_INFO_OF
     remaining = size - initial_offset
     if remaining < ARENA_MIN_SIZE:
         return 0
-    nlba = 0
-    while remaining:
-        arena = min(ARENA_MAX_SIZE, remaining)
-        remaining -= arena
-        if arena < ARENA_MIN_SIZE:
-            break
+
+    def arena_nlba(arena: int) -> int:
         available = _align_down(arena, BTT_PG_SIZE) - 2 * BTT_PG_SIZE
         available -= _align_up(BTT_DEFAULT_NFREE * LOG_GRP_SIZE, BTT_PG_SIZE)
         internal_nlba = (available - BTT_PG_SIZE) // (internal_lbasize + MAP_ENT_SIZE)
-        nlba += internal_nlba - BTT_DEFAULT_NFREE
+        return internal_nlba - BTT_DEFAULT_NFREE
+
+    # create_arenas() carves full 512 GiB arenas, then one from the remainder if that reaches
+    # 16 MiB: closed form, O(1) for any size (the kernel's loop runs once per arena)
+    full, rest = divmod(remaining, ARENA_MAX_SIZE)
+    nlba = full * arena_nlba(ARENA_MAX_SIZE)
+    if rest >= ARENA_MIN_SIZE:
+        nlba += arena_nlba(rest)
     return nlba * sector_size
 
 

@@ -6,20 +6,27 @@ changes kconfiglib's state.
 from __future__ import annotations
 
 import gzip
+import io
 import lzma
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import kconfiglib
 
+from policy.atomic import read_regular
 from policy.errors import Diagnostic, InputError, LocatedInputError
 
 _CONFIG_PREFIX = "CONFIG_"
 _SET_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
 _UNSET_RE = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
 _MAX_CONFIG_BYTES = 16 * 1024 * 1024
+# characters str.splitlines() breaks lines at but kconfiglib (and the kernel's conf) do not, and a
+# lone carriage return (a line break to Python's universal newlines): refused inside a line so
+# that the checker and kconfiglib always read the same lines
+_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -48,25 +55,13 @@ def read_config_text(path: Path, *, allow_compressed: bool = False) -> str:
     recognised by their magic bytes.
     """
     shown = str(path)
-    try:
-        if path.is_dir():
-            raise InputError(f"{shown}: is a directory, expected a kernel config file")
-        with open(path, "rb") as f:
-            data = f.read(_MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError as err:
-        raise InputError(f"{shown}: no such file") from err
-    except OSError as err:
-        raise InputError(f"{shown}: cannot read: {err.strerror}") from err
-    if allow_compressed:
-        try:
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            elif data[:6] == b"\xfd7zXZ\x00":
-                data = lzma.decompress(data)
-        except (OSError, EOFError, lzma.LZMAError) as err:
-            raise InputError(f"{shown}: corrupt compressed file: {err}") from err
+    data = read_regular(path, _MAX_CONFIG_BYTES, "a kernel config file")
     if len(data) > _MAX_CONFIG_BYTES:
         raise InputError(f"{shown}: larger than {_MAX_CONFIG_BYTES} bytes; not a kernel config")
+    if allow_compressed and data[:2] == b"\x1f\x8b":
+        data = _decompress(gzip.GzipFile(fileobj=io.BytesIO(data)), shown)
+    elif allow_compressed and data[:6] == b"\xfd7zXZ\x00":
+        data = _decompress(lzma.LZMAFile(io.BytesIO(data)), shown)
     if b"\x00" in data:
         hint = "" if allow_compressed else " (compressed configs are read by import-config)"
         raise InputError(f"{shown}: binary file, expected a kernel config in text form{hint}")
@@ -82,12 +77,47 @@ def read_config_text(path: Path, *, allow_compressed: bool = False) -> str:
         ) from err
 
 
+def _decompress(stream: gzip.GzipFile | lzma.LZMAFile, shown: str) -> bytes:
+    """Decompress streaming, stopping at the bound: a small file that expands to gigabytes (a
+    decompression bomb) is refused after reading ``_MAX_CONFIG_BYTES + 1`` bytes of it."""
+    try:
+        with stream:
+            data = stream.read(_MAX_CONFIG_BYTES + 1)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as err:
+        raise InputError(f"{shown}: corrupt compressed file: {err}") from err
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise InputError(
+            f"{shown}: decompresses to more than {_MAX_CONFIG_BYTES} bytes; not a kernel config"
+        )
+    return data
+
+
+def config_lines(text: str) -> list[str]:
+    """The lines of config text as kconfiglib reads them: split on ``\\n`` only (a ``\\r\\n``
+    ending is one line end), never on the other line breaks ``str.splitlines`` knows."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def parse_config_text(text: str, path: str) -> tuple[ConfigText, list[Diagnostic]]:
     """Split a config into assignments; malformed lines become located diagnostics."""
     out: list[ConfigLine] = []
     diags: list[Diagnostic] = []
-    lines = text.splitlines()
+    lines = config_lines(text)
     for number, raw_line in enumerate(lines, 1):
+        bad = _LINE_BREAKS.search(raw_line)
+        if bad:
+            diags.append(
+                Diagnostic(
+                    "error", "config-syntax",
+                    f"control character {bad.group()!r} inside a line; a kernel config line "
+                    "holds no line or page breaks other than its final newline",
+                    path, number, bad.start() + 1,
+                )
+            )
+            continue
         line = raw_line.rstrip()
         if not line.strip():
             continue
@@ -140,6 +170,12 @@ def check_assignment(
             path, item.line, 1,
         )
     typ = sym.orig_type
+    if typ in (kconfiglib.BOOL, kconfiglib.TRISTATE, kconfiglib.INT, kconfiglib.HEX) and (
+        item.raw.startswith('"')
+    ):
+        # kconfiglib ignores a quoted bool/tristate/number (with a warning): refuse it here
+        typ_name = kconfiglib.TYPE_TO_STR[typ]
+        return _type_diag(item, path, col, typ_name, f"an unquoted {typ_name} value")
     if typ == kconfiglib.BOOL and item.value not in ("y", "n"):
         return _type_diag(item, path, col, "bool", "y or n")
     if typ == kconfiglib.TRISTATE and item.value not in ("y", "m", "n"):

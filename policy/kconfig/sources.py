@@ -46,10 +46,12 @@ class ConfigSource:
 
 
 def _compressed(path: Path) -> bool:
+    from policy.atomic import read_regular
+    from policy.errors import InputError
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(6)
-    except OSError:
+        head = read_regular(path, 6, "a kernel config file")  # a FIFO or device never blocks
+    except InputError:
         return False  # load_build reports the unreadable file with its own message
     return head.startswith((_GZIP_MAGIC, _XZ_MAGIC))
 

@@ -305,8 +305,8 @@ def find_defconfig(name: str) -> Path:
     """A shipped defconfig by name (``debian_amd64``, ``debian_amd64_defconfig``,
     ``debian_amd64@6.12``) or a path."""
     candidate = Path(name)
-    if candidate.is_file():
-        return candidate
+    if os.path.lexists(candidate) or os.sep in name:
+        return candidate  # the reader refuses what is not a regular file, with its reason
     for path in shipped_defconfigs():
         if name in (shipped_name(path), versions.qualified(path.name, versions.of_path(path)
                                                            or versions.DEFAULT)):

@@ -69,18 +69,40 @@ def json_path(where: tuple[Any, ...]) -> str:
     return out
 
 
+MAX_DEPTH = 64  # ndctl nests bus > region > namespace > daxregion > devices: a handful of levels
+
+
+class _Problem(Exception):
+    """A structural problem json accepts: too deep, or a key twice in one object."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
 def _walk(s: str, i: int, where: tuple[Any, ...], pos: dict[tuple[Any, ...], int]) -> int:
-    """Record the offset of every value of the (already validated) JSON value at ``i``."""
+    """Record the offset of every value of the (already validated) JSON value at ``i``.
+
+    Raises :class:`_Problem` for nesting deeper than :data:`MAX_DEPTH` and for a key given twice
+    in one object (json would keep the last silently; the YAML loader refuses it too).
+    """
     i = _skip_ws(s, i)
     pos[where] = i
     c = s[i]
+    if c in "{[" and len(where) > MAX_DEPTH:
+        raise _Problem(f"JSON nested more than {MAX_DEPTH} levels deep; not an ndctl listing", i)
     if c == "{":
         i = _skip_ws(s, i + 1)
         if s[i] == "}":
             return i + 1
+        keys: set[str] = set()
         while True:
             i = _skip_ws(s, i)
+            start = i
             key, i = _KEYS.raw_decode(s, i)
+            if key in keys:
+                raise _Problem(f"duplicate key {key[:60]!r} in one object", start)
+            keys.add(key)
             i = _skip_ws(s, i)
             i = _walk(s, i + 1, where + (key,), pos)
             i = _skip_ws(s, i)
@@ -148,7 +170,13 @@ def decode_values(data: bytes, path: str) -> tuple[PositionedText, list[Any]]:
             line, col = doc.linecol(i)
             raise NdctlInputError([Diagnostic("error", "ndctl-json", "JSON nested too deeply", path,
                                               line, col)]) from err
-        _walk(text, i, (f"${len(values)}",), doc.pos)
+        try:
+            _walk(text, i, (f"${len(values)}",), doc.pos)
+        except _Problem as err:
+            line, col = doc.linecol(err.offset)
+            raise NdctlInputError(
+                [Diagnostic("error", "ndctl-json", str(err), path, line, col)]
+            ) from err
         values.append(value)
         i = _skip_ws(text, end)
     return doc, values

@@ -31,6 +31,7 @@ from policy.ndctl.jsontext import (
     decode_values,
     json_path,
 )
+from policy.ndctl.names import field_problems, shown
 from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ MODES = ("raw", "sector", "fsdax", "devdax")
 # names older ndctl releases and the kernel's sysfs use
 # (ndctl/namespace.c, drivers/nvdimm/namespace_devs.c mode_show)
 MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
-_NS_DEV = re.compile(r"namespace(\d+)\.(\d+)\Z")
+_NS_DEV = re.compile(r"namespace([0-9]+)\.([0-9]+)\Z")
+_DIGITS = re.compile(r"\s*[0-9]+\s*\Z")  # ASCII digits only: int() would take any script's
+MAX_BYTES = 1 << 64  # nothing larger fits a 64-bit physical address space
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ class Listing:
 
 # ------------------------------------------------------------------------------ the listing
 
+_REGION_NAMES = {"dev": "region", "btt_seed": "btt_seed", "pfn_seed": "pfn_seed",
+                 "dax_seed": "dax_seed"}
+_NAMESPACE_NAMES = {"dev": "namespace", "chardev": "chardev", "blockdev": "blockdev"}
+
 
 class _Reader:
     def __init__(self, doc: PositionedText) -> None:
@@ -154,6 +161,10 @@ class _Reader:
             if value < 0:
                 self.error("ndctl-bad-size", f"{what} {value} is negative", where)
                 return None
+            if value > MAX_BYTES:
+                self.error("ndctl-bad-size", f"{what} is more than 2^64 bytes, more than a "
+                           "64-bit address space holds", where)
+                return None
             return value, value
         if isinstance(value, float):
             if value < 0 or not value.is_integer():
@@ -163,16 +174,17 @@ class _Reader:
                     where,
                 )
                 return None
-            return int(value), int(value)
+            return self.size(int(value), where, what)
         if isinstance(value, str):
-            if value.strip().isdigit():
-                return int(value), int(value)
+            if _DIGITS.match(value) and len(value.strip()) <= 21:
+                return self.size(int(value), where, what)
             got = human_size_range(value)
             if got is not None:
                 return got
             self.error(
                 "ndctl-bad-size",
-                f"{what} {value!r} is not a number of bytes or an ndctl -u size "
+                f"{what} {shown(value)} is not a number of bytes (at most 2^64, ASCII digits) "
+                "or an ndctl -u size "
                 'such as "15.75 GiB (16.91 GB)"',
                 where,
             )
@@ -244,7 +256,17 @@ class _Reader:
             if key in value:
                 self.value(value[key], where + (key,), region, provider)
 
+    def names(self, obj: Mapping[str, Any], where: tuple[Any, ...], kinds: Mapping[str, str]
+              ) -> bool:
+        """Check the kernel names in ``obj`` (:mod:`policy.ndctl.names`); False when one is bad."""
+        problems = field_problems(obj, kinds)
+        for key, message in problems:
+            self.error("ndctl-bad-name", message, where + (key,))
+        return not problems
+
     def region(self, obj: Mapping[str, Any], where: tuple[Any, ...], provider: str | None) -> None:
+        if not self.names(obj, where, _REGION_NAMES):
+            return
         dev = str(obj["dev"])
         size = self.size(obj.get("size", 0), where + ("size",), "region size") or (0, 0)
         avail = obj.get("available_size")
@@ -279,14 +301,9 @@ class _Reader:
                 where,
             )
             return
-        dev = self.string(obj, "dev", where) or ""
+        self.names(obj, where, _NAMESPACE_NAMES)
+        dev = obj["dev"] if isinstance(obj["dev"], str) else ""
         m = _NS_DEV.match(dev)
-        if dev and not m:
-            self.error(
-                "ndctl-bad-field",
-                f"dev {dev!r} is not a namespace name (namespaceX.Y)",
-                where + ("dev",),
-            )
         raw_mode = obj["mode"]
         mode = MODE_ALIASES.get(raw_mode, raw_mode) if isinstance(raw_mode, str) else None
         if mode not in MODES:
@@ -309,6 +326,9 @@ class _Reader:
         if isinstance(dax, dict):
             align = align or self.integer(dax, "align", where + ("daxregion",))
             devices = dax.get("devices")
+            for n, device in enumerate(devices if isinstance(devices, list) else ()):
+                if isinstance(device, dict):
+                    self.names(device, where + ("daxregion", "devices", n), {"chardev": "chardev"})
             if isinstance(devices, list) and devices and isinstance(devices[0], dict):
                 chardev = chardev or self.string(
                     devices[0], "chardev", where + ("daxregion", "devices", 0)
@@ -316,14 +336,13 @@ class _Reader:
                 dax_mode = self.string(devices[0], "mode", where + ("daxregion", "devices", 0))
         elif dax is not None:
             self.error("ndctl-bad-field", "daxregion must be an object", where + ("daxregion",))
-        state = self.string(obj, "state", where)
+        self.string(obj, "state", where)  # type-checked; a size of 0 is what makes a seed
         numa = obj.get("numa_node")
         if len(self.errors) > before or mode is None or size is None:
             return
-        if align is not None and (align <= 0 or align & (align - 1)):
-            self.error(
-                "ndctl-bad-field", f"align {align} is not a power of two", where + ("align",)
-            )
+        if align is not None and (align < 4096 or align & (align - 1)):
+            self.error("ndctl-bad-field", f"align {align} is not a power of two of at least "
+                       "4096 (the page size; ndctl aligns are 4K, 2M, 1G)", where + ("align",))
             return
         uuid = self.string(obj, "uuid", where)
         region = region or (f"region{m.group(1)}" if m else "region?")
@@ -341,7 +360,7 @@ class _Reader:
             )
         if mode == "devdax" and dax_mode == "system-ram":
             kernel_mode = "system-ram"
-        idle = state == "disabled" and size[1] == 0
+        idle = size[1] == 0  # a seed: no capacity, whatever its state says
         raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)

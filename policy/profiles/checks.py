@@ -1,10 +1,11 @@
 """The semantic checks of one profile document past the schema: units, pins, budgets, layouts."""
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
-from policy.errors import Diagnostic, Severity
+from policy.errors import Diagnostic, Severity, clip
 from policy.profiles.records import (
     COMPAT_ALIGN,
     INFO_BLOCK,
@@ -63,7 +64,7 @@ class _Checker:
         if isinstance(value, str) and is_decimal_unit(value):
             binary = value.strip()[:-1].rstrip()
             self.add("warning", "decimal-unit",
-                     f"{what} {value!r} is decimal: {n} bytes ({format_size(n)}); write "
+                     f"{what} {clip(value)} is decimal: {n} bytes ({format_size(n)}); write "
                      f"{binary}iB for binary units (ndctl's sizes are binary)", where)
         return n
 
@@ -74,7 +75,7 @@ class _Checker:
         for i, name in enumerate(value):
             if isinstance(name, str) and name not in names and self.clean(where + (i,)):
                 self.add("error", "unknown-feature",
-                         f"unknown feature {name!r}{suggest(name, sorted(names))}; "
+                         f"unknown feature {clip(name)}{suggest(name, sorted(names))}; "
                          f"known: {', '.join(sorted(names))}", where + (i,))
         return tuple(n for n in value if isinstance(n, str))
 
@@ -136,7 +137,7 @@ class _Checker:
                 self.add(
                     "warning",
                     "requires-wants",
-                    f"feature {both!r} is both required and wanted; requires wins",
+                    f"feature {clip(both)} is both required and wanted; requires wins",
                     eff["wants"][1],
                 )
         budget_dram = budget_capacity = None
@@ -163,6 +164,13 @@ class _Checker:
         if self.flagged or any(d.severity == "error" for d in self.diags):
             return None  # the file is invalid: no device is built from it
         labels = self.doc.value.get("metadata", {}).get("labels", {}) or {}
+        region = labels.get("ndctl.region")
+        lpath = ("metadata", "labels", "ndctl.region")
+        if region is not None and self.clean(lpath) and not _REGION.fullmatch(str(region)):
+            # the schema's "$" lets a final newline through; plans put the region on a command line
+            self.add("error", "label", f"ndctl.region {clip(region)} is not a kernel region "
+                     "name (region followed by ASCII digits, e.g. region0)", lpath)
+            return None
         return DeviceProfile(
             name=name,
             host=host,
@@ -251,6 +259,9 @@ class _Checker:
                     where + ("align",),
                 )
         return Pin(mode=mode, map=pmap, align=align)
+
+
+_REGION = re.compile("region[0-9]+")
 
 
 def _region_align(dtype: Any) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy.errors import Diagnostic, InputError, UsageError
+from policy.errors import Diagnostic, InputError, UsageError, clip
 from policy.profiles.checks import _Checker
 from policy.profiles.records import (  # noqa: F401 - re-exported
     ALIGNS,
@@ -126,7 +126,7 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
                         checker.add(
                             "error",
                             "duplicate-device",
-                            f"device name {dname!r} is already used by devices[{seen[dname]}]",
+                            f"device name {clip(dname)} is already used by devices[{seen[dname]}]",
                             ("spec", "devices", i, "name"),
                         )
                     seen.setdefault(dname, i)
@@ -168,7 +168,7 @@ def _gather(results: Sequence[FileResult]) -> ProfileSet:
                     Diagnostic(
                         "warning",
                         "duplicate-name",
-                        f"profile name {dev.name!r} is also defined in {other.path}",
+                        f"profile name {clip(dev.name)} is also defined in {other.path}",
                         fr.path,
                         dev.line,
                         None,

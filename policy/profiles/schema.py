@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from policy.errors import clip
 from policy.profiles.yamlload import PathKey
 from policy.resources import data_file
 
@@ -34,6 +35,7 @@ def schema() -> dict[str, Any]:
 _PATTERN_HINTS = {
     "name": "use lower-case letters, digits, '-', '_' and '.', "
     "starting and ending with a letter or digit",
+    "regionName": "the region is the kernel's name, region followed by digits (region0)",
     "size": "write bytes (4096) or a number with a unit (KiB, MiB, GiB, TiB)",
     "budgetValue": "write a size (64MiB) or a percentage of the device size (1%)",
     "features": "feature names are lower-case words joined by '_' (e.g. longterm_pin)",
@@ -81,9 +83,9 @@ def describe(value: Any) -> str:
     if value is None:
         return "null (an empty value)"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {clip(value)}"
     if isinstance(value, (int, float)):
-        return f"the number {value!r}"
+        return f"the number {clip(value)}"
     return "a mapping" if isinstance(value, dict) else "a list"
 
 
@@ -162,7 +164,7 @@ class SchemaChecker:
                 if isinstance(v, dict):
                     for key in arg:
                         if key not in v:
-                            yield SchemaError(path, "required", f"missing required key {key!r}")
+                            yield SchemaError(path, "required", f"missing required key {clip(key)}")
             elif kw == "properties":
                 if isinstance(v, dict):
                     for key, sub in arg.items():
@@ -177,7 +179,7 @@ class SchemaChecker:
                         if arg is False:
                             hint = suggest(key, list(known))
                             yield SchemaError(path, "additionalProperties",
-                                              f"unknown key {key!r}{hint}", key)
+                                              f"unknown key {clip(key)}{hint}", key)
                         else:
                             yield from self._check(v[key], arg, path + (key,), defname)
             elif kw == "items":
@@ -200,7 +202,7 @@ class SchemaChecker:
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     if (v < arg) if kw == "minimum" else (v > arg):
                         word = "at least" if kw == "minimum" else "at most"
-                        yield SchemaError(path, kw, f"must be {word} {arg}, got {v!r}")
+                        yield SchemaError(path, kw, f"must be {word} {arg}, got {clip(v)}")
             elif kw in ("minLength", "maxLength"):
                 if isinstance(v, str) and (len(v) < arg if kw == "minLength" else len(v) > arg):
                     word = "at least" if kw == "minLength" else "at most"
@@ -209,7 +211,8 @@ class SchemaChecker:
                 if isinstance(v, str) and _regex(arg).search(v) is None:
                     hint = _PATTERN_HINTS.get(defname or "", "")
                     yield SchemaError(
-                        path, "pattern", f"{v!r} is not valid here" + (f": {hint}" if hint else "")
+                        path, "pattern",
+                        f"{clip(v)} is not valid here" + (f": {hint}" if hint else ""),
                     )
             else:
                 raise ValueError(f"schema keyword {kw!r} is not supported by SchemaChecker")

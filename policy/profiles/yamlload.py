@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from policy.errors import Diagnostic
+from policy.errors import Diagnostic, clip
 
 MAX_BYTES = 1 << 20  # 1 MiB: a profile is a few hundred bytes
 MAX_NODES = 10_000  # nodes of the fully expanded document
@@ -98,10 +98,12 @@ def _expanded_size(root: yaml.Node) -> int:
     """Nodes in the tree once every alias is expanded; raises on cycles or past MAX_NODES."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    aliases = [0]  # nodes reached a second time: only aliases do that
 
     def size(node: yaml.Node) -> int:
         key = id(node)
         if key in sizes:
+            aliases[0] += 1
             return sizes[key]
         if key in active:
             raise _Reject("yaml-alias", "recursive alias: a node contains itself", _node_mark(node))
@@ -118,6 +120,12 @@ def _expanded_size(root: yaml.Node) -> int:
         total = 1
         for child in children:
             total += size(child)
+            if total > MAX_NODES and not aliases[0]:
+                raise _Reject(
+                    "yaml-size",
+                    f"document has more than {MAX_NODES} nodes; a device profile has a few dozen",
+                    _node_mark(node),
+                )
             if total > MAX_NODES:
                 raise _Reject(
                     "yaml-alias",
@@ -166,10 +174,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     else:
         raise _Reject(
             "yaml-tag",
-            f"unsupported tag {tag!r}: profiles use plain YAML values only",
+            f"unsupported tag {clip(tag)}: profiles use plain YAML values only",
             _node_mark(node),
         )
-    raise _Reject("yaml-tag", f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}", _node_mark(node))
+    raise _Reject(
+        "yaml-tag", f"{clip(text)} is not a valid {tag.rsplit(':', 1)[-1]}", _node_mark(node)
+    )
 
 
 class _Builder:
@@ -186,10 +196,10 @@ class _Builder:
             return _scalar(node)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                raise _Reject("yaml-tag", f"unsupported tag {node.tag!r}", _node_mark(node))
+                raise _Reject("yaml-tag", f"unsupported tag {clip(node.tag)}", _node_mark(node))
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         if node.tag != _MAP:
-            raise _Reject("yaml-tag", f"unsupported tag {node.tag!r}", _node_mark(node))
+            raise _Reject("yaml-tag", f"unsupported tag {clip(node.tag)}", _node_mark(node))
         result: dict[str, Any] = {}
         first: dict[str, Mark] = {}
         for key_node, value_node in node.value:
@@ -201,7 +211,7 @@ class _Builder:
             if not isinstance(key, str):
                 raise _Reject(
                     "yaml-key",
-                    f"mapping key {key_node.value!r} must be a string (quote it)",
+                    f"mapping key {clip(key_node.value)} must be a string (quote it)",
                     _node_mark(key_node),
                 )
             here = _node_mark(key_node)
@@ -210,7 +220,7 @@ class _Builder:
                 self.problems.append(
                     (
                         "yaml-duplicate-key",
-                        f"duplicate key {key!r}: first defined at line {line}, column {col}",
+                        f"duplicate key {clip(key)}: first defined at line {line}, column {col}",
                         here,
                         path + (key,),
                     )
