@@ -25,7 +25,23 @@ def _plan(*args: str) -> tuple[int, str, str]:
                                 standalone_mode=False)
     if result.exception is not None:
         raise result.exception
-    return int(result.return_value), result.stdout, result.stderr
+    if not result.stdout.startswith(("{", "[")):  # the text plan fits 80 columns
+        assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    return int(result.return_value), _unfolded(result.stdout), result.stderr
+
+
+def _unfolded(text: str) -> str:
+    """The plan text with its 80-column folding undone: a comment's continuation lines
+    (``#   ...``) joined to it, a command's ``\\``-continued lines joined into one."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if out and line.startswith("#   ") and out[-1].startswith("#"):
+            out[-1] += " " + line[4:]
+        elif out and out[-1].endswith(" \\") and not out[-1].startswith("#"):
+            out[-1] = out[-1][:-2] + " " + line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _device(tmp: Path, name: str, device: str, extra: str = "") -> Path:
@@ -174,3 +190,22 @@ def test_shell_injection_is_quoted(tmp_path: Path) -> None:
     assert not marker.exists()
     logged = log.read_text().splitlines()
     assert logged.count(f"--name={evil}") == 2 and len(commands) == 2
+
+
+def test_plan_text_fits_80_columns_and_continued_commands_parse_back() -> None:
+    import shlex
+
+    from policy.ndctl.render import command_line
+
+    argv = ["ndctl", "create-namespace", "--region=region0", "--mode=devdax", "--map=dev",
+            "--align=2M", "--size=756G", "--name", "a name with $(x) ; and spaces"]
+    text = command_line(argv)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\\\n" in text  # continued between arguments
+    assert shlex.split(text.replace("\\\n", " ")) == argv
+    # and a real shell sees the same argv
+    import subprocess
+
+    got = subprocess.run(["sh", "-c", "printf '%s\\n' " + text.split(" ", 1)[1]],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert got == argv[1:]

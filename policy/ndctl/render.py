@@ -7,6 +7,7 @@ with control characters escaped, so neither a profile nor a listing (a namespace
 from __future__ import annotations
 
 import shlex
+import textwrap
 
 from policy.ndctl.planrecords import Plan
 
@@ -19,9 +20,38 @@ def comment(text: str) -> str:
     )
 
 
+WIDTH = 80
+
+
 def command_line(argv: tuple[str, ...] | list[str]) -> str:
-    """The argv as one shell line, every argument quoted where it needs to be."""
-    return shlex.join(argv)
+    """The argv as shell text, every argument quoted where it needs to be; past 80 columns it
+    is continued with ``\\`` between arguments (never inside one)."""
+    words = [shlex.quote(a) for a in argv]
+    lines: list[str] = []
+    cur = ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > WIDTH - 2:
+            lines.append(cur + " \\")
+            cur = "    " + w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    lines.append(cur)
+    return "\n".join(lines)
+
+
+def _wrap_comments(lines: list[str]) -> list[str]:
+    """Comment lines folded to 80 columns, each piece a comment of its own."""
+    out: list[str] = []
+    for line in lines:
+        if not line.startswith("#") or len(line) <= WIDTH:
+            out.append(line)
+            continue
+        lead = "# !!! " if line.startswith("# !!!") else "# "
+        body = line[len(lead):] if line.startswith(lead) else line[1:].lstrip()
+        out.extend(textwrap.wrap(body, width=WIDTH, initial_indent=lead,
+                                 subsequent_indent=lead + "  ", break_long_words=True,
+                                 break_on_hyphens=False))
+    return out
 
 
 def render_text(plan: Plan) -> str:
@@ -67,4 +97,4 @@ def render_text(plan: Plan) -> str:
     if plan.problems:
         lines.append("")
         lines += [f"# problem: {c(f.device)}: {c(f.message)} [{f.code}]" for f in plan.problems]
-    return "\n".join(lines) + "\n"
+    return "\n".join(_wrap_comments(lines)) + "\n"
