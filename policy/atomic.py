@@ -90,21 +90,21 @@ def read_regular(path: Path, limit: int | None, what: str) -> bytes:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``PATH.lock`` (beside ``path``) for a read-modify-write.
+    """Hold an exclusive ``flock`` on the directory holding ``path`` for a read-modify-write.
 
     Concurrent ``pmempolicy set`` runs on one ``.config`` queue here instead of losing each
-    other's changes. The lock file is never followed through a symlink and is left in place
-    (removing it would race with a waiter that already opened it).
+    other's changes. The directory itself is locked (Linux ``flock`` takes a directory's file
+    descriptor), so no lock file is left in a kernel tree; ``.config`` cannot be locked itself,
+    because every write replaces it with a new file.
     """
-    lock = Path(str(path) + ".lock")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"{path}: cannot write: directory {directory} does not exist")
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(lock, flags, 0o666)
+        fd = os.open(directory, flags)
     except OSError as err:
-        raise InputError(f"{lock}: cannot lock the configuration: {err.strerror}") from err
+        raise InputError(f"{directory}: cannot lock the configuration: {err.strerror}") from err
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

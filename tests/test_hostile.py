@@ -215,6 +215,9 @@ def test_concurrent_sets_all_survive(cwd: Path, capsys: pytest.CaptureFixture[st
     assert codes == [0] * len(wanted)
     code, out, _ = run(capsys, "get", *wanted)
     assert out.splitlines() == [f"{s}={v}" for s, v in wanted.items()]
+    # the lock is the directory's: nothing but the config and its backup is left behind
+    assert sorted(p.name for p in cwd.iterdir() if p.name.startswith(".config")) == [
+        ".config", ".config.old"]
 
 
 
