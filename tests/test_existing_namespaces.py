@@ -90,3 +90,21 @@ def test_evaluate_cli_on_the_listing_exits_0(tmp_path: Path) -> None:
     (row,) = [r for r in json.loads(res.output)["results"] if r["config"] == "debian_amd64"]
     assert row["decision"]["mode"] == "fsdax"
     assert any("would refuse" in w for w in row["warnings"])
+
+
+def test_the_decision_memo_keeps_existing_and_requested_apart(
+    amd64: kconfig.BuildConfig
+) -> None:
+    """The memo (fleet, big listings) keys by everything decide reads, ``exists`` included."""
+    from policy.decide.memo import decide_memo
+
+    dev = DeviceProfile(
+        name="new", host=None, type="nvdimm", size=RAW, start_align=None, numa_node=None,
+        requires=(), wants=(), budget_dram=None, budget_capacity=None, budget_text=None,
+        pin=Pin("fsdax", "dev", 2 * MiB), source="<test>", line=1,
+    )
+    existing = dataclasses.replace(dev, exists=True)
+    for first, second in ((dev, existing), (existing, dev)):
+        a, b = decide_memo(first, amd64), decide_memo(second, amd64)
+        assert (a.ok, b.ok) == (decide(first, amd64).ok, decide(second, amd64).ok)
+    assert decide_memo(existing, amd64).ok and not decide_memo(dev, amd64).ok

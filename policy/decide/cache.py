@@ -68,14 +68,16 @@ class CachedBuild:
 
     @property
     def fingerprint(self) -> str:
-        """A hash of everything a decision reads from the build: arch, page size, every value.
+        """A hash of everything a decision reads from the build: kernel version, arch, page size,
+        every value.
 
         Two configs whose text differs only in comments or order (or only in symbols outside
         the model) have the same fingerprint, so they share memoised decisions.
         """
         got = self._fingerprint
         if got is None:
-            h = hashlib.sha256(f"{self.arch}\0{self.page_size}".encode())
+            kernel = getattr(self.build, "kernel", "")  # version rules (e.g. 6.12's refusals)
+            h = hashlib.sha256(f"{kernel}\0{self.arch}\0{self.page_size}".encode())
             for sym, val in sorted(self.build.values.items()):
                 h.update(f"\0{sym}={val}".encode())
             got = self._fingerprint = h.hexdigest()

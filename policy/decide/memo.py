@@ -1,7 +1,7 @@
 """Decisions memoised by everything they depend on, so identical namespaces cost one decision.
 
 A decision is a pure function of the build's values (its fingerprint), the device's type, size,
-start align, pin, requires, wants and budgets, and the catalog. A fleet of similar hosts, or a
+start align, pin, requires, wants, budgets and whether it exists already, and the catalog. A fleet of similar hosts, or a
 listing of many identical namespaces, decides each distinct combination once; the rest are
 copies carrying their own device and build names. The table lives in the catalog's
 :class:`~policy.decide.cache.DecisionCache`.
@@ -27,6 +27,7 @@ def decision_key(device: Any, build: CachedBuild) -> tuple[Any, ...]:
         build.fingerprint, str(device.type), int(device.size), device.start_align,
         None if pin is None else (pin.mode, pin.map, pin.align),
         tuple(device.requires), tuple(device.wants), device.budget_dram, device.budget_capacity,
+        bool(getattr(device, "exists", False)),  # an existing namespace skips ndctl's refusals
     )
 
 
