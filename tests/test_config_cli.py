@@ -26,13 +26,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture()
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("KCONFIG_CONFIG", raising=False)
-    return tmp_path
-
-
 def config_values(path: Path) -> dict[str, str]:
     parsed, diags = kconfig.parse_config_text(path.read_text(), str(path))
     assert not diags

@@ -31,13 +31,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture()
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("KCONFIG_CONFIG", raising=False)
-    return tmp_path
-
-
 def _defconfig(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "defconfig", "debian_amd64")[0] == 0
 

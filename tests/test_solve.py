@@ -35,13 +35,6 @@ SPACE = (
 )
 
 
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("KCONFIG_CONFIG", raising=False)
-    return tmp_path
-
-
 def test_solve_then_evaluate_accepts(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (cwd / ".config").write_text("# before\n")
     code = main(["solve", "--config-space", ",".join(SPACE), "--minimize", "dram"])

@@ -1,10 +1,10 @@
 """Decisions memoised by everything they depend on, so identical namespaces cost one decision.
 
 A decision is a pure function of the build's values (its fingerprint), the device's type, size,
-start align, pin, requires, wants, budgets and whether it exists already, and the catalog. A fleet of similar hosts, or a
-listing of many identical namespaces, decides each distinct combination once; the rest are
-copies carrying their own device and build names. The table lives in the catalog's
-:class:`~policy.decide.cache.DecisionCache`.
+start align, pin, requires, wants, budgets and whether it exists already, and the catalog. A
+fleet of similar hosts, or a listing of many identical namespaces, decides each distinct
+combination once; the rest are copies carrying their own device and build names. The table lives
+in the catalog's :class:`~policy.decide.cache.DecisionCache`.
 """
 from __future__ import annotations
 
