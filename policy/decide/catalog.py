@@ -8,151 +8,37 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import jsonschema
 import yaml
 
 from policy.decide.cache import DecisionCache, build_holds, cache_for
-from policy.errors import UsageError
+from policy.decide.rules import (
+    BASE_PAGE,
+    SUBSECTION,
+    AlignRule,
+    Catalog,
+    DeviceTypeRule,
+    Evaluates,
+    Feature,
+    HotplugRules,
+    ModeRule,
+    OnlineRule,
+    RuntimeCond,
+    scaled_align,
+    span,
+)
+from policy.kconfig import versions
 from policy.resources import data_file
 from policy.units import format_size
 
 __all__ = [
-    "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "ModeRule",
-    "RuntimeCond", "Verdict", "build_holds", "catalog", "enabling_condition",
-    "feature_names", "feature_verdict",
+    "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "HotplugRules",
+    "ModeRule", "OnlineRule", "RuntimeCond", "Verdict", "build_holds", "catalog",
+    "enabling_condition", "feature_names", "feature_verdict", "scaled_align",
 ]
-
-
-class Evaluates(Protocol):
-    """What the catalog needs of a build: :class:`policy.kconfig.BuildConfig` fits."""
-
-    def eval(self, expr: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class ModeRule:
-    name: str
-    build: str
-    layout: str  # raw | btt | pfn | kmem
-    maps: tuple[str, ...]
-    aligns: bool
-    proposal: bool
-    reason: str
-    source: str
-
-
-@dataclass(frozen=True)
-class AlignRule:
-    bytes: int
-    build: str
-    reason: str
-    source: str
-
-
-@dataclass(frozen=True)
-class DeviceTypeRule:
-    name: str
-    build: str
-    modes: tuple[str, ...]
-    mode_build: tuple[tuple[str, str], ...]
-    pagemap: bool
-    async_: bool
-    whole_device: bool
-    reason: str
-    source: str
-    # bytes every namespace size must be a multiple of (label-backed regions; 0: no namespace
-    # sizing, the single namespace is the whole region)
-    region_align: int = 0
-    region_align_source: str = ""
-
-    def build_for(self, mode: str, mode_rule: ModeRule) -> str:
-        """The build expression for ``mode`` on this device type (overrides replace the mode's)."""
-        override = dict(self.mode_build).get(mode)
-        return f"({self.build}) && ({override or mode_rule.build})"
-
-
-@dataclass(frozen=True)
-class RuntimeCond:
-    modes: tuple[str, ...]
-    maps: Optional[tuple[str, ...]] = None
-    min_align: int = 0
-    aligns: Optional[tuple[int, ...]] = None  # exactly these aligns (device-dax fault size)
-    device_types: Optional[tuple[str, ...]] = None
-    pagemap: bool = False
-    sync_only: bool = False
-    build: str = "y"
-
-    def describe(self) -> str:
-        """``fsdax|devdax, align>=2097152, synchronous region`` — for reasons."""
-        parts = ["|".join(self.modes)]
-        if self.maps:
-            parts.append("map=" + "|".join(self.maps))
-        if self.min_align:
-            parts.append(f"align>={format_size(self.min_align)}")
-        if self.aligns:
-            parts.append("align=" + "|".join(format_size(a) for a in self.aligns))
-        if self.device_types:
-            parts.append("on " + "|".join(self.device_types))
-        if self.pagemap:
-            parts.append("PAGEMAP region")
-        if self.sync_only:
-            parts.append("synchronous region")
-        if self.build != "y":
-            parts.append(f"built with {self.build}")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    summary: str
-    build: str
-    runtime: tuple[RuntimeCond, ...]
-    proposal: bool
-    reason: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Catalog:
-    modes: tuple[ModeRule, ...]
-    aligns: tuple[AlignRule, ...]
-    device_types: tuple[DeviceTypeRule, ...]
-    features: tuple[Feature, ...]
-    # mode name -> its first position in ``modes`` (derived; not part of equality)
-    _mode_pos: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        pos: dict[str, int] = {}
-        for i, m in enumerate(self.modes):
-            pos.setdefault(m.name, i)
-        object.__setattr__(self, "_mode_pos", pos)
-
-    def mode(self, name: str) -> ModeRule:
-        return next(m for m in self.modes if m.name == name)
-
-    def device_type(self, name: str) -> DeviceTypeRule:
-        for dt in self.device_types:
-            if dt.name == name:
-                return dt
-        raise UsageError(f"unknown device type {name!r}")
-
-    def feature(self, name: str) -> Feature:
-        for f in self.features:
-            if f.name == name:
-                return f
-        raise UsageError(f"unknown feature {name!r}; known: {', '.join(sorted(feature_names()))}")
-
-    def mode_order(self, name: str) -> int:
-        """The position of mode ``name`` in the catalog (ValueError for an unknown mode)."""
-        pos = self._mode_pos.get(name)
-        if pos is None:
-            raise ValueError(f"{name!r} is not a mode of the catalog")
-        return pos
-
 
 @functools.lru_cache(maxsize=1)
 def _raw_catalog() -> dict[str, Any]:
@@ -177,6 +63,9 @@ def _cond(raw: dict[str, Any]) -> RuntimeCond:
         pagemap=bool(raw.get("pagemap", False)),
         sync_only=bool(raw.get("sync_only", False)),
         build=str(raw.get("build", "y")),
+        pmd_aligned_data=bool(raw.get("pmd_aligned_data", False)),
+        since=raw.get("since"), until=raw.get("until"), note=str(raw.get("note", "")),
+        source=str(raw.get("source", "")),
     )
 
 
@@ -193,7 +82,8 @@ def catalog() -> Catalog:
         for m in doc["modes"]
     )
     aligns = tuple(
-        AlignRule(bytes=a["bytes"], build=a["build"], reason=a["reason"], source=a["source"])
+        AlignRule(bytes=a["bytes"], build=a["build"], reason=a["reason"], source=a["source"],
+                  since=a.get("since"), until=a.get("until"))
         for a in doc["aligns"]
     )
     dts = tuple(
@@ -204,6 +94,10 @@ def catalog() -> Catalog:
             whole_device=bool(d.get("whole_device")), reason=d["reason"], source=d["source"],
             region_align=int((d.get("region_align") or {}).get("bytes", 0)),
             region_align_source=str((d.get("region_align") or {}).get("source", "")),
+            since=d.get("since"), until=d.get("until"), fixed_align=int(d.get("align", 0)),
+            kmem_memmap_on_memory=bool((d.get("kmem_memmap_on_memory") or {}).get("requested")),
+            kmem_memmap_on_memory_source=str(
+                (d.get("kmem_memmap_on_memory") or {}).get("source", "")),
         )
         for d in doc["device_types"]
     )
@@ -213,7 +107,17 @@ def catalog() -> Catalog:
                 reason=f["reason"], source=f["source"])
         for f in doc["features"]
     )
-    return Catalog(modes=modes, aligns=aligns, device_types=dts, features=features)
+    hp = doc.get("hotplug") or {}
+    mom = hp.get("memmap_on_memory") or {}
+    hotplug = HotplugRules(
+        mom_since=mom.get("since"), mom_until=mom.get("until"), mom_build=mom.get("build", "n"),
+        mom_reason=mom.get("reason", ""), mom_source=mom.get("source", ""),
+        online=tuple(OnlineRule(online_type=o["online_type"], movable_node=o.get("movable_node"),
+                                zone=o["zone"], by=o["by"], reason=o["reason"],
+                                source=o["source"]) for o in hp.get("online", ())),
+    )
+    return Catalog(modes=modes, aligns=aligns, device_types=dts, features=features,
+                   hotplug=hotplug)
 
 
 def feature_names() -> frozenset[str]:
@@ -250,14 +154,18 @@ def feature_verdict(
     align: int,
     pagemap: bool,
     cache: DecisionCache | None = None,
+    kernel: str = versions.DEFAULT,
+    page: int = BASE_PAGE,
 ) -> Verdict:
     """Does ``mode``/``map_``/``align`` on ``device_type`` give ``feature`` under ``build``?
 
     ``pagemap`` is the effective ND_REGION_PAGEMAP (the region has it and ZONE_DEVICE is built).
+    ``kernel`` selects the run-time conditions that hold in that version (``since``/``until``);
+    ``page`` scales their aligns like the ``--align`` choices (16 KiB pages: PMD = 32 MiB).
     Everything but the build is memoised (verdicts and their messages are built once per feature,
-    device type, mode, map, align and pagemap); the build is read as before.
+    device type, mode, map, align, pagemap, kernel and page size); the build is read as before.
     """
-    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache)
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache, kernel, page)
     if memo.final is not None:
         return memo.final
     if not build_holds(build, feature.build):
@@ -278,12 +186,14 @@ def enabling_condition(
     align: int,
     pagemap: bool,
     cache: DecisionCache | None = None,
+    kernel: str = versions.DEFAULT,
+    page: int = BASE_PAGE,
 ) -> Optional[tuple[str, tuple[str, ...]]]:
     """When :func:`feature_verdict` enables ``feature`` for this candidate, as build expressions:
     None when it never does (the verdict is decided without the build), else ``(feature_build,
     conditions)``: enabled exactly when ``feature_build`` holds and one of ``conditions`` does.
     The same memo as ``feature_verdict``, so the two cannot drift apart (tested)."""
-    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache)
+    memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache, kernel, page)
     if memo.final is not None:
         return ("y", ("y",)) if memo.final.enabled else None
     return feature.build, memo.builds
@@ -297,15 +207,18 @@ def _memoised(
     align: int,
     pagemap: bool,
     cache: DecisionCache | None,
+    kernel: str = versions.DEFAULT,
+    page: int = BASE_PAGE,
 ) -> _Memo:
-    """:func:`_memo`, computed once per feature, device type, mode, map, align and pagemap.
+    """:func:`_memo`, computed once per feature, device type, mode, map, align, pagemap, kernel
+    and page size.
 
     Keyed by the records' values, so a cache never mixes up two catalogs' rules."""
     memos = (cache or cache_for(catalog())).feature_memos
-    key = (feature, device_type, mode, map_, align, pagemap)
+    key = (feature, device_type, mode, map_, align, pagemap, kernel, page)
     got = memos.get(key)
     if got is None:
-        got = memos[key] = _memo(feature, device_type, mode, map_, align, pagemap)
+        got = memos[key] = _memo(feature, device_type, mode, map_, align, pagemap, kernel, page)
     assert isinstance(got, _Memo)
     return got
 
@@ -317,9 +230,17 @@ def _memo(
     map_: Optional[str],
     align: int,
     pagemap: bool,
+    kernel: str = versions.DEFAULT,
+    page: int = BASE_PAGE,
 ) -> _Memo:
     """The build-independent part of :func:`feature_verdict`."""
+    rel = versions.get(kernel).page_relative_aligns
+
+    def sc(nominal: int) -> int:
+        return scaled_align(nominal, page, rel)
+
     matched: list[RuntimeCond] = []
+    outside: list[RuntimeCond] = []  # would match, but not in this kernel version
     for cond in feature.runtime:
         if mode not in cond.modes:
             continue
@@ -329,7 +250,14 @@ def _memo(
             continue
         if cond.pagemap and not pagemap:
             continue
-        matched.append(cond)
+        (matched if cond.holds_in(kernel) else outside).append(cond)
+    if not matched and outside:
+        c = outside[0]
+        return _final(Verdict(
+            feature.name, False,
+            f"{mode} gives it only on {span(c.since, c.until)}, not on Linux {kernel}: "
+            f"{c.note or feature.reason}", c.source or feature.source,
+        ))
     if not matched:
         runtime = "; ".join(c.describe() for c in feature.runtime)
         return _final(
@@ -348,15 +276,23 @@ def _memo(
                 feature.source,
             )
         )
-    align_ok = [c for c in sync_ok if align >= c.min_align and (not c.aligns or align in c.aligns)]
+    pmd = sc(2 << 20)
+    align_ok = [c for c in sync_ok if align >= sc(c.min_align)
+                and (not c.aligns or align in {sc(a) for a in c.aligns})
+                and (not c.pmd_aligned_data or max(align, SUBSECTION) % pmd == 0)]
     if not align_ok:
-        exact = sorted({a for c in sync_ok for a in (c.aligns or ())})
-        below = [c.min_align for c in sync_ok if c.min_align and align < c.min_align]
+        exact = sorted({sc(a) for c in sync_ok for a in (c.aligns or ())})
+        below = [sc(c.min_align) for c in sync_ok if c.min_align and align < sc(c.min_align)]
+        if not exact and not below:
+            why = (f"align {format_size(align)}: the data starts {format_size(SUBSECTION)} "
+                   f"aligned, not on a {format_size(pmd)} PMD; align {format_size(pmd)} gives "
+                   f"PMD-aligned data: {feature.reason}")
+            return _final(Verdict(feature.name, False, why, feature.source))
         if exact and not below:
             need_text = "only with align " + "|".join(format_size(a) for a in exact)
             why = f"align {format_size(align)}: {need_text}: {feature.reason}"
         else:
-            need = min(c.min_align for c in sync_ok)
+            need = min(sc(c.min_align) for c in sync_ok)
             why = f"align {format_size(align)} is below {format_size(need)}: {feature.reason}"
         return _final(Verdict(feature.name, False, why, feature.source))
     expr = align_ok[0].build

@@ -85,7 +85,9 @@ class Layout:
     block device or dax device exposes (what ``ndctl list`` prints as ``size``),
     ``capacity_lost = size - usable``. ``dram_memmap`` is the DRAM spent on struct pages
     (with ``dram_pte`` the share of it that is vmemmap page tables). ``memmap`` is the plain
-    memmap a build needs for the whole namespace, wherever it lives. ``refused`` is set, and
+    memmap a build needs for the whole namespace, wherever it lives; ``memmap_on_device`` the
+    part of the device that holds the memmap of hot-added memory (system-ram, memmap_on_memory:
+    policy.decide.hotplug). ``refused`` is set, and
     ``usable`` is 0, when ndctl or the kernel refuses the namespace.
     """
 
@@ -103,6 +105,7 @@ class Layout:
     dedup: bool
     refused: Optional[Refusal] = None
     warnings: tuple[str, ...] = ()
+    memmap_on_device: int = 0  # system-ram with memmap_on_memory: device bytes holding memmaps
 
 
 def memmap_bytes(

@@ -11,7 +11,7 @@ from typing import Any
 
 from policy.decide import costs
 from policy.decide.cache import CachedBuild, DecisionCache
-from policy.decide.catalog import DeviceTypeRule, ModeRule
+from policy.decide.catalog import DeviceTypeRule, ModeRule, scaled_align as catalog_scaled_align
 from policy.decide.records import Candidate
 from policy.kconfig import versions
 
@@ -25,11 +25,7 @@ def scaled_align(nominal: int, page: int, kernel: versions.KernelVersion) -> int
     """An ``--align`` choice of the catalog (given for 4 KiB pages: PAGE_SIZE, HPAGE_PMD_SIZE,
     HPAGE_PUD_SIZE) for a build's page size: with 16 KiB pages 16K, 32M and 64G
     (drivers/nvdimm/pfn_devs.c nd_pfn_supported_alignments; 6.1 model: the 4 KiB values)."""
-    if not kernel.page_relative_aligns or page == costs.PAGE_SIZE:
-        return nominal
-    entries = page // 8  # 8-byte page-table entries per page-table page
-    level = {4096: 1, 2 * costs.MiB: entries, costs.GiB: entries * entries}.get(nominal)
-    return nominal if level is None else page * level
+    return catalog_scaled_align(nominal, page, kernel.page_relative_aligns)
 
 
 def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: CachedBuild,

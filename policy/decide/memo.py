@@ -25,7 +25,8 @@ def decision_key(device: Any, build: CachedBuild) -> tuple[Any, ...]:
     pin = device.pin
     return (
         build.fingerprint, str(device.type), int(device.size), device.start_align,
-        None if pin is None else (pin.mode, pin.map, pin.align),
+        None if pin is None else (pin.mode, pin.map, pin.align, getattr(pin, "memmap", None)),
+        getattr(device, "boot", None),  # the kernel command line (memmap_on_memory, movable_node)
         tuple(device.requires), tuple(device.wants), device.budget_dram, device.budget_capacity,
         bool(getattr(device, "exists", False)),  # an existing namespace skips ndctl's refusals
     )

@@ -10,10 +10,12 @@ from typing import Any, Literal, Optional, Protocol
 
 from policy.decide import costs
 from policy.decide.catalog import Catalog, Verdict
+from policy.decide.hotplug import Onlining
 from policy.kconfig.chain import ChainStep
 from policy.units import ndctl_size
 
 MAP_ORDER = ("dev", "mem", None)  # ndctl's default --map is dev
+MEMMAP_ORDER = (None, "device")  # system-ram: the kernel's default (DRAM memmap) first
 ALIGN_ORDER = (2 * costs.MiB, costs.GiB, 4096)  # ndctl's default --align is 2M
 
 # DRAM is compared in whole 2 MiB vmemmap blocks (one PMD of memmap, the unit
@@ -47,18 +49,23 @@ class Build(Protocol):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One runtime choice: mode, map (``None`` where it does not apply) and align in bytes."""
+    """One runtime choice: mode, map (``None`` where it does not apply) and align in bytes;
+    for system-ram, ``memmap="device"`` when dax/kmem puts the memmap of the hot-added memory
+    on the memory itself (memmap_on_memory), ``None`` for the DRAM memmap."""
 
     mode: str
     map: Optional[str]
     align: int
+    memmap: Optional[str] = None
 
     def label(self) -> str:
-        """``fsdax map=dev align=2M``: the candidate as ndctl's options spell it."""
+        """``fsdax map=dev align=2M``: the candidate as ndctl's options spell it
+        (``system-ram map=mem align=2M memmap=device`` with memmap_on_memory)."""
         text = self.mode
         if self.map:
             text += f" map={self.map}"
-        return text + f" align={ndctl_size(self.align)}"
+        text += f" align={ndctl_size(self.align)}"
+        return text + (f" memmap={self.memmap}" if self.memmap else "")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class CandidateResult:
     proposal: bool
     lost: str = ""  # why it did not win ("" for the winner)
     refused: Optional[costs.Refusal] = None  # set when ndctl or the kernel refuses the layout
+    onlining: Optional[Onlining] = None  # system-ram: who onlines the memory, into which zone
 
     def feature(self, name: str) -> Verdict:
         return next(v for v in self.features if v.feature == name)
@@ -93,6 +101,7 @@ class CandidateResult:
             cat.mode_order(self.candidate.mode),
             MAP_ORDER.index(self.candidate.map),
             ALIGN_ORDER.index(self.candidate.align) if self.candidate.align in ALIGN_ORDER else 9,
+            MEMMAP_ORDER.index(self.candidate.memmap),
         )
 
 
@@ -113,7 +122,7 @@ class Finding:
     """A requirement, budget or pin that cannot be met, with the chain to its root cause."""
 
     # "unmet-requirement" | "over-budget" | "impossible-pin" | "no-candidate" |
-    # "conflicting-requirements"
+    # "conflicting-requirements" (warnings of the decision are plain text: Decision.warnings)
     code: str
     message: str
     feature: Optional[str] = None

@@ -21,11 +21,13 @@ with a finding (exit 1) naming the chain to the root cause.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from policy.decide import costs, hotplug
 from policy.decide.cache import CachedBuild, DecisionCache, build_holds, cache_for, cached
-from policy.decide.catalog import Catalog, Verdict, catalog, feature_verdict
+from policy.decide.catalog import Catalog, ModeRule, Verdict, catalog, feature_verdict
 from policy.decide.layouts import kernel_of, layout, scaled_align
 from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
@@ -41,6 +43,7 @@ from policy.decide.records import (  # noqa: F401 - re-exported: the engine's re
     dram_blocks,
     impossible,
 )
+from policy.kconfig import versions
 from policy.units import format_size, ndctl_size
 
 __all__ = [
@@ -62,15 +65,80 @@ def _feature_signature(cat: Catalog, b: CachedBuild, cache: DecisionCache) -> tu
 
 def _verdicts(cat: Catalog, cache: DecisionCache, b: CachedBuild, dt: Any, mode: str,
               map_: Optional[str], align: int, pagemap: bool,
-              sig: tuple[bool, ...]) -> tuple[Verdict, ...]:
-    """Every feature's verdict for one candidate: they depend on the build only through ``sig``."""
-    key = (dt.name, mode, map_, align, pagemap, sig)
+              sig: tuple[bool, ...], kernel: str) -> tuple[Verdict, ...]:
+    """Every feature's verdict for one candidate: they depend on the build only through ``sig``
+    (and on the kernel version and page size, which select and scale the conditions)."""
+    page = b.build.page_size
+    key = (dt.name, mode, map_, align, pagemap, sig, kernel, page)
     got = cache.verdicts.get(key)
     if got is None:
         got = cache.verdicts[key] = tuple(
-            feature_verdict(f, b, dt, mode, map_, align, pagemap, cache) for f in cat.features
+            feature_verdict(f, b, dt, mode, map_, align, pagemap, cache, kernel, page)
+            for f in cat.features
         )
     return got
+
+
+def _boot(device: Any) -> Any:
+    return getattr(device, "boot", None)
+
+
+def onlining(cat: Catalog, b: CachedBuild, device: Any) -> Optional[hotplug.Onlining]:
+    """Who onlines ``device``'s hot-added memory (system-ram) and into which zone: the build's
+    default online type (its kernel record names the symbols) and the boot's movable_node."""
+    kernel = kernel_of(b)
+    online_type = next((t for sym, t in kernel.online_types if b.holds(sym)), "offline")
+    boot = _boot(device)
+    rule = cat.hotplug.zone(online_type, bool(boot is not None and boot.movable_node))
+    if rule is None:
+        return None
+    return hotplug.Onlining(online_type=online_type, zone=rule.zone, by=rule.by,
+                            reason=rule.reason,
+                            source=f"{rule.source}; {kernel.online_types_source}")
+
+
+def _memmap_on_memory(cat: Catalog, b: CachedBuild,
+                      device: Any) -> tuple[int, str, tuple[Any, ...]]:
+    """(bytes of each memory block holding its memmap, "", ()) when dax/kmem can put the memmap
+    on the hot-added memory under ``b`` and the device's boot; else (0, why, chain)."""
+    rules = cat.hotplug
+    if not b.holds(rules.mom_build):
+        chain = b.chain(rules.mom_build)
+        root = f": {chain[-1].render()}" if chain else ""
+        return 0, f"memmap_on_memory needs {rules.mom_build}{root}", chain
+    boot = _boot(device)
+    mode = boot.memmap_on_memory if boot is not None else "off"
+    if mode == "off":
+        return 0, ("the boot switch memory_hotplug.memmap_on_memory is off (the kernel default; "
+                   "spec.boot.memmap_on_memory: true puts it on the command line)"), ()
+    got = hotplug.block_memmap(costs.MEMORY_BLOCK_SIZE, b.build.page_size, force=mode == "force")
+    if got.refused:
+        return 0, f"{got.refused} (mhp_supports_memmap_on_memory)", ()
+    return got.per_block, "", ()
+
+
+def _kmem_candidates(cat: Catalog, b: CachedBuild, device: Any, dt: Any, mode: ModeRule,
+                     base: CandidateResult) -> list[CandidateResult]:
+    """The DRAM-memmap system-ram candidate ``base`` with who onlines it, and beside it the
+    memmap_on_memory one (where the catalog says the kernel has it): possible, or why not."""
+    online = onlining(cat, b, device)
+    base = dataclasses.replace(base, onlining=online)
+    kernel = kernel_of(b).name
+    base_lay = base.layout
+    if not cat.hotplug.memmap_on_memory_in(kernel) or base_lay is None:
+        return [base]
+    cand = dataclasses.replace(base.candidate, memmap="device")
+    per_block, why, chain = _memmap_on_memory(cat, b, device)
+    if not per_block:
+        if dt.kmem_memmap_on_memory:
+            # the device asks for it by default: the DRAM memmap is the kernel's silent fallback
+            note = hotplug.fallback_note(why, dt.kmem_memmap_on_memory_source)
+            lay = dataclasses.replace(base_lay, warnings=base_lay.warnings + (note,))
+            base = dataclasses.replace(base, layout=lay)
+        return [base, impossible(cand, f"memmap on the device: {why}", chain, mode.proposal)]
+    lay = hotplug.on_memory_layout(base_lay, costs.MEMORY_BLOCK_SIZE, per_block)
+    return [base, dataclasses.replace(base, candidate=cand, layout=lay,
+                                      over_budget=_over_budget(device, lay))]
 
 
 def _over_budget(device: Any, lay: Any) -> tuple[str, ...]:
@@ -99,6 +167,12 @@ def candidates_for(
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
     for mode in cat.modes:
         default = Candidate(mode=mode.name, map=None, align=page)
+        if mode.name in dt.modes and not dt.exists_in(kernel.name):
+            out.append(impossible(
+                default, f"a {dt.name} device exists only on {dt.span()}, not on Linux "
+                f"{kernel.name} ({dt.reason})", (), mode.proposal,
+            ))
+            continue
         if mode.name not in dt.modes:
             out.append(impossible(
                 default, f"a {dt.name} device cannot host {mode.name} ({dt.reason})", (),
@@ -117,7 +191,11 @@ def candidates_for(
         aligns: list[int] = []
         if mode.aligns:
             for rule in cat.aligns:
+                if not versions.holds_in(kernel.name, rule.since, rule.until):
+                    continue
                 nbytes = scaled_align(rule.bytes, page, kernel)
+                if dt.fixed_align and nbytes != scaled_align(dt.fixed_align, page, kernel):
+                    continue  # the region has one align (dax/cxl.c: 2 MiB)
                 if b.holds(rule.build):
                     aligns.append(nbytes)
                     continue
@@ -140,22 +218,52 @@ def candidates_for(
                     continue
                 if sig is None:
                     sig = _feature_signature(cat, b, cache)
-                verdicts = _verdicts(cat, cache, b, dt, mode.name, m, align, pagemap, sig)
+                verdicts = _verdicts(cat, cache, b, dt, mode.name, m, align, pagemap, sig,
+                                     kernel.name)
                 on = {v.feature for v in verdicts if v.enabled}
-                out.append(CandidateResult(
+                got = CandidateResult(
                     candidate=cand, possible=True, why_impossible="", chain=(), layout=lay,
                     features=verdicts,
                     missing_required=tuple(f for f in device.requires if f not in on),
                     missing_wanted=tuple(f for f in device.wants if f not in on),
                     over_budget=_over_budget(device, lay), proposal=mode.proposal,
-                ))
+                )
+                if mode.layout == "kmem":
+                    out.extend(_kmem_candidates(cat, b, device, dt, mode, got))
+                else:
+                    out.append(got)
     return out
 
 
 def pin_matches(pin: Any, cand: Candidate) -> bool:
-    """Whether ``cand`` is what the profile's pin allows (mode, and map and align if given)."""
+    """Whether ``cand`` is what the profile's pin allows (mode, and map, align and the system-ram
+    memmap placement if given: ``memmap: dram`` is the candidate without memmap_on_memory)."""
+    memmap = getattr(pin, "memmap", None)
     return (cand.mode == pin.mode and (pin.map is None or cand.map == pin.map)
-            and (pin.align is None or cand.align == pin.align))
+            and (pin.align is None or cand.align == pin.align)
+            and (memmap is None or cand.memmap == (None if memmap == "dram" else memmap)))
+
+
+def _fallback(device: Any, b: CachedBuild, cat: Catalog,
+              results: Sequence[CandidateResult]) -> tuple[list[CandidateResult], str]:
+    """A pin asking for ``memmap: device`` that no candidate can meet: the kernel silently
+    hot-adds with a DRAM memmap instead, so the pin's DRAM candidates, and the warning why."""
+    pin = device.pin
+    if getattr(pin, "memmap", None) != "device":
+        return [], ""
+    relaxed = dataclasses.replace(pin, memmap="dram")
+    pool = [r for r in results if r.possible and pin_matches(relaxed, r.candidate)]
+    if not pool:
+        return [], ""
+    kernel = kernel_of(b).name
+    refused = [r for r in results if r.candidate.memmap == "device"
+               and pin_matches(pin, r.candidate)]
+    if refused:
+        why = refused[0].why_impossible.removeprefix("memmap on the device: ")
+    else:
+        why = (f"Linux {kernel} dax/kmem never puts the memmap on the hot-added memory "
+               f"(memmap_on_memory came in 6.8; modelled from {cat.hotplug.mom_since})")
+    return pool, hotplug.fallback_note(why, cat.hotplug.mom_source)
 
 
 def _no_pool(device: Any, b: CachedBuild, cat: Catalog,
@@ -171,8 +279,12 @@ def _no_pool(device: Any, b: CachedBuild, cat: Catalog,
         findings.append(Finding(code="impossible-pin",
                                 message=f"pin {pin.mode} is impossible: {why}", chain=chain))
     else:
-        findings.append(Finding(code="no-candidate",
-                                message="no mode is possible for this device under this build"))
+        dt = cat.device_type(str(device.type))
+        kernel = kernel_of(b).name
+        message = "no mode is possible for this device under this build"
+        if not dt.exists_in(kernel):
+            message += f": a {dt.name} device exists only on {dt.span()} ({dt.reason})"
+        findings.append(Finding(code="no-candidate", message=message))
     findings[:0] = _conflicts(device, cat)
     for feature in device.requires:
         msg, chain = feature_chain(feature, device, results, b, cat)
@@ -194,6 +306,9 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
     results = candidates_for(device, b, cat)
     pin = device.pin
     pool = [r for r in results if r.possible and (pin is None or pin_matches(pin, r.candidate))]
+    fell_back = ""
+    if not pool:
+        pool, fell_back = _fallback(device, b, cat, results)
     if not pool:
         return _no_pool(device, b, cat, results)
     findings: list[Finding] = []
@@ -233,12 +348,28 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         winner, device, runner_up, pin is not None
     )
     lay = winner.layout
+    if winner.onlining is not None and not findings:
+        reason += _hotplug_words(winner, dt_name=str(device.type))
+    warnings = (lay.warnings if lay else ()) + ((fell_back,) if fell_back else ())
     return Decision(
         build=b.build.name, device=str(device.name), device_type=str(device.type),
         size=int(device.size), ok=not findings, outcome="finding" if findings else "ok",
         chosen=winner, reason=reason, candidates=(winner,) + tuple(final),
-        findings=tuple(findings), warnings=lay.warnings if lay else (),
+        findings=tuple(findings), warnings=warnings,
     )
+
+
+def _hotplug_words(w: CandidateResult, dt_name: str) -> str:
+    """``; memmap on the device: 2 MiB of every 128 MiB memory block; onlined into ZONE_NORMAL
+    by the kernel``: where a system-ram winner's struct pages live and which zone it lands in."""
+    lay, online = w.layout, w.onlining
+    assert lay is not None and online is not None
+    blocks = (lay.usable + lay.memmap_on_device) // costs.MEMORY_BLOCK_SIZE
+    per_block = lay.memmap_on_device // blocks if blocks else 0
+    text = "; " + hotplug.describe(per_block, costs.MEMORY_BLOCK_SIZE)
+    if per_block and dt_name != "cxl-ram":
+        text += " (write 1 to /sys/bus/dax/devices/daxX.Y/memmap_on_memory before kmem binds)"
+    return text + f"; onlined into {online.zone} by {online.by}: {online.reason}"
 
 
 def _conflicts(device: Any, cat: Catalog) -> list[Finding]:

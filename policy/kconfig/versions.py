@@ -43,6 +43,10 @@ class KernelVersion:
     page_shift_symbol: str = ""
     page_relative_aligns: bool = False
     auto_online: str = "n"  # Kconfig expression: the kernel onlines hot-added memory itself
+    # (Kconfig symbol, online type) in the order the kernel reads them: the default online type
+    # of hot-added memory (mhp_get_default_online_type); none that holds: offline
+    online_types: tuple[tuple[str, str], ...] = ()
+    online_types_source: str = ""
     memmap_on_memory: bool = False
     memmap_on_memory_source: str = ""
     zero_size_refused: bool = False
@@ -68,6 +72,9 @@ VERSIONS: tuple[KernelVersion, ...] = (
         page_size_symbols=(("ARM64_16K_PAGES", 16384), ("ARM64_64K_PAGES", 65536),
                            ("PPC_64K_PAGES", 65536)),
         auto_online="MEMORY_HOTPLUG_DEFAULT_ONLINE",
+        online_types=(("MEMORY_HOTPLUG_DEFAULT_ONLINE", "online"),),
+        online_types_source="mm/memory_hotplug.c mhp_default_online_type (6.1); "
+                            "zone_for_pfn_range, default_zone_for_pfn",
         # only the PREEMPT_RT patch set selects it on 6.1 (Debian's -rt flavour); the model
         # selects it so an RT build can be modelled (kconfig/arch.Kconfig)
         model_only=("ARCH_SUPPORTS_RT",),
@@ -83,6 +90,11 @@ VERSIONS: tuple[KernelVersion, ...] = (
         page_relative_aligns=True,
         auto_online="MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO || MHP_DEFAULT_ONLINE_TYPE_ONLINE_KERNEL"
                     " || MHP_DEFAULT_ONLINE_TYPE_ONLINE_MOVABLE",
+        online_types=(("MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO", "online"),
+                      ("MHP_DEFAULT_ONLINE_TYPE_ONLINE_KERNEL", "online_kernel"),
+                      ("MHP_DEFAULT_ONLINE_TYPE_ONLINE_MOVABLE", "online_movable")),
+        online_types_source="mm/Kconfig:553-602; mm/memory_hotplug.c:1593 (auto-online), "
+                            ":1039-1077 zone_for_pfn_range, default_zone_for_pfn",
         memmap_on_memory=True,
         memmap_on_memory_source="drivers/dax/bus.c:1322-1362; drivers/dax/kmem.c:162-171; "
                                 "mm/memory_hotplug.c:76-118, :1360-1407",
@@ -100,6 +112,14 @@ _HEADER = re.compile(r"^#\s*Linux/(\S+)\s+(\d+)\.(\d+)(?:\.(\d+))?\S*\s+Kernel C
 
 def version_key(name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in name.split("."))
+
+
+def holds_in(name: str, since: Optional[str], until: Optional[str]) -> bool:
+    """Whether a rule with ``since``/``until`` (modelled version names, inclusive) holds in
+    kernel ``name``: the catalog's version selection."""
+    key = version_key(name)
+    return ((since is None or version_key(since) <= key)
+            and (until is None or key <= version_key(until)))
 
 
 def names() -> tuple[str, ...]:

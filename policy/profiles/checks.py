@@ -10,7 +10,10 @@ from policy.profiles.records import (
     COMPAT_ALIGN,
     INFO_BLOCK,
     MIN_PFN_NAMESPACE,
+    DEFAULT_BOOT,
     PAGE_MODES,
+    WHOLE_DEVICE_TYPES,
+    Boot,
     DeviceProfile,
     Pin,
     _catalog,
@@ -127,7 +130,8 @@ class _Checker:
             )
 
         own: dict[str, tuple[Any, PathKey]] = {
-            k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget") if k in entry
+            k: (entry[k], base + (k,)) for k in ("requires", "wants", "budget", "boot")
+            if k in entry
         }
         eff: dict[str, tuple[Any, PathKey]] = {**inherited, **own}
         requires = self.features(*eff["requires"]) if "requires" in eff else ()
@@ -155,6 +159,7 @@ class _Checker:
             budget_dram, budget_capacity = parsed.get("dram"), parsed.get("capacity")
 
         pin = self.pin(entry.get("pin"), base + ("pin",), dev.get("type"), size)
+        boot = _boot(eff["boot"][0]) if "boot" in eff else DEFAULT_BOOT
         numa = dev.get("numa_node")
         selectors = dev.get("match")
         if isinstance(selectors, dict) and not selectors:
@@ -184,6 +189,7 @@ class _Checker:
             budget_capacity=budget_capacity,
             budget_text=budget_text,
             pin=pin,
+            boot=boot,
             source=self.path,
             line=self.doc.mark(dpath)[0],
             labels=types.MappingProxyType(dict(labels)),
@@ -198,6 +204,12 @@ class _Checker:
             return None
         mode, pmap = value["mode"], value.get("map")
         align = parse_size(value["align"]) if "align" in value else None
+        memmap = value.get("memmap")
+        if memmap is not None and mode != "system-ram":
+            self.add("error", "pin-memmap",
+                     f"memmap (where dax/kmem puts the memmap of hot-added memory) applies only to "
+                     f"system-ram, not to mode {mode}; map places a namespace's struct pages",
+                     where + ("memmap",))
         if pmap is not None and mode not in PAGE_MODES:
             self.add(
                 "error",
@@ -223,7 +235,12 @@ class _Checker:
             self.add("error", "pin-type",
                      "hmem (EFI soft-reserved memory) has no namespace: only devdax or system-ram "
                      "with map mem apply", where + ("mode",))
-        if mode in PAGE_MODES and size:
+        if dtype == "cxl-ram" and (mode != "system-ram" or pmap == "dev"):
+            self.add("error", "pin-type",
+                     "cxl-ram (a CXL RAM region) has no namespace and is System RAM through "
+                     "dax/kmem: only system-ram with map mem applies (memmap: device or dram)",
+                     where + ("mode",))
+        if mode in PAGE_MODES and size and dtype not in WHOLE_DEVICE_TYPES:
             unit = max(align or COMPAT_ALIGN, COMPAT_ALIGN)
             if size < MIN_PFN_NAMESPACE:
                 self.add(
@@ -258,10 +275,21 @@ class _Checker:
                     f"(align 2MiB would lose {format_size(COMPAT_ALIGN)})",
                     where + ("align",),
                 )
-        return Pin(mode=mode, map=pmap, align=align)
+        return Pin(mode=mode, map=pmap, align=align, memmap=memmap)
 
 
 _REGION = re.compile("region[0-9]+")
+
+
+def _boot(value: Any) -> Boot:
+    """``spec.boot`` (already checked by the schema) as a :class:`Boot` record."""
+    if not isinstance(value, dict):
+        return DEFAULT_BOOT
+    mom = value.get("memmap_on_memory", False)
+    movable = value.get("movable_node") is True
+    if mom == "force":
+        return Boot(memmap_on_memory="force", movable_node=movable)
+    return Boot(memmap_on_memory="on" if mom is True else "off", movable_node=movable)
 
 
 def _region_align(dtype: Any) -> int:

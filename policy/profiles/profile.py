@@ -114,7 +114,8 @@ def check_document(doc: Loaded, path: str) -> tuple[list[Diagnostic], list[Devic
             devices += [dp] if dp else []
         elif value.get("kind") == "HostProfile" and isinstance(spec.get("devices"), list):
             inherited = {
-                k: (spec[k], ("spec", k)) for k in ("requires", "wants", "budget") if k in spec
+                k: (spec[k], ("spec", k)) for k in ("requires", "wants", "budget", "boot")
+                if k in spec
             }
             seen: dict[str, int] = {}
             for i, entry in enumerate(spec["devices"]):

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from policy.resources import data_file
 from policy.units import GiB, MiB
 
-DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
-DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
+DeviceType = Literal["nvdimm", "cxl", "cxl-ram", "virtio-pmem", "e820", "hmem"]
+DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "cxl-ram", "virtio-pmem", "e820", "hmem")
+WHOLE_DEVICE_TYPES = ("hmem", "cxl-ram")  # no namespace: a dax region taken whole
 MODES: tuple[str, ...] = (
     "raw", "sector", "fsdax", "devdax", "system-ram", "ondemand", "pfn", "extent",
 )
@@ -25,11 +26,31 @@ INFO_BLOCK = 8 * 1024  # nd_pfn info block (drivers/nvdimm/pfn_devs.c:nd_pfn_ini
 
 @dataclass(frozen=True)
 class Pin:
-    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
+    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes,
+    and for system-ram where dax/kmem puts the memmap of the hot-added memory: ``memmap``
+    "dram" or "device" (memmap_on_memory, Linux 6.8+)."""
 
     mode: str
     map: str | None = None
     align: int | None = None
+    memmap: str | None = None
+
+
+@dataclass(frozen=True)
+class Boot:
+    """The host's kernel command line, as far as the policy reads it.
+
+    ``memmap_on_memory``: ``memory_hotplug.memmap_on_memory=`` ("off", the kernel default; "on";
+    "force", which rounds each block's memmap up to whole pageblocks), mm/memory_hotplug.c:76-118.
+    ``movable_node``: booted with ``movable_node`` (hot-added memory onlined automatically lands
+    in ZONE_MOVABLE instead of ZONE_NORMAL, mm/memory_hotplug.c default_zone_for_pfn).
+    """
+
+    memmap_on_memory: Literal["off", "on", "force"] = "off"
+    movable_node: bool = False
+
+
+DEFAULT_BOOT = Boot()
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,8 @@ class DeviceProfile:
     match: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    # spec.boot: the host's kernel command line (memmap_on_memory, movable_node)
+    boot: Boot = DEFAULT_BOOT
 
 
 @functools.lru_cache(maxsize=1)
