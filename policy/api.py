@@ -267,16 +267,20 @@ class Side:
     features: tuple[str, ...]
     findings: tuple[str, ...]
     warnings: tuple[str, ...]
+    # system-ram: where the hot-added memory lands ("ZONE_NORMAL by kernel"), else None
+    zone: Optional[str] = None
 
     @classmethod
     def of(cls, d: Decision) -> Side:
         lay = d.chosen.layout if d.chosen else None
+        online = d.chosen.onlining if d.chosen else None
         return cls(
             ok=d.ok, choice=d.chosen.candidate.label() if d.chosen else None,
             usable=lay.usable if lay else None, dram=lay.dram_memmap if lay else None,
             capacity_lost=lay.capacity_lost if lay else None,
             features=tuple(v.feature for v in d.chosen.features if v.enabled) if d.chosen else (),
             findings=tuple(f.message for f in d.findings), warnings=tuple(d.warnings),
+            zone=f"{online.zone} by {online.by}" if online else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -301,8 +305,8 @@ class DeviceComparison:
     @property
     def changed(self) -> bool:
         o, n = self.old, self.new
-        return (o.ok, o.choice, o.usable, o.dram, o.capacity_lost, set(o.features)) != (
-            n.ok, n.choice, n.usable, n.dram, n.capacity_lost, set(n.features))
+        return (o.ok, o.choice, o.usable, o.dram, o.capacity_lost, set(o.features), o.zone) != (
+            n.ok, n.choice, n.usable, n.dram, n.capacity_lost, set(n.features), n.zone)
 
     def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "size": self.size, "changed": self.changed,

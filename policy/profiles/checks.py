@@ -8,9 +8,9 @@ from typing import Any
 from policy.errors import Diagnostic, Severity, clip
 from policy.profiles.records import (
     COMPAT_ALIGN,
+    DEFAULT_BOOT,
     INFO_BLOCK,
     MIN_PFN_NAMESPACE,
-    DEFAULT_BOOT,
     PAGE_MODES,
     WHOLE_DEVICE_TYPES,
     Boot,

@@ -44,6 +44,8 @@ def render_comparison(result: Any, out: IO[str]) -> None:
             _pair("usable", _or_dash(o.usable), _or_dash(n.usable)),
             _pair("lost", _or_dash(o.capacity_lost), _or_dash(n.capacity_lost)),
         ]
+        if o.zone or n.zone:
+            lines.append(_pair("zone", o.zone or "-", n.zone or "-"))
         if d.gained:
             lines += _wrap("gains", " ".join(d.gained))
         if d.lost:

@@ -45,6 +45,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             "align": chosen.candidate.align if chosen else None,
             "proposal": chosen.proposal if chosen else False,
             "reason": d.reason,
+            **_hotplug_doc(d),
         },
         "features": features,
         "costs": {
@@ -77,6 +78,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
                 "mode": c.candidate.mode,
                 "map": c.candidate.map,
                 "align": c.candidate.align,
+                **({"memmap": c.candidate.memmap} if c.candidate.memmap else {}),
                 "possible": c.possible,
                 "chosen": c is chosen,
                 "why": c.lost if c is not chosen else d.reason,
@@ -85,6 +87,20 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             for c in d.candidates
         ],
     }
+
+
+def _hotplug_doc(d: Decision) -> dict[str, Any]:
+    """``{"hotplug": ...}`` for a system-ram decision (memmap placement and zone), else {}."""
+    chosen = d.chosen
+    online = chosen.onlining if chosen else None
+    if chosen is None or online is None or chosen.layout is None:
+        return {}
+    return {"hotplug": {
+        "memmap": chosen.candidate.memmap or "dram",
+        "memmap_on_device_bytes": chosen.layout.memmap_on_device,
+        "zone": online.zone, "onlined_by": online.by, "why": online.reason,
+        "source": online.source,
+    }}
 
 
 def to_document(result: FeatureMatrix) -> dict[str, Any]:
