@@ -292,7 +292,7 @@ def test_compare_shows_memmap_and_zone() -> None:
     assert tier["new"]["choice"].endswith("memmap=device") and tier["new"]["dram"] == 0
     assert tier["old"]["dram"] == (256 * GiB - BLOCK) // 64
     res = CliRunner().invoke(cli, ["evaluate", "--config", "debian_amd64@6.12", "--format", "json",
-                                   str(ROOT / "profiles/cxl-ram-expander.yaml")],
+                                   str(DATA / "profiles/valid/cxl-ram-expander.yaml")],
                              standalone_mode=False)
     hp = json.loads(res.stdout)["results"][0]["decision"]["hotplug"]
     assert hp["memmap"] == "device" and hp["memmap_on_device_bytes"] == 8 * GiB

@@ -36,7 +36,7 @@ from policy.units import format_size
 
 __all__ = [
     "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "HotplugRules",
-    "ModeRule", "OnlineRule", "RuntimeCond", "Verdict", "build_holds", "catalog",
+    "ModeRule", "OnlineRule", "RuntimeCond", "Verdict", "build_holds", "catalog", "catalog_for",
     "enabling_condition", "feature_names", "feature_verdict", "scaled_align",
 ]
 
@@ -118,6 +118,13 @@ def catalog() -> Catalog:
     )
     return Catalog(modes=modes, aligns=aligns, device_types=dts, features=features,
                    hotplug=hotplug)
+
+
+@functools.lru_cache(maxsize=4)
+def catalog_for(kernel: str = versions.DEFAULT) -> Catalog:
+    """:func:`catalog` as the tree of ``kernel`` sees it (:meth:`Catalog.for_kernel`): what
+    code that compiles the catalog over one kernel's tree (policy.space) reads."""
+    return catalog().for_kernel(kernel)
 
 
 def feature_names() -> frozenset[str]:

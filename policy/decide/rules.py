@@ -6,6 +6,7 @@ version and page-size helpers the records and the engine share live here too.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
@@ -205,6 +206,19 @@ class Catalog:
         for i, m in enumerate(self.modes):
             pos.setdefault(m.name, i)
         object.__setattr__(self, "_mode_pos", pos)
+
+    def for_kernel(self, kernel: str) -> Catalog:
+        """This catalog as one kernel's tree sees it: aligns outside their versions dropped, and
+        a device type that does not exist in ``kernel`` kept (profiles may name it) with build
+        ``n``, so every expression names only symbols that kernel's tree defines (what
+        policy.space compiles over one tree needs)."""
+        dts = tuple(
+            d if d.exists_in(kernel) else dataclasses.replace(
+                d, build="n", mode_build=tuple((m, "n") for m in d.modes))
+            for d in self.device_types
+        )
+        aligns = tuple(a for a in self.aligns if _in(kernel, a.since, a.until))
+        return dataclasses.replace(self, aligns=aligns, device_types=dts)
 
     def mode(self, name: str) -> ModeRule:
         return next(m for m in self.modes if m.name == name)

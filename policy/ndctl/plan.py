@@ -313,10 +313,12 @@ def make_plan(
             placed = "" if region is None or "region" in sel or ns is not None else \
                 f"; region {region}: the first with room (set device.match.region to choose)"
             mine.append(Step(name, None, "create", tuple(argv), False, why + placed))
+            # every create takes the region's next namespace index, and a devdax namespace's
+            # character device is dax<region>.<that index> (drivers/dax/pmem.c), so count them all
+            reg = region or "region0"
+            idx = next_index.get(reg, 0)
+            next_index[reg] = idx + 1
             if t.mode == "system-ram":
-                reg = region or "region0"
-                idx = next_index.get(reg, 0)
-                next_index[reg] = idx + 1
                 mine.append(_online(name, None, dax_name(reg, idx), why))
         targets[name] = t
         for s in mine:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional
 
-from policy.decide.catalog import Catalog, catalog
+from policy.decide.catalog import Catalog, catalog_for
 from policy.errors import UsageError
 from policy.space import encode
 from policy.space.treeread import Virtual
@@ -47,7 +47,7 @@ _IDENT = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
 
 def catalog_expressions(cat: Optional[Catalog] = None) -> tuple[str, ...]:
     """Every Kconfig expression the catalog evaluates (modes, aligns, device types, features)."""
-    cat = cat or catalog()
+    cat = cat or catalog_for()
     out: list[str] = []
     for m in cat.modes:
         out.append(m.build)

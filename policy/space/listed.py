@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from policy.decide.catalog import Catalog, catalog
+from policy.decide.catalog import Catalog, catalog_for
 from policy.decide.runtime import Decision, decide
 from policy.space.enumerate import (
     _IDENT,
@@ -180,7 +180,7 @@ class Evaluator:
     def __init__(self, space: Space, devices: Sequence[Any]) -> None:
         self.space = space
         self.devices = sorted(devices, key=lambda d: str(d.name))
-        self.cat = catalog()
+        self.cat = catalog_for()
         self.exprs = catalog_expressions(self.cat)
         self._tests = [_monotone(e) for e in self.exprs]
         # a device's decision reads only its own device type's conditions (runtime.candidates_for)

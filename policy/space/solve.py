@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from policy.decide.catalog import catalog
+from policy.decide.catalog import catalog_for
 from policy.decide.runtime import decide
 from policy.errors import UsageError
 from policy.space.enumerate import (
@@ -93,7 +93,7 @@ def solve(
     """
     from policy.kconfig import tree as kconfig
 
-    cat = catalog()
+    cat = catalog_for()
     for f in require:
         cat.feature(f)  # UsageError for an unknown name
     if minimize not in ("dram", "capacity", "options"):

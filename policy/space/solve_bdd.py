@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from policy.decide.catalog import catalog
+from policy.decide.catalog import catalog_for
 from policy.decide.runtime import decide
 from policy.kconfig import tree as kconfig
 from policy.space import symbolic
@@ -49,7 +49,7 @@ def solve_symbolic(
     every device meets every requirement; an ``explore.SolveResult``."""
     if minimize not in ("dram", "capacity", "options"):
         raise ValueError(f"unknown objective {minimize!r}")
-    cat = catalog()
+    cat = catalog_for()
     kconf = kconfig.parse_tree()
     proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
     # the fewest options counts every enabled user option of the tree: every step then

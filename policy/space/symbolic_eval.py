@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from policy.decide import runtime
-from policy.decide.catalog import Catalog, catalog, enabling_condition
+from policy.decide.catalog import Catalog, catalog_for, enabling_condition
 from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
 from policy.space.symbolic import Walk
 
@@ -84,7 +84,7 @@ class SymbolicEvaluation:
         self._done = 0
         self.walk = walk
         self.bdd = walk.bdd
-        self.cat = cat or catalog()
+        self.cat = cat or catalog_for()
         self.devices = sorted(devices, key=lambda d: (str(d.type), str(d.name)))
         self._var = dict(zip(walk.projection, walk.proj_vars))
         self._exprs: dict[str, Any] = {}
