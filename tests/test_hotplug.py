@@ -297,3 +297,11 @@ def test_compare_shows_memmap_and_zone() -> None:
     hp = json.loads(res.stdout)["results"][0]["decision"]["hotplug"]
     assert hp["memmap"] == "device" and hp["memmap_on_device_bytes"] == 8 * GiB
     assert hp["zone"] == "ZONE_NORMAL" and hp["onlined_by"] == "kernel"
+
+
+def test_16k_pin_with_a_4k_align_names_the_choices(arm16k: Any) -> None:
+    d = decide(dev(pin=Pin(mode="system-ram", map="mem", align=2 * MiB)), arm16k)
+    assert not d.ok
+    assert "align 2M is not a choice with 16 KiB pages: 16K, 32M" in d.findings[0].message
+    d = decide(dev(pin=Pin(mode="system-ram", map="mem", align=32 * MiB)), arm16k)
+    assert d.ok and d.chosen.layout.dram_memmap == (256 * GiB - BLOCK) // 256  # 64 B per 16K
