@@ -276,7 +276,8 @@ def _no_pool(device: Any, b: CachedBuild, cat: Catalog,
                     or (r.candidate.mode == pin.mode and not r.possible)]
         why = matching[0].why_impossible if matching else f"no candidate matches the pin {pin}"
         aligns = sorted({r.candidate.align for r in results if r.candidate.mode == pin.mode})
-        if pin.align is not None and aligns and pin.align not in aligns:
+        built = any(r.possible for r in results if r.candidate.mode == pin.mode)
+        if pin.align is not None and built and pin.align not in aligns:
             # e.g. 2M with 16 KiB pages, where the choices are 16K and 32M (and 64G)
             why = (f"align {ndctl_size(pin.align)} is not a choice with "
                    f"{format_size(b.build.page_size)} pages: "
