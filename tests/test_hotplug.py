@@ -158,6 +158,11 @@ def test_16k_pages_fall_back_silently(arm16k: Any) -> None:
     ("6.12", Boot(), "ZONE_NORMAL by kernel"),  # Debian 6.12: ONLINE_AUTO
     ("6.12", Boot(movable_node=True), "ZONE_MOVABLE by kernel"),
     ("6.1", Boot(movable_node=True), "ZONE_MOVABLE by daxctl"),
+    ("6.12", Boot(memhp_default_state="offline"), "ZONE_MOVABLE by daxctl"),
+    ("6.12", Boot(memhp_default_state="online_movable"), "ZONE_MOVABLE by kernel"),
+    ("6.1", Boot(memhp_default_state="online"), "ZONE_NORMAL by kernel"),
+    ("6.1", Boot(memhp_default_state="online_kernel", movable_node=True),
+     "ZONE_NORMAL by kernel"),
 ])
 def test_zone(kernel: str, boot: Boot, zone: str, amd61: Any, amd612: Any) -> None:
     d = decide(dev(boot=boot), amd61 if kernel == "6.1" else amd612)
@@ -261,7 +266,7 @@ def test_profile_pin_memmap_and_boot() -> None:
 kind: HostProfile
 metadata: {name: h}
 spec:
-  boot: {memmap_on_memory: force, movable_node: true}
+  boot: {memmap_on_memory: force, movable_node: true, memhp_default_state: online_movable}
   devices:
     - name: a
       device: {type: cxl-ram, size: 64GiB}
@@ -275,7 +280,8 @@ spec:
     assert codes == ["pin-memmap"]
     ok = load_profile_text(text.split("    - name: b")[0], "h.yaml")
     (a,) = ok.devices
-    assert a.boot == Boot(memmap_on_memory="force", movable_node=True)
+    assert a.boot == Boot(memmap_on_memory="force", movable_node=True,
+                          memhp_default_state="online_movable")
     assert a.pin == Pin(mode="system-ram", memmap="device")
     bad = load_profile_text(text.replace("mode: system-ram, memmap", "mode: devdax, memmap")
                             .split("    - name: b")[0], "h.yaml")

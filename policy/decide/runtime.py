@@ -87,14 +87,17 @@ def onlining(cat: Catalog, b: CachedBuild, device: Any) -> Optional[hotplug.Onli
     """Who onlines ``device``'s hot-added memory (system-ram) and into which zone: the build's
     default online type (its kernel record names the symbols) and the boot's movable_node."""
     kernel = kernel_of(b)
-    online_type = next((t for sym, t in kernel.online_types if b.holds(sym)), "offline")
     boot = _boot(device)
+    stated = getattr(boot, "memhp_default_state", None)
+    online_type = stated or next((t for sym, t in kernel.online_types if b.holds(sym)),
+                                 "offline")
     rule = cat.hotplug.zone(online_type, bool(boot is not None and boot.movable_node))
     if rule is None:
         return None
+    source = ("memhp_default_state= (mm/memory_hotplug.c setup_memhp_default_state)" if stated
+              else kernel.online_types_source)
     return hotplug.Onlining(online_type=online_type, zone=rule.zone, by=rule.by,
-                            reason=rule.reason,
-                            source=f"{rule.source}; {kernel.online_types_source}")
+                            reason=rule.reason, source=f"{rule.source}; {source}")
 
 
 def _memmap_on_memory(cat: Catalog, b: CachedBuild,

@@ -287,9 +287,12 @@ def _boot(value: Any) -> Boot:
         return DEFAULT_BOOT
     mom = value.get("memmap_on_memory", False)
     movable = value.get("movable_node") is True
+    state = value.get("memhp_default_state")
+    state = state if isinstance(state, str) else None
     if mom == "force":
-        return Boot(memmap_on_memory="force", movable_node=movable)
-    return Boot(memmap_on_memory="on" if mom is True else "off", movable_node=movable)
+        return Boot(memmap_on_memory="force", movable_node=movable, memhp_default_state=state)
+    return Boot(memmap_on_memory="on" if mom is True else "off", movable_node=movable,
+                memhp_default_state=state)
 
 
 def _region_align(dtype: Any) -> int:

@@ -44,10 +44,14 @@ class Boot:
     "force", which rounds each block's memmap up to whole pageblocks), mm/memory_hotplug.c:76-118.
     ``movable_node``: booted with ``movable_node`` (hot-added memory onlined automatically lands
     in ZONE_MOVABLE instead of ZONE_NORMAL, mm/memory_hotplug.c default_zone_for_pfn).
+    ``memhp_default_state``: ``memhp_default_state=`` (offline, online, online_kernel,
+    online_movable), which overrides the build's default online type
+    (mm/memory_hotplug.c setup_memhp_default_state); None: the build's.
     """
 
     memmap_on_memory: Literal["off", "on", "force"] = "off"
     movable_node: bool = False
+    memhp_default_state: str | None = None
 
 
 DEFAULT_BOOT = Boot()
