@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from policy.cli import cli
 from policy.decide import hotplug
@@ -311,3 +312,19 @@ def test_16k_pin_with_a_4k_align_names_the_choices(arm16k: Any) -> None:
     assert "align 2M is not a choice with 16 KiB pages: 16K, 32M" in d.findings[0].message
     d = decide(dev(pin=Pin(mode="system-ram", map="mem", align=32 * MiB)), arm16k)
     assert d.ok and d.chosen.layout.dram_memmap == (256 * GiB - BLOCK) // 256  # 64 B per 16K
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.integers(min_value=1, max_value=4096), lead=st.integers(min_value=0, max_value=3))
+def test_on_memory_layout_accounts_for_every_byte(blocks: int, lead: int) -> None:
+    """Onlined = System RAM + on-device memmap; DRAM 0; the memmap share is exactly 1/64."""
+    from policy.decide import costs
+    size = (blocks + lead) * BLOCK
+    base = costs.system_ram_layout(size, "mem", 2 * MiB, start=16 * MiB)
+    if base.refused:
+        return
+    per_block = hotplug.block_memmap(BLOCK).per_block
+    lay = hotplug.on_memory_layout(base, BLOCK, per_block)
+    assert lay.usable + lay.memmap_on_device == base.usable
+    assert lay.memmap_on_device * 64 == base.usable
+    assert lay.dram_memmap == 0 and lay.capacity_lost == size - lay.usable
