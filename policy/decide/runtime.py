@@ -13,7 +13,13 @@ Precedence (docs/policy.md; tested as tables in tests/test_runtime.py):
 7. **least capacity lost** on the device;
 8. **fixed order** — mode order of the catalog (raw, sector, fsdax, devdax, system-ram, ondemand,
    pfn, extent), then map in ndctl's default order (dev, mem), then align in ndctl's default order
-   (2 MiB, 1 GiB, 4 KiB).
+   (2 MiB, 1 GiB, 4 KiB), then the system-ram memmap (DRAM before ``memmap=device``).
+
+system-ram candidates come in pairs where the catalog's ``hotplug.memmap_on_memory`` holds for the
+build's kernel: the DRAM memmap, and ``memmap=device`` (memmap_on_memory) when the build, the
+profile's boot and the memory-block arithmetic allow it (else impossible, with why). A pin asking
+for ``memmap: device`` that nothing can meet falls back, as the kernel silently does, to the DRAM
+candidates with a warning.
 
 Candidates failing 3 or 4 are still ranked: when none meets them, the best of them is reported
 with a finding (exit 1) naming the chain to the root cause.
