@@ -328,3 +328,14 @@ def test_on_memory_layout_accounts_for_every_byte(blocks: int, lead: int) -> Non
     assert lay.usable + lay.memmap_on_device == base.usable
     assert lay.memmap_on_device * 64 == base.usable
     assert lay.dram_memmap == 0 and lay.capacity_lost == size - lay.usable
+
+
+def test_compare_text_wraps_a_long_decision() -> None:
+    res = CliRunner().invoke(cli, ["compare", "debian_amd64", "debian_amd64@6.12",
+                                   str(ROOT / "profiles/pmem-memory-tier.yaml")],
+                             standalone_mode=False)
+    lines = res.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "          -> system-ram map=mem align=2M memmap=device" in lines
+    assert "  zone      ZONE_MOVABLE by daxctl -> ZONE_NORMAL by kernel" in lines
+    assert "  DRAM      4 GiB -> 0 B" in lines

@@ -19,7 +19,12 @@ def _cut(text: str) -> str:
 
 def _pair(label: str, old: str, new: str) -> str:
     arrow = "  (same)" if old == new else f" -> {new}"
-    return _cut(f"  {label:<9} {old}{arrow}")
+    line = f"  {label:<9} {old}{arrow}"
+    if len(line) > WIDTH and old != new:
+        # "system-ram map=mem align=2M -> system-ram map=mem align=2M memmap=device": the new
+        # value on its own line rather than cut
+        return _cut(f"  {label:<9} {old}") + "\n" + _cut(" " * 10 + f"-> {new}")
+    return _cut(line)
 
 
 def _wrap(label: str, text: str) -> list[str]:
