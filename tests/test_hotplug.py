@@ -337,5 +337,12 @@ def test_compare_text_wraps_a_long_decision() -> None:
     lines = res.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert "          -> system-ram map=mem align=2M memmap=device" in lines
+    res = CliRunner().invoke(cli, ["matrix", "--config", "debian_amd64@6.12", "--config",
+                                   "debian_amd64", str(ROOT / "profiles/pmem-memory-tier.yaml")],
+                             standalone_mode=False)
+    assert "debian_amd64@6.12  system-ram mem 2M+ ✓" in res.stdout
+    assert "debian_amd64       system-ram mem 2M ✓" in res.stdout
+    assert "+ after the align: system-ram memmap on the memory itself" in res.stdout
+    assert all(len(line) <= 80 for line in res.stdout.splitlines())
     assert "  zone      ZONE_MOVABLE by daxctl -> ZONE_NORMAL by kernel" in lines
     assert "  DRAM      4 GiB -> 0 B" in lines

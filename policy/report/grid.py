@@ -21,12 +21,14 @@ GAP = 2
 
 
 def cell_text(d: Decision) -> str:
-    """``fsdax dev 2M ✓``: mode (``*`` for a modelled proposal), map, align and the mark."""
+    """``fsdax dev 2M ✓``: mode (``*`` for a modelled proposal), map, align (``2M+``: system-ram
+    with memmap_on_memory) and the mark."""
     c = d.chosen
     if c is None:
         return f"none {IMPOSSIBLE}"
     mode = c.candidate.mode + ("*" if c.proposal else "")
-    return f"{mode} {c.candidate.map or '-'} {ndctl_size(c.candidate.align)} " + (
+    memmap = "+" if c.candidate.memmap == "device" else ""  # short: one width for all columns
+    return f"{mode} {c.candidate.map or '-'} {ndctl_size(c.candidate.align)}{memmap} " + (
         OK if d.ok else FINDING)
 
 
@@ -100,6 +102,10 @@ class GridReporter:
             ("cell: mode map align;", "", None),
             ("*", " modelled 2015 proposal, not in Linux", "proposal"),
         ]
+        if any(r.chosen is not None and r.chosen.candidate.memmap == "device"
+               for r in result.rows):
+            items.append(("+", " after the align: system-ram memmap on the memory itself "
+                          "(memmap_on_memory)", None))
         stream.write("\n")
         line, used = "", 0
         for mark, text, role in items:
