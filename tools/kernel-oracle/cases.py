@@ -9,7 +9,16 @@ A case is a dict:
   align       bytes or None (only fsdax/devdax)
   sector_size bytes or None (sector mode)
   probe       1 = run the feature probes (mkfs/mount -o dax/mmap/MAP_SYNC/O_DIRECT/ibv_reg_mr)
-  args        the ndctl create-namespace arguments (after -r REGION)
+  args        the ndctl create-namespace arguments (after -r REGION); @NS is the region's
+              namespace (label-less regions are reconfigured: -e NS -f)
+  region      nfit (label-backed NVDIMM, default) | e820 (memmap=nn!ss on the kernel command
+              line, nd_e820) | virtio (virtio-pmem-pci, ND_REGION_ASYNC); a label-less region
+              (e820, virtio) is as large as its case: one namespace over the whole region
+  via         system-ram only: sysfs (unbind + kmem/new_id, online_movable) | daxctl
+              (`daxctl reconfigure-device --mode=system-ram`)
+  memmap_on_memory  system-ram via daxctl: ask for the memmap on the hot-added memory
+              (dax bus attribute, 6.8+)
+  boot_args   extra kernel command line of the case's boot (memory_hotplug.memmap_on_memory=1)
 """
 
 from __future__ import annotations
@@ -40,9 +49,17 @@ def make_case(
     sector_size: int | None = None,
     probe: bool = False,
     tag: str = "",
+    region: str = "nfit",
+    via: str = "sysfs",
+    memmap_on_memory: bool = False,
+    boot_args: tuple[str, ...] = (),
 ) -> dict:
-    # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (kmem_probe in init.sh)
-    args = ["--mode", "devdax" if mode == "system-ram" else mode, "--size", human(size)]
+    # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (init.sh)
+    args = ["--mode", "devdax" if mode == "system-ram" else mode]
+    if region == "nfit":
+        args += ["--size", human(size)]
+    else:
+        args = ["-e", "@NS", "-f", *args]  # the whole label-less region
     if map_:
         args += ["--map", map_]
     if align:
@@ -50,13 +67,16 @@ def make_case(
     if sector_size:
         args += ["--sector-size", str(sector_size)]
     parts = (
-        [mode, human(size)]
+        ([region] if region != "nfit" else [])
+        + [mode, human(size)]
         + ([map_] if map_ else [])
         + ([f"a{human(align)}"] if align else [])
         + ([f"s{sector_size}"] if sector_size else [])
+        + ([via] if mode == "system-ram" and via != "sysfs" else [])
+        + (["mom"] if memmap_on_memory else [])
         + ([tag] if tag else [])
     )
-    return {
+    case = {
         "id": "-".join(parts),
         "boot": boot,
         "size": size,
@@ -66,7 +86,33 @@ def make_case(
         "sector_size": sector_size,
         "probe": 1 if probe else 0,
         "args": args,
+        "region": region,
     }
+    if mode == "system-ram":
+        case["via"] = via
+        case["memmap_on_memory"] = memmap_on_memory
+    if boot_args:
+        case["boot_args"] = list(boot_args)
+    return case
+
+
+MOM = ("memory_hotplug.memmap_on_memory=1",)
+
+
+def labelless_cases(boot: str, region: str, size: int) -> list[dict]:
+    """One label-less region (e820 or virtio-pmem): every mode on its whole-region namespace."""
+    return [
+        make_case(boot, size, "raw", probe=True, region=region),
+        make_case(boot, size, "sector", sector_size=4096, region=region),
+        make_case(boot, size, "fsdax", "mem", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "fsdax", "dev", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "fsdax", "mem", 4 * KiB, region=region),
+        make_case(boot, size, "devdax", "mem", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "dev", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "dev", 4 * KiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "mem", 1 * GiB, probe=True, region=region),
+        make_case(boot, size, "system-ram", "mem", 2 * MiB, region=region, via="daxctl"),
+    ]
 
 
 def ci_cases() -> list[dict]:
@@ -81,9 +127,11 @@ def ci_cases() -> list[dict]:
         make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB, probe=True),
         make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),  # kernel refuses: cannot satisfy align
         make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),  # ndctl refuses: < 16 MiB
-        make_case(
-            b, 1 * GiB, "system-ram", "mem", 2 * MiB
-        ),  # devdax -> dax/kmem (last: it re-plugs RAM)
+        # a raw namespace of a PAGEMAP region (memmap=512M!4G) and devdax on an async region
+        make_case(b, 512 * MiB, "raw", probe=True, region="e820"),
+        make_case(b, 512 * MiB, "devdax", "mem", 2 * MiB, probe=True, region="virtio"),
+        # devdax -> dax/kmem, last: it re-plugs RAM
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
     ]
 
 
@@ -117,11 +165,26 @@ def full_cases() -> list[dict]:
         make_case(b, 64 * MiB, "raw", tag="repeat"),  # noise baseline: repeat of the above
         make_case(b, 1 * GiB, "system-ram", "dev", 2 * MiB),  # devdax -> dax/kmem
         make_case(b, 2 * GiB, "system-ram", "mem", 1 * GiB),
+        # daxctl, and the memmap_on_memory request without the boot switch (refused or ignored)
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", memmap_on_memory=True),
+    ]
+    out += labelless_cases("e820", "e820", 2 * GiB)
+    out += labelless_cases("virtio", "virtio", 2 * GiB)
+    # booted with memory_hotplug.memmap_on_memory=1: dax/kmem with and without the request
+    b = "mom"
+    out += [
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", boot_args=MOM),
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", memmap_on_memory=True,
+                  boot_args=MOM),
+        make_case(b, 2 * GiB, "system-ram", "dev", 2 * MiB, via="daxctl", memmap_on_memory=True,
+                  boot_args=MOM),
     ]
     return out
 
 
-def subset(name: str) -> list[dict]:
+def subset(name: str, series: str = "6.1") -> list[dict]:
+    """The case list of a subset; the same cases on every kernel version (``series``)."""
     if name == "ci":
         return ci_cases()
     if name == "full":
