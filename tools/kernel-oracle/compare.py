@@ -127,7 +127,7 @@ def memmap_on_memory_asked(case: dict) -> bool:
 
 
 def observations(case: dict) -> dict:
-    """Facts measured beside the checks: what no model figure covers yet (recorded, not compared)."""
+    """Facts measured beside the checks, which no model figure covers yet (recorded only)."""
     out: dict = {}
     p = case.get("probe") if isinstance(case.get("probe"), dict) else {}
     if p.get("map_sync"):

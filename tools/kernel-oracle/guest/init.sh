@@ -159,6 +159,12 @@ daxctl_probe() {
 	emit "KMEM_ZONES0 $(zone_pages)"
 	T daxctl reconfigure-device --mode=system-ram $chr >/tmp/k 2>/tmp/k2; rc=$?
 	emit "KMEM_DAXCTL $rc"; block daxctl_out /tmp/k; block daxctl_err /tmp/k2
+	if [ $rc != 0 ] && grep -q 'auto-online' /tmp/k2; then
+		# the kernel onlines hot-added memory itself (MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO) and
+		# daxctl refuses to race it: let the kernel online the blocks, into the zone it picks
+		T daxctl reconfigure-device --mode=system-ram --no-online $chr >/tmp/k 2>/tmp/k2; rc=$?
+		emit "KMEM_DAXCTL_NO_ONLINE $rc"; block daxctl_out2 /tmp/k; block daxctl_err2 /tmp/k2
+	fi
 	emit "KMEM_DRIVER $(basename $(readlink /sys/bus/dax/devices/$chr/driver) 2>/dev/null)"
 	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb1
 	new=$(diff /tmp/mb0 /tmp/mb1 | sed -n 's/^+\(memory[0-9]*\)$/\1/p')
