@@ -199,7 +199,10 @@ def measured_features(case: dict) -> dict:
     elif mode in ("raw", "sector", "devdax"):
         out["o_direct_dax_file"] = False  # there is no DAX file on such a namespace
     fs = p.get("fault_size")
-    if dax_mapping and fs in ("pte", "pmd", "pud"):
+    misaligned = isinstance(p.get("extent_mod_2m"), int) and p["extent_mod_2m"] != 0
+    if dax_mapping and fs == "pte" and misaligned:
+        pass  # the file's extent is not 2 MiB-aligned on the device: PMD faults not probed
+    elif dax_mapping and fs in ("pte", "pmd", "pud"):
         out["pmd_faults"] = fs == "pmd"
         out["pud_faults"] = fs == "pud"
     elif not dax_mapping:

@@ -206,7 +206,7 @@ def build_initramfs(
     if not (moddir / "modules.dep").exists():
         log("depmod for the extracted kernel tree")
         sh(["depmod", "-b", str(kdir), kver])
-    probes = build_probes(CACHE / "probes")
+    probes = build_probes(CACHE / f"probes-{kver}")
     c = Cpio()
     for d in (
         "bin",
@@ -254,7 +254,7 @@ def build_initramfs(
     # kernel modules: closure of MODULES, then depmod on the initramfs tree
     extra = [m for k in regions for m in REGION_MODULES.get(k, [])]
     mods = module_closure(moddir, MODULES + extra)
-    stage = CACHE / "modstage"
+    stage = CACHE / f"modstage-{kver}"  # per kernel: runs of two kernels may overlap
     shutil.rmtree(stage, ignore_errors=True)
     sdir = stage / "lib" / "modules" / kver
     for rel in mods:

@@ -265,6 +265,7 @@ def run(
     cases_file: str | None = None,
     series: str = "6.1",
     accel: str = "auto",
+    merge: bool = False,
 ) -> dict:
     kdir = fetch(update=not no_update, series=series)
     info = kernel_info(kdir)
@@ -325,6 +326,19 @@ def run(
                 pc["blocks"].pop(dup, None)  # parsed copies live at top level
             doc["cases"].append(pc)
         (wdir / "serial1.txt").write_text(r["serial"])
+    if merge and out.exists():
+        # re-run boots replace theirs in the existing results; the others are kept
+        old = json.loads(out.read_text())
+        redone = {b["name"] for b in doc["boots"]}
+        doc["boots"] = [b for b in old["boots"] if b["name"] not in redone] + doc["boots"]
+        order = [b["name"] for b in doc["boots"]]
+        kept = [c for c in old["cases"] if (c.get("spec") or {}).get("boot") not in redone]
+        doc["cases"] = sorted(
+            kept + doc["cases"],
+            key=lambda c: order.index((c.get("spec") or {}).get("boot", order[0])),
+        )
+        doc["started"] = old.get("started", doc["started"])
+        doc["merged"] = sorted(set(old.get("merged", [])) | redone)
     doc["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     out.parent.mkdir(parents=True, exist_ok=True)
     # keep Debian's config of this kernel beside the results, so the comparison can use it later
@@ -351,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--boot", action="append", help="only these boots (case groups)")
     r.add_argument("--no-update", action="store_true", help="skip apt-get update")
     r.add_argument("--cases", help="a JSON case list instead of --subset (see cases.py)")
+    r.add_argument(
+        "--merge", action="store_true", help="replace only these boots in an existing --out"
+    )
     cs = sub.add_parser("cases")
     cs.add_argument("--subset", default="ci")
     cs.add_argument("--kernel", default="6.1", choices=sorted(KERNELS))
@@ -362,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.cmd == "run":
         out = a.out or (CACHE / f"results-{a.subset}-{a.kernel}.json")
         accel = os.environ.get("KORACLE_ACCEL", a.accel)
-        doc = run(a.subset, out, a.boot, a.no_update, a.cases, a.kernel, accel)
+        doc = run(a.subset, out, a.boot, a.no_update, a.cases, a.kernel, accel, a.merge)
         bad = [b for b in doc["boots"] if b["missing_cases"] or b["qemu_rc"] != 0]
         return 1 if bad else 0
     return 0
