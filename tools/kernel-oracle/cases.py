@@ -74,6 +74,7 @@ def make_case(
         + ([f"s{sector_size}"] if sector_size else [])
         + ([via] if mode == "system-ram" and via != "sysfs" else [])
         + (["mom"] if memmap_on_memory else [])
+        + (["mhp"] if any("memmap_on_memory=1" in a for a in boot_args) else [])
         + ([tag] if tag else [])
     )
     case = {
@@ -169,16 +170,21 @@ def full_cases() -> list[dict]:
         make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
         make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", memmap_on_memory=True),
     ]
+    # dax/kmem cases get a boot each: a kernel that onlines hot-added memory into ZONE_NORMAL
+    # itself (Debian 6.12) may not let it go again, and the region would stay taken
+    ram = [c for c in out if c["mode"] == "system-ram"]
+    for i, c in enumerate(ram):
+        c["boot"] = f"ram{i}"
+    out = [c for c in out if c["mode"] != "system-ram"] + ram
     out += labelless_cases("e820", "e820", 2 * GiB)
     out += labelless_cases("virtio", "virtio", 2 * GiB)
     # booted with memory_hotplug.memmap_on_memory=1: dax/kmem with and without the request
-    b = "mom"
     out += [
-        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", boot_args=MOM),
-        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", memmap_on_memory=True,
-                  boot_args=MOM),
-        make_case(b, 2 * GiB, "system-ram", "dev", 2 * MiB, via="daxctl", memmap_on_memory=True,
-                  boot_args=MOM),
+        make_case("mom0", 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", boot_args=MOM),
+        make_case("mom1", 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl",
+                  memmap_on_memory=True, boot_args=MOM),
+        make_case("mom2", 2 * GiB, "system-ram", "dev", 2 * MiB, via="daxctl",
+                  memmap_on_memory=True, boot_args=MOM),
     ]
     return out
 

@@ -330,7 +330,10 @@ def run(
         # re-run boots replace theirs in the existing results; the others are kept
         old = json.loads(out.read_text())
         redone = {b["name"] for b in doc["boots"]}
-        doc["boots"] = [b for b in old["boots"] if b["name"] not in redone] + doc["boots"]
+        current = set(boots)  # a boot the case list no longer has is dropped
+        keep = [b for b in old["boots"] if b["name"] not in redone and b["name"] in current]
+        doc["boots"] = keep + doc["boots"]
+        redone |= {b["name"] for b in old["boots"]} - current
         order = [b["name"] for b in doc["boots"]]
         kept = [c for c in old["cases"] if (c.get("spec") or {}).get("boot") not in redone]
         doc["cases"] = sorted(

@@ -142,7 +142,13 @@ kmem_probe() {
 	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb1
 	new=$(diff /tmp/mb0 /tmp/mb1 | sed -n 's/^+\(memory[0-9]*\)$/\1/p')
 	n=0; on=0
-	for b in $new; do n=$((n+1)); echo online_movable > /sys/devices/system/memory/$b/state 2>/dev/null && on=$((on+1)); done
+	for b in $new; do
+		n=$((n+1))
+		# a kernel that onlines hot-added memory itself (6.12: auto_online_blocks) has done it
+		[ "$(cat /sys/devices/system/memory/$b/state)" = online ] || echo online_movable > /sys/devices/system/memory/$b/state 2>/dev/null
+		[ "$(cat /sys/devices/system/memory/$b/state)" = online ] && on=$((on+1))
+		emit "KMEM_BLOCK $b $(cat /sys/devices/system/memory/$b/state) $(cat /sys/devices/system/memory/$b/valid_zones 2>/dev/null | tr ' ' ,)"
+	done
 	emit "KMEM_BLOCKS $n $on $(cat /sys/devices/system/memory/block_size_bytes)"
 	for b in $new; do emit "SYSFS /sys/devices/system/memory/$b/phys_index $(cat /sys/devices/system/memory/$b/phys_index)"; done
 	settle; emit "KMEM_MT1 $(awk '/MemTotal/ {print $2}' /proc/meminfo)"; emit "KMEM_FREE1 $(freepages)"
@@ -181,6 +187,13 @@ daxctl_probe() {
 		T daxctl reconfigure-device --mode=system-ram --no-online $chr >/tmp/k 2>/tmp/k2; rc=$?
 		emit "KMEM_DAXCTL_NO_ONLINE $rc"; block daxctl_out2 /tmp/k; block daxctl_err2 /tmp/k2
 	fi
+	if [ $rc != 0 ] && grep -q 'auto-online' /tmp/k2; then
+		# daxctl 76.1 aborts either way: bind dax/kmem through sysfs as daxctl would and let the
+		# kernel online the blocks by its own policy (what Debian's 6.12 does to any hot-add)
+		echo $chr > /sys/bus/dax/drivers/kmem/new_id 2>/tmp/k; emit "KMEM_NEWID $? $(tr '\n' ' ' </tmp/k)"
+		[ -e /sys/bus/dax/drivers/kmem/$chr ] || { echo $chr > /sys/bus/dax/drivers/kmem/bind 2>/tmp/k; emit "KMEM_BIND $? $(tr '\n' ' ' </tmp/k)"; }
+		emit "KMEM_VIA sysfs-after-daxctl"
+	fi
 	emit "KMEM_DRIVER $(basename $(readlink /sys/bus/dax/devices/$chr/driver) 2>/dev/null)"
 	ls /sys/devices/system/memory | grep '^memory' | sort > /tmp/mb1
 	new=$(diff /tmp/mb0 /tmp/mb1 | sed -n 's/^+\(memory[0-9]*\)$/\1/p')
@@ -195,7 +208,12 @@ daxctl_probe() {
 	emit "KMEM_ZONES1 $(zone_pages)"
 	cat /proc/iomem | grep -iE 'dax|System RAM|persistent|nvdimm|reserved' > /tmp/k; block iomem /tmp/k
 	# undo, so the namespace can be destroyed
-	T daxctl reconfigure-device --mode=devdax -f $chr >/tmp/k 2>&1; emit "KMEM_UNDO $? $(tail -1 /tmp/k | tr '\n' ' ')"
+	T daxctl reconfigure-device --mode=devdax -f $chr >/tmp/k 2>&1; rc=$?
+	if [ $rc != 0 ]; then
+		for b in $new; do echo offline > /sys/devices/system/memory/$b/state 2>/dev/null; done
+		echo $chr > /sys/bus/dax/drivers/kmem/unbind 2>/dev/null; rc=$?
+	fi
+	emit "KMEM_UNDO $rc $(tail -1 /tmp/k | tr '\n' ' ')"
 }
 
 # label-less regions (e820, virtio) have one namespace over the whole region, reconfigured with
