@@ -385,12 +385,15 @@ def test_region_capabilities_match_the_model(full):
     assert all(c["ok"] for c in caps.values()), caps
 
 
-def test_fault_sizes_were_measured(full):
-    """devdax faults at exactly its align; fsdax at PMD on 2 MiB-aligned data; page cache at PTE."""
+@pytest.mark.parametrize("fixture", FULL_RUNS)
+def test_fault_sizes_were_measured(fixture, request):
+    """devdax faults at exactly its align; fsdax at PMD on 2 MiB-aligned data; page cache at PTE
+    (NFIT regions: a raw NFIT namespace has no DAX)."""
+    full = request.getfixturevalue(fixture)
     sizes = {}
     for c in full["cases"]:
         p = c.get("probe")
-        if isinstance(p, dict) and p.get("fault_size"):
+        if isinstance(p, dict) and p.get("fault_size") and compare.region_kind(c) == "nfit":
             sizes[(c["spec"]["mode"], c["spec"].get("align"))] = p["fault_size"]
     assert sizes[("devdax", 4096)] == "pte"
     assert sizes[("devdax", 2 * MiB)] == "pmd"
@@ -451,3 +454,62 @@ def test_arm64_smoke_boot_offers_the_aligns_the_model_offers():
             {r.candidate.align for r in results if r.candidate.mode == mode and r.possible}
         )
         assert offered[seed] == model == [4096, 2 * MiB]
+
+
+def _observed(doc: dict) -> tuple[dict, dict]:
+    rep = compare.compare(doc, _policy(doc))
+    return {r["id"]: r.get("observed", {}) for r in rep["rows"]}, rep
+
+
+def test_memmap_on_memory_measured_on_6_12(full612):
+    """Debian 6.12, dax/kmem: asked for (dax attribute) under memory_hotplug.memmap_on_memory=1,
+    the memmap lands on the hot-added memory (1/64 of it, DRAM unchanged within the noise);
+    asked for without the boot switch, the attribute refuses (EOPNOTSUPP) and the memmap stays in
+    DRAM; blocks land in ZONE_NORMAL (the kernel onlines them itself)."""
+    obs, rep = _observed(full612)
+    on = obs["system-ram-1G-mem-a2M-daxctl-mom-mhp"]
+    assert on["memmap_on_memory_attr"] == "1" and on["memmap_on_memory_param"] == "Y"
+    assert on["memmap_on_device"] == on["onlined_bytes"] // 64 == 14 * MiB
+    assert abs(on["dram"]) <= compare.DRAM_TOL_PAGES * 4096
+    assert obs["system-ram-2G-dev-a2M-daxctl-mom-mhp"]["memmap_on_device"] == 30 * MiB
+    refused = obs["system-ram-1G-mem-a2M-daxctl-mom"]
+    assert "Operation not supported" in refused["memmap_on_memory_set"]
+    assert refused["memmap_on_device"] == 0 and refused["dram"] >= 14 * MiB
+    switch_only = obs["system-ram-1G-mem-a2M-daxctl-mhp"]  # the boot switch, no request
+    assert switch_only["memmap_on_memory_attr"] == "0" and switch_only["memmap_on_device"] == 0
+    assert {z for o in obs.values() for z in o.get("zones", [])} == {"Normal"}
+    daxctl = [o for o in obs.values() if o.get("kmem_via") == "daxctl"]
+    assert daxctl and all(o["auto_online_blocks"] == "online" for o in daxctl)
+    assert sorted(rep["not_compared"]["memmap_on_memory"]) == [
+        "system-ram-1G-mem-a2M-daxctl-mom-mhp",
+        "system-ram-2G-dev-a2M-daxctl-mom-mhp",
+    ]
+
+
+def test_memmap_on_memory_has_no_effect_on_6_1(full):
+    """6.1's dax/kmem never asks for it (no dax attribute): the memmap stays in DRAM, daxctl
+    onlines the blocks into ZONE_MOVABLE, and every case is compared."""
+    obs, rep = _observed(full)
+    on = obs["system-ram-1G-mem-a2M-daxctl-mom-mhp"]
+    assert on["memmap_on_memory_attr"] == "absent" and on["memmap_on_memory_param"] == "Y"
+    assert on["memmap_on_device"] == 0 and on["dram"] >= 14 * MiB
+    assert {z for o in obs.values() for z in o.get("zones", [])} == {"Movable"}
+    assert rep["not_compared"] == {}
+
+
+def test_pte_faults_on_a_misaligned_extent_leave_pmd_faults_unprobed(full612):
+    """6.12's ext4 left the probe file's extent off a 2 MiB boundary on 2 GiB file systems: the
+    guest re-allocates until FIEMAP shows it aligned, and a PTE fault on a misaligned extent is
+    never read as "no PMD faults"."""
+    tries = [
+        e.split()[1:]
+        for c in full612["cases"]
+        for e in c["events"]
+        if e.startswith("EXTENT_TRIES")
+    ]
+    assert tries and all(t[1] == "0" for t in tries) and any(t[0] != "0" for t in tries)
+    case = next(c for c in full612["cases"] if c["id"] == "fsdax-2G-mem-a2M")
+    assert case["probe"]["extent_mod_2m"] == 0 and case["probe"]["fault_size"] == "pmd"
+    skewed = {**case, "probe": {**case["probe"], "fault_size": "pte", "extent_mod_2m": 1208320}}
+    assert "pmd_faults" not in compare.measured_features(skewed)
+    assert compare.measured_features(case)["pmd_faults"] is True
