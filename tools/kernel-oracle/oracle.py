@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Kernel oracle: boot Debian's 6.1 kernel under QEMU with emulated NVDIMMs and record what it does.
+"""Kernel oracle: boot Debian's 6.1 or 6.12 kernel under QEMU with emulated NVDIMMs, e820
+(memmap=nn!ss) ranges and virtio-pmem devices, and record what it does.
 
-  oracle.py fetch                  apt-get install the tools; apt-get download + dpkg -x the kernel
-  oracle.py run --subset ci|full   build the initramfs, boot once per case group, write results
+  oracle.py fetch [--kernel 6.1|6.12]    apt-get install the tools; apt-get download + dpkg -x
+  oracle.py run --subset ci|full [--kernel 6.1|6.12] [--boot NAME --merge]
+                                         build the initramfs, boot once per case group, write results
   compare.py RESULTS.json          compare a results file with the model
 
 Everything downloaded or built goes under tools/kernel-oracle/.cache/ (git-ignored).
