@@ -4,7 +4,8 @@
 
   oracle.py fetch [--kernel 6.1|6.12]    apt-get install the tools; apt-get download + dpkg -x
   oracle.py run --subset ci|full [--kernel 6.1|6.12] [--boot NAME --merge]
-                                         build the initramfs, boot once per case group, write results
+                                         build the initramfs, boot once per case group, write
+                                         the results
   compare.py RESULTS.json          compare a results file with the model
 
 Everything downloaded or built goes under tools/kernel-oracle/.cache/ (git-ignored).
