@@ -9,6 +9,7 @@ PROVENANCE files there) and the shipped defconfigs made from them.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -27,6 +28,7 @@ from policy.kconfig import versions
 from policy.kconfig.sources import load_builds
 from policy.profiles import load_profile_text
 from policy.profiles.records import Boot, Pin
+from policy.units import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -346,3 +348,45 @@ def test_compare_text_wraps_a_long_decision() -> None:
     assert all(len(line) <= 80 for line in res.stdout.splitlines())
     assert "  zone      ZONE_MOVABLE by daxctl -> ZONE_NORMAL by kernel" in lines
     assert "  DRAM      4 GiB -> 0 B" in lines
+
+
+# ---------------------------------------------------------------- against the kernel oracle
+
+ORACLE = DATA / "kernel-oracle"
+
+
+def _oracle_kmem_cases() -> list[dict]:
+    doc = json.loads((ORACLE / "results-full-6.12.json").read_text())
+    return [c for c in doc["cases"] if c["id"].startswith("system-ram-") and "mom_param" in
+            c.get("kmem", {})]
+
+
+def test_memmap_on_memory_agrees_with_the_612_oracle_run() -> None:
+    """Debian 6.12.117 under QEMU (tests/data/kernel-oracle, docs/kernel-oracle.md): devdax
+    onlined by dax/kmem with and without memory_hotplug.memmap_on_memory=1 and the device's
+    memmap_on_memory attribute. MemTotal growth is the model's usable bytes, the DRAM the kernel
+    spent (MemTotal growth minus MemFree growth) its DRAM memmap within 1 MiB, the zone its zone."""
+    build = load_builds([str(ORACLE / "config-6.12.117+deb12-amd64.xz")])[0]
+    assert build.kernel == "6.12"
+    cases = _oracle_kmem_cases()
+    assert {c["kmem"]["mom"] for c in cases} == {"0", "1"}  # both kinds were measured
+    for c in cases:
+        k = c["kmem"]
+        on = k["mom"] == "1"  # the attribute took: the boot switch was Y
+        assert not on or k["mom_param"] == "Y"
+        opts = dict(re.findall(r"--(size|map|align) (\S+)", c["cmd"]))
+        pin = Pin(mode="system-ram", map=opts["map"], align=parse_size(opts["align"]),
+                  memmap="device" if on else "dram")
+        boot = Boot(memmap_on_memory="on" if k["mom_param"] == "Y" else "off")
+        size = parse_size(opts["size"])
+        d = decide(SimpleNamespace(name=c["id"], type="nvdimm", size=size, start_align=GiB,
+                                   requires=(), wants=(), budget_dram=None, budget_capacity=None,
+                                   pin=pin, boot=boot), build)
+        lay = d.chosen.layout
+        mem_total = (int(k["mt1"]) - int(k["mt0"])) * 1024
+        dram = mem_total - (int(k["free1"]) - int(k["free0"])) * 4096
+        assert lay.usable == mem_total, c["id"]
+        assert abs(lay.dram_memmap - dram) <= MiB, (c["id"], lay.dram_memmap, dram)
+        zones = {z for _, _, z in k["block_list"]}
+        assert zones == {"Normal"} and d.chosen.onlining.zone == "ZONE_NORMAL", c["id"]
+        assert d.chosen.onlining.by == "kernel"  # Debian 6.12: auto-online

@@ -119,7 +119,8 @@ def _memmap_on_memory(cat: Catalog, b: CachedBuild,
     mode = boot.memmap_on_memory if boot is not None else "off"
     if mode == "off":
         return 0, ("the boot switch memory_hotplug.memmap_on_memory is off (the kernel default; "
-                   "spec.boot.memmap_on_memory: true puts it on the command line)"), ()
+                   "spec.boot.memmap_on_memory: true puts it on the command line); writing 1 to "
+                   "daxX.Y/memmap_on_memory then fails with EOPNOTSUPP (drivers/dax/bus.c)"), ()
     got = hotplug.block_memmap(costs.MEMORY_BLOCK_SIZE, b.build.page_size, force=mode == "force")
     if got.refused:
         return 0, f"{got.refused} (mhp_supports_memmap_on_memory)", ()
