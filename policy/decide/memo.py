@@ -25,7 +25,10 @@ def decision_key(device: Any, build: CachedBuild) -> tuple[Any, ...]:
     pin = device.pin
     return (
         build.fingerprint, str(device.type), int(device.size), device.start_align,
-        None if pin is None else (pin.mode, pin.map, pin.align),
+        None if pin is None else (pin.mode, pin.map, pin.align,
+                                  getattr(pin, "sector_size", None)),
+        getattr(device, "start", None), getattr(device, "region_align", None),
+        getattr(device, "interleave_ways", None), getattr(device, "created_by", "ndctl"),
         tuple(device.requires), tuple(device.wants), device.budget_dram, device.budget_capacity,
         bool(getattr(device, "exists", False)),  # an existing namespace skips ndctl's refusals
     )

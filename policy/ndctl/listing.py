@@ -33,6 +33,7 @@ from policy.ndctl.jsontext import (
 )
 from policy.ndctl.names import field_problems, shown
 from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
+from policy.ndctl.regions import Region, provider_device_type
 
 if TYPE_CHECKING:
     from policy.profiles.records import DeviceType
@@ -42,6 +43,7 @@ MODES = ("raw", "sector", "fsdax", "devdax")
 # (ndctl/namespace.c, drivers/nvdimm/namespace_devs.c mode_show)
 MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
 _NS_DEV = re.compile(r"namespace([0-9]+)\.([0-9]+)\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]{1,16}\Z")
 _DIGITS = re.compile(r"\s*[0-9]+\s*\Z")  # ASCII digits only: int() would take any script's
 MAX_BYTES = 1 << 64  # nothing larger fits a 64-bit physical address space
 
@@ -76,6 +78,7 @@ class Namespace:
     line: int = 0
     col: int = 0
     json_path: str = "$"
+    start: int | None = None  # physical start (sysfs resource), where the listing carries it
 
     @property
     def size(self) -> int:
@@ -90,20 +93,6 @@ class Namespace:
     def names(self) -> tuple[str, ...]:
         """Every name the namespace answers to (for matching profiles)."""
         return tuple(n for n in (self.dev, self.blockdev, self.chardev, self.name) if n)
-
-
-@dataclass(frozen=True)
-class Region:
-    """A region of a ``-R`` listing: its size range, free space and bus provider."""
-
-    dev: str
-    size_lo: int
-    size_hi: int
-    available_lo: int | None
-    type: str | None
-    align: int | None
-    provider: str | None
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -275,6 +264,11 @@ class _Reader:
             if avail is not None
             else None
         )
+        align = self.integer(obj, "align", where)
+        if align is not None and (align == 0 or align % 4096):
+            self.error("ndctl-bad-field", f"region align {align} is not a multiple of 4096",
+                       where + ("align",))
+            align = None
         self.regions.append(
             Region(
                 dev,
@@ -282,13 +276,35 @@ class _Reader:
                 size[1],
                 avail_r[0] if avail_r else None,
                 self.string(obj, "type", where),
-                self.integer(obj, "align", where),
+                align,
                 provider,
                 self.doc.linecol(self.doc.pos.get(where, 0))[0],
+                self.integer(obj, "max_available_extent", where),
+                self.mappings(obj.get("mappings"), where + ("mappings",)),
+                self.string(obj, "persistence_domain", where),
             )
         )
         if "namespaces" in obj:
             self.value(obj["namespaces"], where + ("namespaces",), dev, provider)
+
+    def resource(self, value: Any, where: tuple[Any, ...]) -> int | None:
+        """A namespace's start: sysfs ``resource`` (hexadecimal), merged into a listing."""
+        if isinstance(value, str) and _HEX.match(value):
+            return int(value, 16)
+        if value is not None:
+            self.error("ndctl-bad-field", "resource must be a hexadecimal address as sysfs "
+                       'prints it ("0x100000000")', where)
+        return None
+
+    def mappings(self, value: Any, where: tuple[Any, ...]) -> int | None:
+        """Interleave ways: ndctl prints ``mappings`` as one object per DIMM of the region."""
+        if value is None:
+            return None
+        if isinstance(value, list) and value and len(value) <= 4096:
+            return len(value)
+        self.error("ndctl-bad-field", "mappings must be a non-empty array (one entry per "
+                   "DIMM of the interleave set)", where)
+        return None
 
     def namespace(self, obj: Mapping[str, Any], where: tuple[Any, ...], region: str | None,
                   provider: str | None) -> None:
@@ -346,7 +362,7 @@ class _Reader:
             return
         uuid = self.string(obj, "uuid", where)
         region = region or (f"region{m.group(1)}" if m else "region?")
-        dtype = _device_type(provider)
+        dtype = provider_device_type(provider)
         kernel_mode, map_eff = mode, (map_ if map_ in ("mem", "dev") else None)
         if mode == "fsdax" and uuid is None and map_eff in (None, "mem") and align is None:
             # no pfn device: a raw namespace on a PAGEMAP region with automatic struct pages
@@ -391,6 +407,7 @@ class _Reader:
                 line,
                 col,
                 json_path(where),
+                self.resource(obj.get("resource"), where + ("resource",)),
             )
         )
 
@@ -408,17 +425,6 @@ class _Reader:
             )
         elif raw.note:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
-
-def _device_type(provider: str | None) -> DeviceType:
-    p = (provider or "").lower()
-    if "e820" in p:
-        return "e820"
-    if "virtio" in p:
-        return "virtio-pmem"
-    if "cxl" in p:
-        return "cxl"
-    return "nvdimm"
-
 
 def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
     """Read ``ndctl list`` output (bytes or text) into a :class:`Listing`.
