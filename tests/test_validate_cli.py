@@ -99,7 +99,7 @@ def test_json_format() -> None:
         "valid": 1,
         "invalid": 1,
         "errors": 5,
-        "warnings": 3,  # decimal-unit + two region-align (8 MiB, 8 GB on nvdimm)
+        "warnings": 4,  # decimal-unit, two region-align (8 MiB, 8 GB), fsdax align=1G unwise
         "devices": 1,
     }
     first, second = doc["files"]
@@ -110,10 +110,9 @@ def test_json_format() -> None:
         "code": "pin-align",
         "path": str(CORPUS / "invalid" / "pin-rules.yaml"),
         "line": 8,
-        "col": 33,
+        "col": 31,
         "json_path": "$.spec.devices[0].pin.align",
-        "message": "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back to "
-        "smaller pages; use devdax for 1 GiB faults or align 2MiB",
+        "message": "align applies only to fsdax, devdax and system-ram, not to mode raw",
     }
 
 
@@ -122,8 +121,8 @@ def test_github_format() -> None:
     report(_result_for_formats(), out, "github")
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(
-        f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=33,"
-        "title=pmempolicy pin-align::fsdax"
+        f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=31,"
+        "title=pmempolicy pin-align::align applies only"
     )
     assert any(line.startswith("::warning ") and "decimal-unit" in line for line in lines)
     empty = f"::error file={CORPUS}/invalid/empty.yaml,title=pmempolicy empty::empty file%3A"
@@ -155,7 +154,7 @@ def test_sarif_format() -> None:
     assert first["level"] == "error"
     assert first["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 8,
-        "startColumn": 33,
+        "startColumn": 31,
     }
     levels = {r["ruleId"]: r["level"] for r in run_["results"]}
     assert levels["decimal-unit"] == "warning"
