@@ -192,6 +192,10 @@ def counts() -> dict[str, dict[str, int]]:
 @pytest.mark.parametrize("case", cases(), ids=lambda c: str(c["id"]))
 def test_every_case_as_a_profile_agrees_with_the_kernel(case: dict[str, Any]) -> None:
     verdict, why = as_profile(case)
+    if verdict == "inexpressible":
+        # the pin's align is one of ndctl's three (4K, 2M, 1G); ndctl refused 64K anyway
+        assert case["spec"]["align"] == 64 << 10 and "is not one of" in why, why
+        return
     assert verdict == "agree", why
 
 
@@ -201,6 +205,13 @@ def test_every_case_as_a_profile_agrees_with_the_kernel(case: dict[str, Any]) ->
 def test_every_listed_namespace_agrees_with_the_kernel(case: dict[str, Any]) -> None:
     verdict, why = as_listing(case)
     assert verdict == "agree", why
+
+
+def test_how_much_of_the_corpus_is_expressible() -> None:
+    """99 of 101 cases as profiles (the two 64K aligns ndctl refused cannot be pinned); 81 as
+    listings (18 cases created nothing to list, 2 were listed before dax/kmem onlined them)."""
+    assert counts() == {"profile": {"agree": 99, "inexpressible": 2},
+                        "listing": {"agree": 81, "inexpressible": 20}}
 
 
 def test_the_corpus_is_the_full_run() -> None:

@@ -38,8 +38,8 @@ def scaled_align(nominal: int, page: int, kernel: versions.KernelVersion) -> int
 class StartRange:
     """What a start-dependent layout comes to over every start the input allows.
 
-    ``usable`` and ``dram`` are (lowest, highest) over the starts; ``starts`` how many distinct
-    starts were laid out; ``refused`` how many of them the kernel refuses.
+    ``usable`` and ``dram`` are (lowest, highest) over the starts; ``starts`` how many starts
+    were laid out (see :func:`_sample`); ``refused`` how many of those the kernel refuses.
     """
 
     usable: tuple[int, int]
@@ -156,8 +156,7 @@ def start_range(facts: Facts, mode: ModeRule, cand: Candidate, compat: int,
         starts = range(0, span, granule)
     if granule >= span or len(starts) < 2:
         return None
-    step = max(1, len(starts) // MAX_STARTS)
-    lays = [at(s) for s in starts[::step]]
+    lays = [at(s) for s in _sample(starts, facts.size, a, span)]
     ok = [x for x in lays if x.refused is None]
     if not ok:
         return None
@@ -170,7 +169,33 @@ def start_range(facts: Facts, mode: ModeRule, cand: Candidate, compat: int,
                       granule=granule)
 
 
-MAX_STARTS = 512  # starts laid out at most per range (a 1 GiB span in 2 MiB steps)
+ALL_STARTS = 64  # up to this many starts every one is laid out; past it, the breakpoints
+
+
+def _sample(starts: range, size: int, a: int, span: int) -> list[int]:
+    """The starts to lay out: all of them when few, else those on either side of every
+    breakpoint. Between breakpoints the usable size is constant and the partial-section DRAM
+    linear in the start (each term of nd_pfn_init is ``ALIGN(start + X, A)`` or
+    ``(start + size) mod A``, each section term ``ALIGN(start, 128 MiB)``), so the extremes
+    lie at the breakpoints: where ``start + 8 KiB``, ``start + 8 KiB + 64 * npfns`` or
+    ``start + size`` crosses a multiple of ``A``, or ``start`` or ``start + size`` one of 128
+    MiB."""
+    if len(starts) <= ALL_STARTS:
+        return list(starts)
+    npfns = (size - costs.PFN_INFO_RESERVE) // costs.PAGE_SIZE
+    marks = {0}
+    for x in (costs.PFN_INFO_RESERVE, costs.PFN_INFO_RESERVE + costs.MAX_STRUCT_PAGE_SIZE * npfns,
+              size):
+        marks.update((-x) % a + k * a for k in range(span // a))
+    marks.update((-size) % costs.SECTION_SIZE + k * costs.SECTION_SIZE
+                 for k in range(span // costs.SECTION_SIZE))
+    marks.update(k * costs.SECTION_SIZE for k in range(span // costs.SECTION_SIZE))
+    first, step = starts.start, starts.step
+    picked: set[int] = set()
+    for mark in marks:
+        k = (mark - first) // step
+        picked.update(starts[i] for i in (k - 1, k, k + 1, k + 2) if 0 <= i < len(starts))
+    return sorted(picked)
 
 
 def _range_note(facts: Facts, rng: StartRange, lay: costs.Layout) -> str:
@@ -184,7 +209,7 @@ def _range_note(facts: Facts, rng: StartRange, lay: costs.Layout) -> str:
             f"it): at {at}, usable {span(rng.usable)}, DRAM {span(rng.dram)}; the figures "
             f"shown are for a start at {facts.start:#x}")
     if rng.refused:
-        text += f"; the kernel refuses {rng.refused} of {rng.starts} such starts"
+        text += "; at some of those starts the kernel refuses it"
     return text
 
 
