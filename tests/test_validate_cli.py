@@ -32,7 +32,7 @@ def test_valid_directory_exits_0() -> None:
     code, out, _ = run("validate", "--strict", str(SHIPPED), str(CORPUS / "valid"))
     assert code == 0
     assert out.endswith(
-        "13 files checked: 13 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n"
+        "14 files checked: 14 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n"
     )
 
 
