@@ -273,3 +273,31 @@ def test_plan_takes_one_free_extent(tmp_path: Path) -> None:
     listing.write_text(json.dumps(doc))
     res = CliRunner().invoke(cli, args, standalone_mode=False)
     assert res.return_value == 0 and "ndctl create-namespace" in res.output
+
+
+def test_evaluate_json_carries_the_start_range(tmp_path: Path) -> None:
+    import jsonschema
+    from click.testing import CliRunner
+
+    from policy.cli import cli
+
+    case = ORACLE["fsdax-16G-dev-a2M"]
+    listing = tmp_path / "l.json"
+    listing.write_text(json.dumps(case["list"]))
+    res = CliRunner().invoke(cli, ["evaluate", "--config", "debian_amd64", "--ndctl",
+                                   str(listing), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    schema = json.loads((Path(__file__).parent.parent / "policy" / "data" /
+                         "matrix.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    (row,) = doc["results"]
+    rng = row["costs"]["start_range"]
+    assert rng["dram_memmap_bytes"][0] == 0 < rng["dram_memmap_bytes"][1] <= 2 * MiB + 64 * 1024
+    assert rng["usable_bytes"] == [_listed_size("fsdax-16G-dev-a2M")] * 2
+    # with the start merged in from sysfs there is one answer and no range
+    listing.write_text(json.dumps([{**case["list"][0], "resource": "0x100000000"}]))
+    res = CliRunner().invoke(cli, ["evaluate", "--config", "debian_amd64", "--ndctl",
+                                   str(listing), "--format", "json"])
+    (row,) = json.loads(res.output)["results"]
+    assert "start_range" not in row["costs"] and row["warnings"] == []

@@ -50,6 +50,13 @@ class StartRange:
 
 
 @dataclasses.dataclass(frozen=True)
+class RangedLayout(costs.Layout):
+    """A layout at one start, with what it comes to over every start the input allows."""
+
+    start_range: StartRange | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Facts:
     """The device facts a layout reads, resolved: start, region align, ways, who creates it."""
 
@@ -128,7 +135,9 @@ def _compute(facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, 
     rng = start_range(facts, mode, cand, compat, at)
     if rng is None:
         return lay
-    return dataclasses.replace(lay, warnings=lay.warnings + (_range_note(facts, rng, lay),))
+    fields = {f.name: getattr(lay, f.name) for f in dataclasses.fields(costs.Layout)}
+    fields["warnings"] = lay.warnings + (_range_note(facts, rng, lay),)
+    return RangedLayout(**fields, start_range=rng)
 
 
 def start_range(facts: Facts, mode: ModeRule, cand: Candidate, compat: int,
@@ -205,9 +214,10 @@ def _range_note(facts: Facts, rng: StartRange, lay: costs.Layout) -> str:
 
     at = (f"a start aligned to exactly {format_size(facts.start_align)}" if facts.start_align
           else f"a start on any {format_size(rng.granule)} boundary")
-    text = (f"the namespace start is not known (give device.start; a listing does not carry "
-            f"it): at {at}, usable {span(rng.usable)}, DRAM {span(rng.dram)}; the figures "
-            f"shown are for a start at {facts.start:#x}")
+    text = (f"the namespace start is not known (a listing does not carry it: merge sysfs "
+            f"resource into it, or give a profile's device.start): at {at}, usable "
+            f"{span(rng.usable)}, DRAM {span(rng.dram)}; the figures shown are for a start at "
+            f"{facts.start:#x}")
     if rng.refused:
         text += "; at some of those starts the kernel refuses it"
     return text
