@@ -301,3 +301,15 @@ def test_evaluate_json_carries_the_start_range(tmp_path: Path) -> None:
                                    str(listing), "--format", "json"])
     (row,) = json.loads(res.output)["results"]
     assert "start_range" not in row["costs"] and row["warnings"] == []
+
+
+def test_an_existing_system_ram_namespace_off_ndctls_units_is_evaluated(
+    amd64: kconfig.BuildConfig
+) -> None:
+    # a label-less region of 2 GiB + 2 MiB onlined with align 1G: ndctl would refuse to create
+    # it (size not a multiple of the align), the kernel runs it
+    dev = _dev(2 * GiB + 2 * MiB, Pin("system-ram", "mem", GiB), exists=True, start=4 * GiB)
+    dec = decide(dev, amd64)
+    assert dec.ok and dec.chosen is not None and dec.chosen.layout is not None
+    assert dec.chosen.layout.usable == GiB  # one whole 1 GiB-aligned piece, in 128 MiB blocks
+    assert any("today's ndctl would refuse to create it" in w for w in dec.warnings)

@@ -313,7 +313,7 @@ def _layout_for(*, facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Candi
     map_ = pfn_map(cand)
     if mode.layout == "kmem":
         return costs.system_ram_layout(
-            size, map_, cand.align, start=start, page_size=page, compat=compat
+            size, map_, cand.align, start=start, page_size=page, compat=compat, ndctl=False
         )
     return costs.pfn_layout(size, map_, cand.align, mode=cand.mode, start=start, page_size=page,
                             compat=compat, arch_optimize_vmemmap=dedup_arch, ndctl=False)
