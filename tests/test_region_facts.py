@@ -313,3 +313,17 @@ def test_an_existing_system_ram_namespace_off_ndctls_units_is_evaluated(
     assert dec.ok and dec.chosen is not None and dec.chosen.layout is not None
     assert dec.chosen.layout.usable == GiB  # one whole 1 GiB-aligned piece, in 128 MiB blocks
     assert any("today's ndctl would refuse to create it" in w for w in dec.warnings)
+
+
+def test_start_and_start_align_are_checked_together() -> None:
+    errors, _ = _profile("{type: nvdimm, size: 1GiB, start: 0x40100000, start_align: 2MiB}",
+                         "{mode: raw}")
+    assert errors[0] == "error start-align: start 0x40100000 is not aligned to start_align 2 MiB"
+    errors, (dev,) = _profile("{type: nvdimm, size: 1GiB, start: 0x40100000}", "{mode: raw}")
+    assert dev.start == 0x40100000
+    assert [e.split(":")[0] for e in errors] == ["warning start-align"]
+    assert "('start ... misaligned', drivers/nvdimm/pfn_devs.c nd_pfn_init)" in errors[0]
+    errors, _ = _profile("{type: nvdimm, size: 1GiB, start: 0xZZ}", "{mode: raw}")
+    assert [e.split(":")[0] for e in errors] == ["error schema-pattern"]
+    errors, (dev,) = _profile("{type: nvdimm, size: 1GiB, start: 4GiB}", "{mode: raw}")
+    assert errors == [] and dev.start == 4 * GiB
