@@ -180,20 +180,30 @@ def test_the_start_from_sysfs_resource_pins_the_answer(amd64: kconfig.BuildConfi
 def test_a_namespace_made_through_sysfs_is_judged_by_the_kernel_alone(
     amd64: kconfig.BuildConfig
 ) -> None:
-    errors, (dev,) = _profile("{type: nvdimm, size: 20MiB, created_by: sysfs, start: 4GiB}",
-                              "{mode: fsdax, map: mem, align: 2MiB}")
-    assert errors == []
+    # regionX/align lowered to 4 KiB (align_store), then an 8 MiB namespace written in sysfs
+    errors, (dev,) = _profile("{type: nvdimm, size: 8MiB, created_by: sysfs, start: 4GiB, "
+                              "region: {align: 4KiB}}", "{mode: fsdax, map: mem, align: 2MiB}")
+    assert errors == []  # ndctl's 16 MiB minimum is ndctl's, not the kernel's
     dec = decide(dev, amd64)
     assert dec.ok and dec.chosen is not None and dec.chosen.layout is not None
-    assert dec.chosen.layout.usable == 18 * MiB  # 2 MiB of info-block padding
+    assert dec.chosen.layout.usable == 6 * MiB  # 2 MiB of info-block padding
     by_ndctl = decide(dataclasses.replace(dev, created_by="ndctl"), amd64)
-    assert not by_ndctl.ok and "ndctl refuses" in by_ndctl.findings[0].message
+    assert not by_ndctl.ok
+    assert "ndctl refuses: '--size=' must be >= 16MiB for 'fsdax' mode" in \
+        by_ndctl.findings[0].message
+    # without lowering the region align, the kernel itself refuses the size in __size_store
+    errors, (dev,) = _profile("{type: nvdimm, size: 20MiB, created_by: sysfs, start: 4GiB}",
+                              "{mode: fsdax, map: mem, align: 2MiB}")
+    assert [e.split(":")[0] for e in errors] == ["warning region-align"]
+    assert "the kernel refuses such a size" in errors[0]
+    dec = decide(dev, amd64)
+    assert not dec.ok and "kernel refuses: 20971520 is not 16384K aligned" in \
+        dec.findings[0].message
+    assert "drivers/nvdimm/namespace_devs.c __size_store" in dec.findings[0].message
     errors, _ = _profile("{type: nvdimm, size: 20MiB, start: 4GiB}",
                          "{mode: fsdax, map: mem, align: 2MiB}")
     assert [e.split(":")[0] for e in errors] == ["warning region-align"]
-    errors, _ = _profile("{type: nvdimm, size: 8MiB, created_by: sysfs, start: 4GiB}",
-                         "{mode: fsdax, map: mem, align: 2MiB}")
-    assert errors == []  # ndctl's 16 MiB minimum is ndctl's, not the kernel's
+    assert "ndctl refuses to create" in errors[0]
 
 
 def test_a_misaligned_start_is_the_kernels_refusal(amd64: kconfig.BuildConfig) -> None:

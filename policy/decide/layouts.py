@@ -233,10 +233,22 @@ def compute_layout(*, facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Ca
     multiple of the region align or of the align, at least 16 MiB) say what today's ndctl would
     refuse to create, as a warning on a layout the kernel runs (label-less regions, namespaces
     made through sysfs or by an older ndctl). A namespace ``created_by: sysfs`` is judged by the
-    kernel's rules alone.
+    kernel's rules alone, among them the region align the kernel checks when the size is
+    written (which, unlike ndctl's checks, a profile can lower by stating ``region.align``).
     """
     kw = dict(dt=dt, mode=mode, cand=cand, page=page, compat=compat, dedup_arch=dedup_arch,
               pagemap=pagemap)
+    sysfs = not facts.ndctl and not exists
+    if sysfs and facts.region_align and facts.size % facts.region_align:
+        # the kernel checks the region align itself when a size is written (since 5.7)
+        map_ = cand.map if mode.layout in ("pfn", "kmem") else None
+        return costs.refused_layout(cand.mode, map_, cand.align, facts.size, costs.Refusal(
+            "size-not-multiple-of-region-align", "kernel",
+            f"{facts.size} is not {facts.region_align // 1024}K aligned (the region's align: "
+            "lower regionX/align first, to a power of two times the interleave ways, and state "
+            "it as region.align)",
+            "drivers/nvdimm/namespace_devs.c __size_store; drivers/nvdimm/region_devs.c "
+            "align_store"), page)
     lay = _layout_for(facts=dataclasses.replace(facts, ndctl=False), **kw)  # type: ignore[arg-type]
     if lay.refused is not None and not facts.ndctl:
         return lay

@@ -130,14 +130,18 @@ class _Checker:
         created_by = dev.get("created_by", "ndctl")
         by_ndctl = created_by != "sysfs"
         region_align = effective_region_align(_region_align(dev.get("type")), fact_align, ways)
-        if size and region_align and size % region_align and by_ndctl:
+        if size and region_align and size % region_align:
+            who = ("ndctl refuses to create such a namespace in every mode (ndctl/namespace.c "
+                   "validate_namespace_options; drivers/nvdimm/region_devs.c default_align)"
+                   if by_ndctl else
+                   "the kernel refuses such a size when it is written (drivers/nvdimm/"
+                   "namespace_devs.c __size_store); state region.align if regionX/align was "
+                   "lowered")
             self.add(
                 "warning",
                 "region-align",
                 f"size {format_size(size)} is not a multiple of the {dev.get('type')} region "
-                f"align {format_size(region_align)}: ndctl refuses to create such a namespace in "
-                "every mode (ndctl/namespace.c validate_namespace_options; "
-                "drivers/nvdimm/region_devs.c default_align)",
+                f"align {format_size(region_align)}: {who}",
                 dpath + ("size",),
             )
         facts = _Facts(start=start, start_align=start_align, region_align=fact_align,
