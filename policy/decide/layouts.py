@@ -86,7 +86,7 @@ def facts_of(device: Any, dt: DeviceTypeRule) -> Facts:
         region_align=effective_region_align(dt.region_align, fact_align, ways),
         ways=int(ways or 1),
         ndctl=not exists and getattr(device, "created_by", "ndctl") != "sysfs",
-        sector_size=int(getattr(pin, "sector_size", None) or costs.BTT_PG_SIZE),
+        sector_size=int(getattr(pin, "sector_size", None) or 4096),  # ndctl's default
     )
 
 
@@ -236,8 +236,8 @@ def compute_layout(*, facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Ca
     kernel's rules alone, among them the region align the kernel checks when the size is
     written (which, unlike ndctl's checks, a profile can lower by stating ``region.align``).
     """
-    kw = dict(dt=dt, mode=mode, cand=cand, page=page, compat=compat, dedup_arch=dedup_arch,
-              pagemap=pagemap)
+    kw: dict[str, Any] = dict(dt=dt, mode=mode, cand=cand, page=page, compat=compat,
+                              dedup_arch=dedup_arch, pagemap=pagemap)
     sysfs = not facts.ndctl and not exists
     if sysfs and facts.region_align and facts.size % facts.region_align:
         # the kernel checks the region align itself when a size is written (since 5.7)
@@ -249,7 +249,7 @@ def compute_layout(*, facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Ca
             "it as region.align)",
             "drivers/nvdimm/namespace_devs.c __size_store; drivers/nvdimm/region_devs.c "
             "align_store"), page)
-    lay = _layout_for(facts=dataclasses.replace(facts, ndctl=False), **kw)  # type: ignore[arg-type]
+    lay = _layout_for(facts=dataclasses.replace(facts, ndctl=False), **kw)
     if lay.refused is not None and not facts.ndctl:
         return lay
     refusal = None if dt.whole_device else ndctl_refusal(facts, mode, cand, page)
