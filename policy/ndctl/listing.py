@@ -284,7 +284,7 @@ class _Reader:
                 self.string(obj, "type", where),
                 self.integer(obj, "align", where),
                 provider,
-                self.doc.linecol(self.doc.pos.get(where, 0))[0],
+                self.doc.locate(where)[0],
             )
         )
         if "namespaces" in obj:
@@ -365,7 +365,7 @@ class _Reader:
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
             self.check(dev, kernel_mode, map_eff, align, size, raw, where)
-        line, col = self.doc.linecol(self.doc.pos.get(where, 0))
+        line, col = self.doc.locate(where)
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
             eff_align = DEFAULT_ALIGN
@@ -428,6 +428,13 @@ def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     doc, values = decode_values(raw, path)
+    return read_values(doc, values)
+
+
+def read_values(doc: PositionedText, values: list[Any]) -> Listing:
+    """The :class:`Listing` of decoded top-level ``values`` located in ``doc`` (skeleton
+    recorded: :func:`policy.ndctl.jsontext.skeleton`)."""
+    path = doc.path
     reader = _Reader(doc)
     for n, value in enumerate(values):
         reader.value(value, (f"${n}",), None, None)
@@ -482,5 +489,6 @@ __all__ = [
     "human_size_range",
     "parse_listing",
     "read_listing",
+    "read_values",
     "recover_raw_size",
 ]
