@@ -5,8 +5,9 @@ call when commands are concatenated) with the C ``json`` decoder, refusing a key
 one object. Positions cost time only where they are used: a *skeleton* pass records the offset of
 the containers the listing reader visits (top-level values, array items, ``buses``/``regions``/
 ``namespaces`` and every namespace or region object, skipping everything else at C speed), so each
-namespace knows its ``line:col``; the offset of every other value is computed only when a
-diagnostic needs one (:meth:`PositionedText.diag`), by one full walk of the text.
+namespace knows its ``line:col``; the offset of any other value is computed only when a
+diagnostic needs one (:meth:`PositionedText.diag`), by walking the one namespace or region object
+that holds it.
 """
 from __future__ import annotations
 
@@ -91,7 +92,14 @@ class PositionedText:
         got = self.skeleton.get(where)
         if got is not None:
             return got
-        pos = self.pos
+        pos = self._pos
+        if pos is None:  # walk only the deepest located container holding ``where``
+            cut = next((n for n in range(len(where) - 1, 0, -1) if where[:n] in self.skeleton), 0)
+            if cut:
+                pos = {}
+                _walk(self.text, self.skeleton[where[:cut]], where[:cut], pos, strict=False)
+            else:
+                pos = self.pos
         probe = where
         got = pos.get(probe)
         while got is None and probe:

@@ -32,7 +32,13 @@ from policy.ndctl.jsontext import (
     json_path,
 )
 from policy.ndctl.names import field_problems, shown
-from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
+from policy.ndctl.rawsize import (
+    DEFAULT_ALIGN,
+    RawSize,
+    human_size_range,
+    recover_raw_size,
+    spread,
+)
 
 if TYPE_CHECKING:
     from policy.profiles.records import DeviceType
@@ -364,7 +370,7 @@ class _Reader:
         raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
-            self.check(dev, kernel_mode, map_eff, align, size, raw, where)
+            self.check(dev, kernel_mode, map_eff, align, size, raw, where, sector_size)
         line, col = self.doc.locate(where)
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
@@ -395,7 +401,7 @@ class _Reader:
         )
 
     def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
-              raw: RawSize, where: tuple[Any, ...]) -> None:
+              raw: RawSize, where: tuple[Any, ...], sector: int | None = None) -> None:
         shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
         how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
         if not raw.consistent:
@@ -408,6 +414,25 @@ class _Reader:
             )
         elif raw.note:
             self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
+        if raw.consistent and raw.candidates > 1:
+            self.warn("ndctl-ambiguous", _ambiguity(dev, how, shown, raw, spread(
+                mode, map_, align, raw, sector)), where + ("size",))
+
+
+def _ambiguity(dev: str, how: str, shown: str, raw: RawSize,
+               ends: tuple[tuple[int, int], tuple[int, int]]) -> str:
+    """Several raw sizes give the listed size: which, and whether the answer depends on it."""
+    (u_lo, u_hi), (d_lo, d_hi) = ends
+    text = (f"{dev}: {raw.candidates} raw sizes give a usable size of {shown} bytes for {how}, "
+            f"from {raw.lo} to {raw.hi} bytes (multiples of {raw.grid}); evaluating {raw.value}")
+    differ = ([f"usable {u_lo} at the smallest, {u_hi} at the largest"] if u_lo != u_hi else []
+              ) + ([f"DRAM for struct pages {d_lo} at the smallest, {d_hi} at the largest"]
+                   if d_lo != d_hi else [])
+    if not differ:
+        return text + "; the smallest and the largest give the same usable size and DRAM"
+    return text + "; the answer depends on which: " + "; ".join(differ) + (
+        " (Linux 6.1's arithmetic)")
+
 
 def _device_type(provider: str | None) -> DeviceType:
     p = (provider or "").lower()
