@@ -36,8 +36,8 @@ from policy.ndctl.rawsize import (
     DEFAULT_ALIGN,
     RawSize,
     human_size_range,
+    raw_size_notes,
     recover_raw_size,
-    spread,
 )
 
 if TYPE_CHECKING:
@@ -402,36 +402,8 @@ class _Reader:
 
     def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
               raw: RawSize, where: tuple[Any, ...], sector: int | None = None) -> None:
-        shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
-        how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
-        if not raw.consistent:
-            self.warn(
-                "ndctl-inconsistent",
-                f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
-                f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
-                f"evaluating the nearest, {raw.value} bytes",
-                where + ("size",),
-            )
-        elif raw.note:
-            self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
-        if raw.consistent and raw.candidates > 1:
-            self.warn("ndctl-ambiguous", _ambiguity(dev, how, shown, raw, spread(
-                mode, map_, align, raw, sector)), where + ("size",))
-
-
-def _ambiguity(dev: str, how: str, shown: str, raw: RawSize,
-               ends: tuple[tuple[int, int], tuple[int, int]]) -> str:
-    """Several raw sizes give the listed size: which, and whether the answer depends on it."""
-    (u_lo, u_hi), (d_lo, d_hi) = ends
-    text = (f"{dev}: {raw.candidates} raw sizes give a usable size of {shown} bytes for {how}, "
-            f"from {raw.lo} to {raw.hi} bytes (multiples of {raw.grid}); evaluating {raw.value}")
-    differ = ([f"usable {u_lo} at the smallest, {u_hi} at the largest"] if u_lo != u_hi else []
-              ) + ([f"DRAM for struct pages {d_lo} at the smallest, {d_hi} at the largest"]
-                   if d_lo != d_hi else [])
-    if not differ:
-        return text + "; the smallest and the largest give the same usable size and DRAM"
-    return text + "; the answer depends on which: " + "; ".join(differ) + (
-        " (Linux 6.1's arithmetic)")
+        for code, message in raw_size_notes(dev, mode, map_, align, size, raw, sector):
+            self.warn(code, message, where + ("size",))
 
 
 def _device_type(provider: str | None) -> DeviceType:

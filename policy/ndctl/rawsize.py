@@ -262,3 +262,30 @@ def spread(mode: str, map_: str | None, align: int | None, raw: RawSize,
     else:
         lays = [costs.pfn_layout(d, pfn_map, al, mode=mode, ndctl=False) for d in ends]
     return (lays[0].usable, lays[1].usable), (lays[0].dram_memmap, lays[1].dram_memmap)
+
+
+def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
+                   size: tuple[int, int], raw: RawSize, sector_size: int | None = None
+                   ) -> list[tuple[str, str]]:
+    """The listing's warnings about namespace ``dev``'s raw size, as ``(code, message)``: no raw
+    size gives the listed size, only sizes off the align grid do, or several do."""
+    shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
+    how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
+    if not raw.consistent:
+        return [("ndctl-inconsistent",
+                 f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
+                 f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
+                 f"evaluating the nearest, {raw.value} bytes")]
+    out = [("ndctl-off-grid", f"{dev}: {raw.note}")] if raw.note else []
+    if raw.candidates > 1:
+        (u_lo, u_hi), (d_lo, d_hi) = spread(mode, map_, align, raw, sector_size)
+        text = (f"{dev}: {raw.candidates} raw sizes give a usable size of {shown} bytes for "
+                f"{how}, from {raw.lo} to {raw.hi} bytes (multiples of {raw.grid}); evaluating "
+                f"{raw.value}")
+        differ = ([f"usable {u_lo} at the smallest, {u_hi} at the largest"] if u_lo != u_hi
+                  else []) + ([f"DRAM for struct pages {d_lo} at the smallest, {d_hi} at the "
+                               "largest"] if d_lo != d_hi else [])
+        out.append(("ndctl-ambiguous", text + (
+            "; the answer depends on which: " + "; ".join(differ) + " (Linux 6.1's arithmetic)"
+            if differ else "; the smallest and the largest give the same usable size and DRAM")))
+    return out
