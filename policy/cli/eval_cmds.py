@@ -85,6 +85,7 @@ def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
     from policy.profiles import profile as profiles
 
     loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
+    profiles.refuse_unreadable(loaded)
     return list(loaded.devices), tuple(loaded.diagnostics)
 
 

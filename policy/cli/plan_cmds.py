@@ -49,6 +49,7 @@ def run(settings: PlanSettings) -> int:
     listing = read_ndctl(settings.ndctl) if settings.ndctl else None
     # only the profiles given: the shipped examples are never implied
     loaded = profiles.load_profiles(list(settings.profiles))
+    profiles.refuse_unreadable(loaded)
     for diag in loaded.diagnostics:
         click.echo(diag.render(), err=True)
     plan = make_plan(

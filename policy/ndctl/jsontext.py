@@ -92,14 +92,15 @@ class PositionedText:
         got = self.skeleton.get(where)
         if got is not None:
             return got
-        pos = self._pos
-        if pos is None:  # walk only the deepest located container holding ``where``
-            cut = next((n for n in range(len(where) - 1, 0, -1) if where[:n] in self.skeleton), 0)
-            if cut:
-                pos = {}
-                _walk(self.text, self.skeleton[where[:cut]], where[:cut], pos, strict=False)
-            else:
-                pos = self.pos
+        if self._pos is None:  # follow the path from the deepest located container holding it
+            for cut in range(len(where) - 1, 0, -1):
+                base = self.skeleton.get(where[:cut])
+                if base is not None:
+                    for end in range(len(where), cut - 1, -1):  # else its nearest ancestor
+                        got = _descend(self.text, base, where[cut:end])
+                        if got is not None:
+                            return got
+        pos = self.pos
         probe = where
         got = pos.get(probe)
         while got is None and probe:
@@ -176,6 +177,31 @@ def _member_offset(s: str, i: int, key: str) -> int:
         if s[i] == ",":
             i = _skip_ws(s, i + 1)
     return -1
+
+
+def _descend(s: str, i: int, path: tuple[Any, ...]) -> Optional[int]:
+    """The offset of the value at ``path`` inside the (valid) JSON value at ``i``, skipping
+    siblings in C; None when the path is not there."""
+    i = _skip_ws(s, i)
+    for part in path:
+        if isinstance(part, int):
+            if s[i] != "[":
+                return None
+            i = _skip_ws(s, i + 1)
+            for _ in range(part):
+                if s[i] == "]":
+                    return None
+                i = _skip_ws(s, _SKIP(s, i)[1])
+                if s[i] != ",":
+                    return None
+                i = _skip_ws(s, i + 1)
+            if s[i] == "]":
+                return None
+        else:
+            i = _member_offset(s, i, part)
+            if i < 0:
+                return None
+    return i
 
 
 def json_path(where: tuple[Any, ...]) -> str:

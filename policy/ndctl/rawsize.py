@@ -240,6 +240,7 @@ def _recover_btt(lo: int, hi: int, lba: int) -> RawSize:
     return RawSize(first * page, first * page, first * page, 0, page, False)
 
 
+@functools.lru_cache(maxsize=4096)
 def spread(mode: str, map_: str | None, align: int | None, raw: RawSize,
            sector_size: int | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
     """``(usable, DRAM)`` at the smallest and at the largest candidate of ``raw``, each as
