@@ -263,3 +263,14 @@ def test_a_character_device_profile_is_refused() -> None:
     assert got.unreadable
     assert got.diagnostics[0].render() == (
         "/dev/null: error: is a character device, expected a profile file [io-error]")
+
+
+def test_an_ambiguity_shared_by_many_namespaces_is_said_once() -> None:
+    data = json.loads((NDCTL / "pmem-docs-list-N-devdax.json").read_text())
+    many = [dict(data, dev=f"namespace{i}.0", chardev=f"dax{i}.0") for i in range(500)]
+    listing = parse_listing(json.dumps(many, indent=2), "many.json")
+    (diag,) = [d for d in listing.diagnostics if d.code == "ndctl-ambiguous"]
+    assert diag.message.startswith("namespace0.0: 2 raw sizes give a usable size of 4225761280")
+    assert diag.message.endswith("; so do 499 more namespaces of the same mode and listed size "
+                                 "(namespace1.0, namespace2.0, namespace3.0, ...)")
+    assert (diag.line, diag.col, diag.json_path) == (6, 13, "$[0].size")  # "size": 4225761280

@@ -34,9 +34,9 @@ from policy.ndctl.jsontext import (
 from policy.ndctl.names import field_problems, shown
 from policy.ndctl.rawsize import (
     DEFAULT_ALIGN,
+    RawNotes,
     RawSize,
     human_size_range,
-    raw_size_notes,
     recover_raw_size,
 )
 
@@ -148,6 +148,7 @@ class _Reader:
         self.notes: list[Diagnostic] = []
         self.namespaces: list[Namespace] = []
         self.regions: list[Region] = []
+        self.raw_notes = RawNotes()
 
     def error(self, code: str, message: str, where: tuple[Any, ...]) -> None:
         self.errors.append(self.doc.diag("error", code, message, where))
@@ -402,8 +403,10 @@ class _Reader:
 
     def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
               raw: RawSize, where: tuple[Any, ...], sector: int | None = None) -> None:
-        for code, message in raw_size_notes(dev, mode, map_, align, size, raw, sector):
+        for code, message in self.raw_notes.notes(dev, mode, map_, align, size, raw, sector):
             self.warn(code, message, where + ("size",))
+            if code == "ndctl-ambiguous":
+                self.raw_notes.placed(len(self.notes) - 1)
 
 
 def _device_type(provider: str | None) -> DeviceType:
@@ -454,9 +457,8 @@ def read_values(doc: PositionedText, values: list[Any]) -> Listing:
                 ]
             )
         seen[ns.dev] = ns
-    return Listing(
-        path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values)
-    )
+    notes = reader.raw_notes.merged(reader.notes)
+    return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(notes), len(values))
 
 
 def read_listing(path: str | Path) -> Listing:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from policy.decide import costs
+from policy.errors import Diagnostic
 
 DEFAULT_ALIGN = 2 * costs.MiB  # ndctl's default --align for fsdax and devdax
 NEAREST_STEPS = 64  # multiples of the layout align tried on each side for the nearest size
@@ -266,10 +268,11 @@ def spread(mode: str, map_: str | None, align: int | None, raw: RawSize,
 
 
 def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
-                   size: tuple[int, int], raw: RawSize, sector_size: int | None = None
-                   ) -> list[tuple[str, str]]:
+                   size: tuple[int, int], raw: RawSize, sector_size: int | None = None,
+                   ambiguity: bool = True) -> list[tuple[str, str]]:
     """The listing's warnings about namespace ``dev``'s raw size, as ``(code, message)``: no raw
-    size gives the listed size, only sizes off the align grid do, or several do."""
+    size gives the listed size, only sizes off the align grid do, or (``ambiguity``) several
+    do."""
     shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
     how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
     if not raw.consistent:
@@ -278,7 +281,7 @@ def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
                  f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
                  f"evaluating the nearest, {raw.value} bytes")]
     out = [("ndctl-off-grid", f"{dev}: {raw.note}")] if raw.note else []
-    if raw.candidates > 1:
+    if raw.candidates > 1 and ambiguity:
         (u_lo, u_hi), (d_lo, d_hi) = spread(mode, map_, align, raw, sector_size)
         text = (f"{dev}: {raw.candidates} raw sizes give a usable size of {shown} bytes for "
                 f"{how}, from {raw.lo} to {raw.hi} bytes (multiples of {raw.grid}); evaluating "
@@ -290,3 +293,45 @@ def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
             "; the answer depends on which: " + "; ".join(differ) + " (Linux 6.1's arithmetic)"
             if differ else "; the smallest and the largest give the same usable size and DRAM")))
     return out
+
+
+class RawNotes:
+    """A listing's raw-size warnings, an ambiguity said once per kind of namespace.
+
+    Namespaces with the same mode, map, align and listed size have the same raw sizes: the
+    first is warned about (located), and its warning names how many more share it and the
+    first few of them, so a listing of 100,000 equal namespaces has one warning, not 100,000.
+    """
+
+    SHOWN = 3  # namespaces named in the warning besides the first
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[Any, ...], list[Any]] = {}  # key -> [note index, names, count]
+        self._key: tuple[Any, ...] = ()
+
+    def notes(self, dev: str, mode: str, map_: str | None, align: int | None,
+              size: tuple[int, int], raw: RawSize, sector_size: int | None = None
+              ) -> list[tuple[str, str]]:
+        """:func:`raw_size_notes`, the ambiguity left out when said already."""
+        key = (mode, map_, align, size, sector_size)
+        entry = self.seen.get(key) if raw.consistent and raw.candidates > 1 else None
+        if entry is not None:
+            entry[2] += 1
+            if len(entry[1]) < self.SHOWN:
+                entry[1].append(dev)
+        self._key = key
+        return raw_size_notes(dev, mode, map_, align, size, raw, sector_size, entry is None)
+
+    def placed(self, index: int) -> None:
+        """The ambiguity warning just returned is ``notes[index]`` of the listing."""
+        self.seen[self._key] = [index, [], 0]
+
+    def merged(self, notes: list[Diagnostic]) -> list[Diagnostic]:
+        """``notes`` with each ambiguity warning naming the namespaces that share it."""
+        for index, names, more in self.seen.values():
+            if more:
+                d = notes[index]
+                shown = ", ".join(names) + (", ..." if more > len(names) else "")
+                notes[index] = replace(d, message=f"{d.message}; so do {more} more namespaces "
+                                       f"of the same mode and listed size ({shown})")
+        return notes
