@@ -134,6 +134,20 @@ def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:
     assert csv1 == csv2
 
 
+def test_more_chunks_than_in_flight_keep_every_host_in_order(tmp_path: Path) -> None:
+    from policy.fleet.engine import AHEAD, MAX_CHUNK_HOSTS
+
+    # more hosts than the workers' chunks in flight hold, so chunks are handed out as others end
+    n = MAX_CHUNK_HOSTS * 2 * AHEAD + 37
+    many = {f"h{i:04d}": HOSTS[("db-01", "rt-01", "dev-01")[i % 3]] for i in range(n)}
+    inv = str(make_jsonl(tmp_path, many))
+    code1, out1, _ = run("fleet", inv, "--jobs", "1")
+    code2, out2, _ = run("fleet", inv, "--jobs", "2")
+    assert (code1, out1) == (code2, out2)
+    hosts = [r["host"] for r in rows_of(out2)]
+    assert sorted(set(hosts)) == sorted(many) and hosts == sorted(hosts)
+
+
 def test_a_broken_host_is_a_finding_and_the_run_goes_on(tmp_path: Path) -> None:
     inv = make_dir(tmp_path, HOSTS)
     (inv / "bad-ndctl").mkdir()
