@@ -189,7 +189,7 @@ class HostWorker:
         from policy.ndctl.listing import read_listing
 
         try:
-            return read_listing(path)
+            return read_listing(path, locate_warnings=False)  # the summary counts them
         except PolicyError as err:
             raise HostError(_diags(err, "fleet-ndctl", path)) from err
 
@@ -197,6 +197,7 @@ class HostWorker:
         from policy.ndctl.jsontext import skeleton
         from policy.ndctl.listing import read_values
 
+        doc.locate_warnings = False  # the summary counts them
         try:
             skeleton(doc, [value])
             return read_values(doc, [value])

@@ -71,6 +71,8 @@ class PositionedText:
         self._starts: Optional[list[int]] = None
         # (offset, lines before it, where its line starts): the reader locates in text order
         self._cursor = (0, 0, 0)
+        # False where warnings are only counted (a fleet): they are not located, errors always are
+        self.locate_warnings = True
 
     # -- offsets
 
@@ -135,6 +137,8 @@ class PositionedText:
     def diag(
         self, severity: Severity, code: str, message: str, where: tuple[Any, ...]
     ) -> Diagnostic:
+        if severity == "warning" and not self.locate_warnings:
+            return Diagnostic(severity, code, message, self.path, None, None, json_path(where))
         line, col = self.linecol(self.offset(where))
         return Diagnostic(severity, code, message, self.path, line, col, json_path(where))
 

@@ -420,14 +420,17 @@ def _device_type(provider: str | None) -> DeviceType:
     return "nvdimm"
 
 
-def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
+def parse_listing(data: bytes | str, path: str = "<input>", locate_warnings: bool = True
+                  ) -> Listing:
     """Read ``ndctl list`` output (bytes or text) into a :class:`Listing`.
 
     Raises :class:`NdctlInputError` with every located problem; inconsistencies with the kernel's
-    arithmetic are warnings in ``Listing.diagnostics``.
+    arithmetic are warnings in ``Listing.diagnostics`` (without line:col unless
+    ``locate_warnings``: where they are only counted).
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     doc, values = decode_values(raw, path)
+    doc.locate_warnings = locate_warnings
     return read_values(doc, values)
 
 
@@ -461,7 +464,7 @@ def read_values(doc: PositionedText, values: list[Any]) -> Listing:
     return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(notes), len(values))
 
 
-def read_listing(path: str | Path) -> Listing:
+def read_listing(path: str | Path, locate_warnings: bool = True) -> Listing:
     """Read a listing file (``ndctl list ... > FILE``)."""
     shown = str(path)
     try:
@@ -473,7 +476,7 @@ def read_listing(path: str | Path) -> Listing:
         raise InputError(f"{shown}: no such file") from err
     except OSError as err:
         raise InputError(f"{shown}: cannot read: {err.strerror}") from err
-    return parse_listing(data, shown)
+    return parse_listing(data, shown, locate_warnings)
 
 
 # ------------------------------------------------------------------------------ devices to evaluate

@@ -273,6 +273,8 @@ def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
     """The listing's warnings about namespace ``dev``'s raw size, as ``(code, message)``: no raw
     size gives the listed size, only sizes off the align grid do, or (``ambiguity``) several
     do."""
+    if raw.consistent and not raw.note and (raw.candidates <= 1 or not ambiguity):
+        return []  # nothing to say (most namespaces): no text built
     shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
     how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
     if not raw.consistent:
