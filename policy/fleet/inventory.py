@@ -24,7 +24,7 @@ CONFIG_NAMES = ("config", "config.gz", "config.xz")
 LISTING_NAME = "ndctl.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per host, all in memory: no __dict__ each
 class HostEntry:
     """Where one host's inputs are: a host folder (``folder``) or a line of a JSON Lines file
     (``offset``/``length`` bytes into ``Inventory.path``, line ``line``). ``error`` is a problem
