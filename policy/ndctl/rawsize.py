@@ -267,21 +267,22 @@ def spread(mode: str, map_: str | None, align: int | None, raw: RawSize,
     return (lays[0].usable, lays[1].usable), (lays[0].dram_memmap, lays[1].dram_memmap)
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet lists the same names and sizes on many hosts
 def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
                    size: tuple[int, int], raw: RawSize, sector_size: int | None = None,
-                   ambiguity: bool = True) -> list[tuple[str, str]]:
+                   ambiguity: bool = True) -> tuple[tuple[str, str], ...]:
     """The listing's warnings about namespace ``dev``'s raw size, as ``(code, message)``: no raw
     size gives the listed size, only sizes off the align grid do, or (``ambiguity``) several
     do."""
     if raw.consistent and not raw.note and (raw.candidates <= 1 or not ambiguity):
-        return []  # nothing to say (most namespaces): no text built
+        return ()  # nothing to say (most namespaces): no text built
     shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
     how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
     if not raw.consistent:
-        return [("ndctl-inconsistent",
+        return (("ndctl-inconsistent",
                  f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
                  f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
-                 f"evaluating the nearest, {raw.value} bytes")]
+                 f"evaluating the nearest, {raw.value} bytes"),)
     out = [("ndctl-off-grid", f"{dev}: {raw.note}")] if raw.note else []
     if raw.candidates > 1 and ambiguity:
         (u_lo, u_hi), (d_lo, d_hi) = spread(mode, map_, align, raw, sector_size)
@@ -294,7 +295,7 @@ def raw_size_notes(dev: str, mode: str, map_: str | None, align: int | None,
         out.append(("ndctl-ambiguous", text + (
             "; the answer depends on which: " + "; ".join(differ) + " (Linux 6.1's arithmetic)"
             if differ else "; the smallest and the largest give the same usable size and DRAM")))
-    return out
+    return tuple(out)
 
 
 class RawNotes:
@@ -313,7 +314,7 @@ class RawNotes:
 
     def notes(self, dev: str, mode: str, map_: str | None, align: int | None,
               size: tuple[int, int], raw: RawSize, sector_size: int | None = None
-              ) -> list[tuple[str, str]]:
+              ) -> tuple[tuple[str, str], ...]:
         """:func:`raw_size_notes`, the ambiguity left out when said already."""
         key = (mode, map_, align, size, sector_size)
         entry = self.seen.get(key) if raw.consistent and raw.candidates > 1 else None
