@@ -171,6 +171,27 @@ def test_a_broken_host_is_a_finding_and_the_run_goes_on(tmp_path: Path) -> None:
     assert [h["host"] for h in doc["hosts_unreadable"]] == ["bad-config", "bad-ndctl", "no-config"]
 
 
+def test_an_inline_listing_is_located_in_the_inventory_line(tmp_path: Path) -> None:
+    config, listing = HOSTS["db-02"]
+    good = json.dumps({"host": "a-good", "config": str(config),
+                       "ndctl": json.loads(listing.read_text())})
+    bad_ns = {"dev": "namespace0.0", "mode": "fsdax", "map": "dev", "size": "lots"}
+    bad = json.dumps({"host": "b-bad", "config": str(config), "ndctl": [bad_ns]})
+    dup = '{"host": "c-dup", "config": "x", "config": "y", "ndctl": []}'
+    path = tmp_path / "fleet.jsonl"
+    path.write_text("\n".join([good, bad, dup]) + "\n")
+    code, out, _ = run("fleet", str(path), "-j", "1")
+    rows = {r["host"]: r for r in rows_of(out)}
+    assert code == 1 and rows["a-good"]["verdict"] != "error"
+    (finding,) = rows["b-bad"]["findings"]
+    col = bad.index('"lots"') + 1
+    assert finding["rendered"].startswith(f"{path}:2:{col}: error: size 'lots' is not a number")
+    assert finding["rendered"].endswith("(at $[0].size) [ndctl-bad-size]")
+    (finding,) = rows["c-dup"]["findings"]
+    col = dup.index('"config": "y') + 1  # the second "config"
+    assert finding["rendered"].startswith(f"{path}:3:{col}: error: duplicate key 'config'")
+
+
 def test_csv_rows_match_evaluate_csv(tmp_path: Path) -> None:
     _, out, _ = run("fleet", str(make_jsonl(tmp_path, HOSTS)), "--format", "csv", "-j", "1")
     got = list(csv.reader(io.StringIO(out)))

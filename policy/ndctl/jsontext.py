@@ -163,9 +163,6 @@ class EmbeddedText(PositionedText):
         obj_start = _skip_ws(text, 0)
         self.roots = [_member_offset(text, obj_start, key)]
 
-    def _walk_all(self, pos: dict[tuple[Any, ...], int]) -> None:
-        _walk(self.text, self.roots[0], ("$0",), pos, strict=False)
-
 
 def _member_offset(s: str, i: int, key: str) -> int:
     """The offset of the value of ``key`` in the (valid) JSON object at ``i``; -1 without it."""
