@@ -179,7 +179,8 @@ def test_an_inline_listing_is_located_in_the_inventory_line(tmp_path: Path) -> N
     bad = json.dumps({"host": "b-bad", "config": str(config), "ndctl": [bad_ns]})
     dup = '{"host": "c-dup", "config": "x", "config": "y", "ndctl": []}'
     path = tmp_path / "fleet.jsonl"
-    path.write_text("\n".join([good, bad, dup]) + "\n")
+    # a byte order mark before the first line, as json.loads takes it
+    path.write_bytes(b"\xef\xbb\xbf" + ("\n".join([good, bad, dup]) + "\n").encode())
     code, out, _ = run("fleet", str(path), "-j", "1")
     rows = {r["host"]: r for r in rows_of(out)}
     assert code == 1 and rows["a-good"]["verdict"] != "error"

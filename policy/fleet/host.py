@@ -130,7 +130,7 @@ class HostWorker:
         self._file.seek(e.offset)
         raw = self._file.read(e.length)
         try:
-            return raw.decode("utf-8")
+            return raw.decode("utf-8-sig")  # as json.loads takes bytes: a BOM is not JSON
         except UnicodeDecodeError as err:
             raise HostError([Diagnostic("error", "fleet-line", "invalid UTF-8", self.inv.shown,
                                         e.line, err.start + 1)]) from err
