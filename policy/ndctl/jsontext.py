@@ -32,6 +32,8 @@ _SKIP: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_KEYS) 
 
 def _skip_ws(s: str, i: int) -> int:
     """The offset of the first non-whitespace character at or after ``i``."""
+    if i < len(s) and s[i] > " ":  # JSON whitespace is all below "!": most calls stop here
+        return i
     m = _WS.match(s, i)
     return m.end() if m else i
 
@@ -232,7 +234,7 @@ def _skeleton(s: str, i: int, value: Any, where: tuple[Any, ...],
             i = _skip_ws(s, _skeleton(s, i, item, where + (n,), pos))
             i += 1  # the comma, or the closing bracket
         return i if value else i + 1
-    if isinstance(value, dict) and any(k in value for k in NESTS):
+    if isinstance(value, dict) and not value.keys().isdisjoint(NESTS):
         if len(where) > MAX_DEPTH:
             raise _too_deep(i)
         i = _skip_ws(s, i + 1)
