@@ -148,6 +148,23 @@ def test_more_chunks_than_in_flight_keep_every_host_in_order(tmp_path: Path) -> 
     assert sorted(set(hosts)) == sorted(many) and hosts == sorted(hosts)
 
 
+def test_rows_copied_to_a_real_file_descriptor(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # stdout a regular file: the chunks go to it by sendfile, after the CSV header
+    many = {f"{h}-{i}": v for i in range(40) for h, v in HOSTS.items()}
+    inv = str(make_jsonl(tmp_path, many))
+    _, want, _ = run("fleet", inv, "--jobs", "1", "--format", "csv")
+    out = tmp_path / "rows.csv"
+    with open(out, "wb") as f:
+        proc = subprocess.run([sys.executable, "-c", "from policy.cli import main; main()",
+                               "fleet", inv, "--jobs", "2", "--format", "csv"], stdout=f,
+                              stderr=subprocess.PIPE, cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert out.read_text() == want and want.count("\n") > len(many)
+
+
 def test_a_broken_host_is_a_finding_and_the_run_goes_on(tmp_path: Path) -> None:
     inv = make_dir(tmp_path, HOSTS)
     (inv / "bad-ndctl").mkdir()
