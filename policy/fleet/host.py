@@ -1,10 +1,12 @@
 """One worker's view of a fleet: read each host, load each distinct config once, decide, render.
 
 A config is loaded once per content (SHA-256 of its bytes) and file name (the build is named
-for the file, as ``evaluate --config`` names it); a path seen before is not read again. Decisions
-go through :func:`policy.decide.memo.decide_memo`, so hosts with the same kernel and hardware
-cost the parsing, not the policy. A host whose inputs cannot be read becomes that host's
-located diagnostics, never an exception.
+for the file, as ``evaluate --config`` names it); a file seen before (the same device, inode,
+size and mtime, however it is linked) is not read again. A listing inline in a JSON Lines host
+is decoded once with its line and located in it. Decisions go through
+:func:`policy.decide.memo.decide_memo`, so hosts with the same kernel and hardware cost the
+parsing, not the policy. A host whose inputs cannot be read becomes that host's located
+diagnostics, never an exception.
 """
 from __future__ import annotations
 
