@@ -371,7 +371,11 @@ class _Reader:
         raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
-            self.check(dev, kernel_mode, map_eff, align, size, raw, where, sector_size)
+            notes = self.raw_notes.notes(dev, kernel_mode, map_eff, align, size, raw, sector_size)
+            for code, message in notes:  # several raw sizes, none, or only off the align grid
+                self.warn(code, message, where + ("size",))
+                if code == "ndctl-ambiguous":
+                    self.raw_notes.placed(len(self.notes) - 1)
         line, col = self.doc.locate(where)
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
@@ -400,13 +404,6 @@ class _Reader:
                 json_path(where),
             )
         )
-
-    def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
-              raw: RawSize, where: tuple[Any, ...], sector: int | None = None) -> None:
-        for code, message in self.raw_notes.notes(dev, mode, map_, align, size, raw, sector):
-            self.warn(code, message, where + ("size",))
-            if code == "ndctl-ambiguous":
-                self.raw_notes.placed(len(self.notes) - 1)
 
 
 def _device_type(provider: str | None) -> DeviceType:
