@@ -1,17 +1,18 @@
 """The running kernel's config as a default (``plan``, ``evaluate --ndctl``, ``solve --from``).
 
-Only the command line reads the host: ``uname -r`` and the environment. ``PMEMPOLICY_RUNNING_CONFIG``
-overrides the search: a path stands for the running kernel's config, an empty value means there
-is none (tests and containers whose /proc belongs to another kernel).
+Only the command line reads the host: ``uname -r`` and the environment.
+``PMEMPOLICY_RUNNING_CONFIG`` overrides the search: a path stands for the running kernel's config,
+an empty value means there is none (tests, and containers whose /proc belongs to another kernel).
 """
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Optional
 
 import click
+
+from policy.report.style import fit_lines
 
 ENV = "PMEMPOLICY_RUNNING_CONFIG"
 
@@ -30,5 +31,5 @@ def running_config(command: str) -> Optional[str]:
         return override
     release = os.uname().release if sys.platform.startswith("linux") else None
     found = locate(release)
-    click.echo(f"note: {command}: {found.describe()}", err=True)
+    click.echo(fit_lines(f"note: {command}: {found.describe()}"), err=True)
     return None if found.path is None else str(found.path)

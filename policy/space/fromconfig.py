@@ -135,15 +135,26 @@ def relevant_symbols(kconf: Any, cat: Optional[Catalog] = None) -> tuple[str, ..
 
 
 def _fixes(
-    decisions: Sequence[Decision], build: Any, kconf: Any, relevant: frozenset[str]
+    decisions: Sequence[Decision],
+    build: Any,
+    kconf: Any,
+    relevant: frozenset[str],
+    cat: Optional[Catalog] = None,
 ) -> list[tuple[str, str]]:
-    """Assignments the failing decisions' chains name, root causes first, each once."""
+    """Assignments the failing decisions' chains name, root causes first, each once: the
+    findings' chains, the impossible candidates' chains and the chains of the required features'
+    own build conditions (a finding names one way to a feature; its condition may name another)."""
+    cat = cat or catalog()
     out: dict[tuple[str, str], None] = {}
     for dec in decisions:
         if dec.ok:
             continue
         chains = [f.chain for f in dec.findings if f.chain]
         chains += [c.chain for c in dec.candidates if not c.possible and c.chain]
+        for name in dict.fromkeys(f.feature for f in dec.findings if f.feature):
+            cond = cat.feature(name).build
+            if cond != "y" and build.eval(cond) == "n":
+                chains.append(build.why_expr_off(cond))
         for chain in chains:
             for step in reversed(chain):
                 sym = kconf.syms.get(step.symbol)
@@ -186,7 +197,8 @@ def _cost(decisions: Sequence[Decision]) -> tuple[int, int]:
 def deltas(base: Any, build: Any) -> tuple[Delta, ...]:
     """Every symbol whose ``.config`` state differs, in scripts/diffconfig's order: removed,
     added, then changed, each sorted by name."""
-    names = sorted(set(base.values) | set(build.values))
+    # the modelled proposals are no symbols of a real kernel: never part of its diff
+    names = sorted(n for n in set(base.values) | set(build.values) if not n.startswith("PROPOSED_"))
     out = [Delta(n, base.state(n), build.state(n)) for n in names]
     out = [d for d in out if d.old != d.new]
     return tuple(
@@ -222,13 +234,14 @@ def solve_from(
     seen: set[frozenset[tuple[str, str]]] = {frozenset()}
     tried = 1
     met = sum(d.ok for d in first)
-    closest: tuple[int, frozenset[tuple[str, str]], tuple[Decision, ...]] = (met, frozenset(), first)
+    Closest = tuple[int, frozenset[tuple[str, str]], tuple[Decision, ...]]
+    closest: Closest = (met, frozenset(), first)
     for _depth in range(max_changes):
         found: list[tuple[Any, ...]] = []
         nxt: dict[frozenset[tuple[str, str]], tuple[Any, tuple[Decision, ...]]] = {}
         for assigned, (build, decs) in level.items():
             taken = {s for s, _ in assigned}
-            for sym, value in _fixes(decs, build, kconf, rel):
+            for sym, value in _fixes(decs, build, kconf, rel, cat):
                 if sym in taken:
                     continue
                 key = assigned | {(sym, value)}
@@ -256,15 +269,31 @@ def solve_from(
         if found:
             best = min(found, key=lambda t: t[:4])
             key, new, got, moved = best[4:]
-            assigns = tuple(Assignment(s, v, base.state(s)) for s, v in sorted(key))
+            assigns = _assignments(kconf, base, key)
             return FromResult(True, base, new, assigns, moved, got, relevant, tried, max_changes)
         if not nxt:
             break
         level = nxt
-    partial = tuple(Assignment(s, v, base.state(s)) for s, v in sorted(closest[1]))
+    partial = _assignments(kconf, base, closest[1])
     return FromResult(
         False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2]
     )
+
+
+def _assignments(kconf: Any, base: Any, key: frozenset[tuple[str, str]]) -> tuple[Assignment, ...]:
+    """The assignments as lines; a choice entry turned on also turns off the entry the config
+    selects, so that the file states one selection (a .config with two entries of a choice set
+    leaves the selection to the order of its lines)."""
+    out = [Assignment(s, v, base.state(s)) for s, v in sorted(key)]
+    for s, v in sorted(key):
+        sym = kconf.syms[s]
+        if v == "y" and sym.choice is not None:
+            out += [
+                Assignment(o.name, "n", base.state(o.name))
+                for o in sym.choice.syms
+                if o.name != s and base.value(o.name) == "y"
+            ]
+    return tuple(out)
 
 
 def apply_to_text(text: str, assignments: Sequence[Assignment]) -> str:
