@@ -133,6 +133,13 @@ def run_explore(settings: ExploreSettings) -> int:
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
 @click.option("--list", "listing", is_flag=True, help=LIST_HELP)
+@click.option(
+    "--from", "from_", metavar="CONFIG", is_flag=False, flag_value="", default=None,
+    help="Explore around this config (a .config, a distro config, a shipped defconfig name; "
+    "without a value: the running kernel's): every change of one option the decisions read "
+    "(with what it needs), architecture and page size held; lists only the changes that move "
+    "some decision or cost, and their frontier.",
+)
 @format_option(
     ["table",
     "json", "csv"], "Output format: a summary table, JSON (schema_version 1) or CSV.",
@@ -146,6 +153,7 @@ def explore(
     config_space: Optional[str],
     all_: bool,
     listing: bool,
+    from_: Optional[str],
     fmt: str,
     query: Optional[str],
     limit: int,
@@ -156,7 +164,19 @@ def explore(
     Reports the number of configurations (projected onto the symbols that change a feature or a
     cost), dead and always-on options, features no configuration can give a device, and the Pareto
     frontier (features gained vs DRAM and capacity spent). PROFILE... default: the shipped ones.
+    With --from CONFIG: the changes of one option to that config that move a decision or a cost.
     """
+    if from_ is not None:
+        if config_space or all_ or listing or fmt == "csv":
+            raise UsageError("--from explores around one config: --config-space, --all, --list "
+                             "and --format csv do not apply")
+        from policy.cli.solve_from import run_around
+
+        devices, diags = _devices(profiles)
+        code = run_around(from_, devices, fmt, query)
+        for d in diags:
+            click.echo(d.render(), err=True)
+        return code
     return run_explore(
         ExploreSettings(
             _space(config_space, all_, whole_by_default=not listing),

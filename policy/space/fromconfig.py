@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import kconfiglib
+
 from policy.decide.cache import CachedBuild
 from policy.decide.catalog import Catalog, catalog
 from policy.decide.records import Decision
@@ -170,17 +172,11 @@ def _fixes(
                     continue
                 if step.symbol not in relevant:
                     continue
-                values = ("y",) if sym.orig_type is _bool() else ("y", "m")
+                values = ("y",) if sym.orig_type is kconfiglib.BOOL else ("y", "m")
                 for v in values:
                     if build.value(step.symbol) != v:
                         out[(step.symbol, v)] = None
     return list(out)
-
-
-def _bool() -> Any:
-    import kconfiglib
-
-    return kconfiglib.BOOL
 
 
 def _decide_all(devices: Sequence[Any], build: Any, cat: Catalog) -> tuple[Decision, ...]:
