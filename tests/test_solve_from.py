@@ -156,3 +156,27 @@ def test_solve_writes_nothing_without_output(cwd: Path, capsys: pytest.CaptureFi
     assert main(["solve", "--config-space", space, str(prof)]) == 0, capsys.readouterr().out
     assert "wrote" not in capsys.readouterr().out
     assert list(cwd.iterdir()) == []
+
+
+def test_two_changes_are_the_fewest_on_arm64() -> None:
+    """Exactness at the first level, by brute force: no single assignment of any changeable
+    option (each value it does not have) meets the p2pdma profile on Debian's 6.1 arm64."""
+    from policy.errors import UsageError
+    from policy.kconfig import set_values
+
+    devices = _devices(P2P)
+    base = load_config(str(ARM64_61)).build
+    res = solve_from(devices, base)
+    assert res.ok and len(res.assignments) == 2
+    tried = 0
+    for name in res.relevant:
+        for value in ("n", "m", "y"):
+            if base.value(name) == value:
+                continue
+            try:
+                build = set_values(base, [(name, value)]).build
+            except UsageError:  # m for a bool symbol is refused
+                continue
+            tried += 1
+            assert not all(decide(d, build).ok for d in devices), (name, value)
+    assert tried >= len(res.relevant)
