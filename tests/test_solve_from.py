@@ -180,3 +180,24 @@ def test_two_changes_are_the_fewest_on_arm64() -> None:
             tried += 1
             assert not all(decide(d, build).ok for d in devices), (name, value)
     assert tried >= len(res.relevant)
+
+
+def test_no_solution_is_proved_or_said_to_be_out_of_reach(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from policy.space.fromconfig import held_satisfiable
+
+    # the arm64 verdicts are proofs: no configuration of arm64 with 4K pages gives brick03-pmem0
+    shipped = list(profiles.load_profiles([resources.profiles_dir()]).devices)
+    arm = load_config(str(ARM64_612)).build
+    assert held_satisfiable(shipped, arm) is False
+    assert held_satisfiable(shipped, load_config(str(RT_612)).build) is True
+    # a solution exists (two changes) but one is allowed: said, not claimed impossible
+    code = main(["solve", "--from", str(ARM64_61), str(P2P), "--max-changes", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1
+    assert "though some configuration of this architecture and page size does" in out
+    assert "--max-changes" in out
+    code = main(["solve", "--from", str(ARM64_612)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1 and "no configuration of arm64 with 4K pages does" in out

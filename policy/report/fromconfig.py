@@ -47,6 +47,7 @@ def from_document(r: FromResult, source: str) -> dict[str, Any]:
         "diffconfig": [d.diffconfig() for d in r.deltas],
         "resolved": [{"symbol": d.symbol, "from": d.old, "to": d.new} for d in r.deltas],
         "devices": [_decision(d) for d in r.decisions],
+        "reachable": r.reachable,
         "closest": None
         if r.ok
         else {
@@ -90,10 +91,19 @@ class FromText:
             for delta in r.deltas:
                 stream.write(f"  {delta.diffconfig()}\n")
         else:
-            stream.write(
-                f"{self.source}: no change of at most {r.max_changes} options meets every "
-                f"requirement ({held}; {r.tried} configurations decided)\n"
-            )
+            if r.reachable is False:
+                stream.write(
+                    f"{self.source}: no change meets every requirement: no configuration of "
+                    f"{r.base.arch} with {r.base.page_size // 1024}K pages does (counted over "
+                    "BDDs, every option the decisions read free)\n"
+                )
+            else:
+                stream.write(
+                    f"{self.source}: no change of at most {r.max_changes} options that the "
+                    f"failing chains name meets every requirement ({held}; {r.tried} "
+                    "configurations decided), though some configuration of this architecture "
+                    "and page size does: try a larger --max-changes, or solve without --from\n"
+                )
             if r.partial:
                 stream.write("closest: these changes meet the most devices:\n")
                 for a in r.partial:

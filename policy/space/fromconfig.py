@@ -92,6 +92,9 @@ class FromResult:
     # without a solution: the fewest assignments that meet the most devices, and what still fails
     partial: tuple[Assignment, ...] = ()
     partial_decisions: tuple[Decision, ...] = ()
+    # without a solution, over BDDs: does any configuration of the held architecture and page
+    # size meet every requirement (None: not asked, the search found a solution)?
+    reachable: Optional[bool] = None
 
     @property
     def held(self) -> str:
@@ -272,8 +275,34 @@ def solve_from(
         level = nxt
     partial = _assignments(kconf, base, closest[1])
     return FromResult(
-        False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2]
+        False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2],
+        held_satisfiable(devices, base, require),
     )
+
+
+def held_satisfiable(devices: Sequence[Any], base: Any, require: Sequence[str] = ()) -> bool:
+    """Whether some configuration of ``base``'s tree with its architecture and page size meets
+    every requirement: the whole cone counted over BDDs (:mod:`policy.space.solve_bdd`'s sets),
+    every changeable option free. False proves that no change to ``base`` can."""
+    from policy.kconfig import tree as kconfig
+    from policy.space import symbolic
+    from policy.space.symbolic_eval import SymbolicEvaluation
+
+    cat = catalog()
+    kconf = kconfig.parse_tree(base.kernel)
+    proj = projection_symbols([s.name for s in kconf.unique_defined_syms], cat)
+    walk = symbolic.walk(kconf, proj, None, whole_tree=False)
+    sym = SymbolicEvaluation(walk, devices, cat)
+    reqs = requirements(devices, require)
+    every = walk.bdd.false
+    for u in sym.ok_totals([sym.device(d) for d in restrict(sym.devices, reqs)]).values():
+        every = every | u
+    held = walk.bdd.true
+    for name, var in zip(walk.projection, walk.proj_vars):
+        if name in ARCH_SYMBOLS:
+            bit = walk.bdd.var(var)
+            held = held & (bit if base.enabled(name) else ~bit)
+    return bool(every & held != walk.bdd.false)
 
 
 def _assignments(kconf: Any, base: Any, key: frozenset[tuple[str, str]]) -> tuple[Assignment, ...]:
