@@ -201,3 +201,17 @@ def test_no_solution_is_proved_or_said_to_be_out_of_reach(
     code = main(["solve", "--from", str(ARM64_612)])
     out = " ".join(capsys.readouterr().out.split())
     assert code == 1 and "no configuration of arm64 with 4K pages does" in out
+
+
+def test_output_onto_the_config_it_starts_from_keeps_old(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--from .config -o .config: the change applied in place, the previous file as .old."""
+    text = read_config_text(AMD64_61, allow_compressed=True)
+    (cwd / ".config").write_text(text)
+    assert main(["solve", "--from", ".config", "-o", ".config", str(P2P)]) == 0
+    capsys.readouterr()
+    assert (cwd / ".config.old").read_text() == text
+    assert "CONFIG_PCI_P2PDMA=y\n" in (cwd / ".config").read_text()
+    assert main(["solve", "--from", ".config", str(P2P), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "already-met"

@@ -261,7 +261,7 @@ def solve(
     unmet), each with its reasons, when there is no solution.
     """
     from policy import kconfig
-    from policy.atomic import write_atomic
+    from policy.atomic import locked, write_atomic
     from policy.report.explore import SOLVE_REPORTERS
     from policy.space.explore import solve as run
 
@@ -301,7 +301,8 @@ def solve(
         SOLVE_REPORTERS[fmt]().report(result, buf)
     if result.ok and result.build is not None and output:
         target = Path(output)
-        write_atomic(target, kconfig.render_config(result.build), backup=True)
+        with locked(target):  # the .config lock every writer of a .config holds
+            write_atomic(target, kconfig.render_config(result.build), backup=True)
         if fmt == "table" and query is None:
             buf.write(f"wrote {target}\n")
     _out(buf.getvalue())

@@ -65,7 +65,7 @@ def run_from(
     fmt: str,
     query: Optional[str],
 ) -> int:
-    from policy.atomic import write_atomic
+    from policy.atomic import locked, write_atomic
     from policy.kconfig import read_config_text
     from policy.report.fromconfig import FROM_REPORTERS, from_document
     from policy.space.fromconfig import apply_to_text, solve_from
@@ -78,9 +78,10 @@ def run_from(
     else:
         FROM_REPORTERS[fmt](source.path).report(result, buf)
     if result.ok and output:
-        text = read_config_text(Path(source.path), allow_compressed=True)
         target = Path(output)
-        write_atomic(target, apply_to_text(text, result.assignments), backup=True)
+        with locked(target):  # --from .config -o .config is a read-modify-write like set
+            text = read_config_text(Path(source.path), allow_compressed=True)
+            write_atomic(target, apply_to_text(text, result.assignments), backup=True)
         if fmt == "table" and query is None:
             from policy.report.style import fit_lines
 
