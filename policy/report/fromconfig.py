@@ -40,7 +40,8 @@ def from_document(r: FromResult, source: str) -> dict[str, Any]:
         "changeable": list(r.relevant),
         "tried": r.tried,
         "changes": [
-            {"symbol": a.symbol, "from": a.old, "to": a.value, "scripts_config": a.scripts_config()}
+            {"symbol": a.symbol, "from": a.old, "to": a.value, "follows": a.follows,
+             "scripts_config": a.scripts_config()}
             for a in r.assignments
         ],
         "scripts_config": [a.scripts_config() for a in r.assignments],
@@ -48,6 +49,8 @@ def from_document(r: FromResult, source: str) -> dict[str, Any]:
         "resolved": [{"symbol": d.symbol, "from": d.old, "to": d.new} for d in r.deltas],
         "devices": [_decision(d) for d in r.decisions],
         "reachable": r.reachable,
+        "fewest": r.fewest,
+        "exact": r.exact,
         "closest": None
         if r.ok
         else {
@@ -80,10 +83,19 @@ class FromText:
         if r.ok and not r.assignments:
             stream.write(f"{self.source}: already meets every requirement; no change ({held})\n")
         elif r.ok:
-            n = len(r.assignments)
+            n = r.changes
+            lines = len(r.assignments)
+            how = (
+                "the fewest, counted over BDDs"
+                if r.exact
+                else "found along the failing chains"
+                + ("" if r.fewest is None else f"; the fewest counted over BDDs: {r.fewest}")
+            )
             stream.write(
                 f"{self.source}: {n} change{'s meet' if n != 1 else ' meets'} every requirement "
-                f"({held}); apply in the kernel tree, then run make olddefconfig:\n"
+                f"({how}; {held}); apply in the kernel tree"
+                + (f" ({lines} lines: a choice's old entry turned off)" if lines != n else "")
+                + ", then run make olddefconfig:\n"
             )
             for a in r.assignments:
                 stream.write(f"  {a.scripts_config()}\n")
@@ -96,6 +108,12 @@ class FromText:
                     f"{self.source}: no change meets every requirement: no configuration of "
                     f"{r.base.arch} with {r.base.page_size // 1024}K pages does (counted over "
                     "BDDs, every option the decisions read free)\n"
+                )
+            elif r.fewest is not None and r.fewest > r.max_changes:
+                stream.write(
+                    f"{self.source}: the fewest change that meets every requirement sets "
+                    f"{r.fewest} options (counted over BDDs), more than --max-changes "
+                    f"{r.max_changes} ({held})\n"
                 )
             else:
                 stream.write(

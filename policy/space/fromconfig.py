@@ -21,6 +21,7 @@ search is exact over the changes those chains can name; a requirement no such ch
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -49,6 +50,9 @@ class Assignment:
     symbol: str
     value: str
     old: str  # the config's state: y, m, n, a value, or "absent" (not written)
+    # the line that turns off the entry a choice had, when another entry is turned on: part of
+    # that change, not a change of its own
+    follows: bool = False
 
     def scripts_config(self) -> str:
         """``scripts/config --enable SYM`` (``--module``, ``--disable``, ``--set-val SYM VAL``)."""
@@ -95,6 +99,14 @@ class FromResult:
     # without a solution, over BDDs: does any configuration of the held architecture and page
     # size meet every requirement (None: not asked, the search found a solution)?
     reachable: Optional[bool] = None
+    # the fewest changed .config lines of any solution, counted over BDDs (None: not counted)
+    fewest: Optional[int] = None
+    exact: bool = False  # the change has exactly ``fewest`` lines (else: the chains' search)
+
+    @property
+    def changes(self) -> int:
+        """The options the change sets (a choice's old entry turned off goes with its new one)."""
+        return sum(not a.follows for a in self.assignments)
 
     @property
     def held(self) -> str:
@@ -227,6 +239,38 @@ def solve_from(
     first = _decide_all(devs, base, cat)
     if all(d.ok for d in first):
         return FromResult(True, base, base, (), (), first, relevant, 1, max_changes)
+    from policy.space.fromconfig_bdd import fewest_lines
+
+    counted = fewest_lines(devices, base, require)
+    if counted is not None and counted[0] <= max_changes:
+        got = _from_lines(kconf, base, devs, cat, rel, *counted)
+        if got is not None:
+            key, new, decs, tried = got
+            return FromResult(
+                True, base, new, _assignments(kconf, base, key), deltas(base, new), decs,
+                relevant, tried, max_changes, reachable=True, fewest=counted[0], exact=True,
+            )
+    res = _chain_search(kconf, base, devs, cat, relevant, first, max_changes)
+    if res.ok:
+        return dataclasses.replace(res, fewest=None if counted is None else counted[0])
+    return dataclasses.replace(
+        res, reachable=counted is not None, fewest=None if counted is None else counted[0]
+    )
+
+
+def _chain_search(
+    kconf: Any,
+    base: Any,
+    devs: Sequence[Any],
+    cat: Catalog,
+    relevant: tuple[str, ...],
+    first: tuple[Decision, ...],
+    max_changes: int,
+) -> FromResult:
+    """Iterative deepening over the fixes the failing chains name (the module docstring)."""
+    from policy.kconfig import tree as kconfig
+
+    rel = frozenset(relevant)
     level: dict[frozenset[tuple[str, str]], tuple[Any, tuple[Decision, ...]]] = {
         frozenset(): (base, first)
     }
@@ -275,9 +319,57 @@ def solve_from(
         level = nxt
     partial = _assignments(kconf, base, closest[1])
     return FromResult(
-        False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2],
-        held_satisfiable(devices, base, require),
+        False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2]
     )
+
+
+def _from_lines(
+    kconf: Any,
+    base: Any,
+    devs: Sequence[Any],
+    cat: Catalog,
+    rel: frozenset[str],
+    fewest: int,
+    decisions: Sequence[tuple[str, str]],
+) -> Optional[tuple[frozenset[tuple[str, str]], Any, tuple[Decision, ...], int]]:
+    """The witness's lines as assignments to ``base``, checked by kconfiglib and ``decide``.
+
+    A witness names a choice's entry only where it is not the default; a choice whose line it
+    drops (back to the default) costs one line too, so the lines unaccounted for are tried as
+    other entries of the cone's choices. None when nothing checks out."""
+    import itertools
+
+    from policy.kconfig import tree as kconfig
+
+    plain = [(s, v) for s, v in decisions if base.state(s) != v and kconf.syms[s].choice is None]
+    picks = [(s, v) for s, v in decisions if kconf.syms[s].choice is not None
+             and base.value(s) != "y"]
+    missing = fewest - len(plain) - len(picks)
+    trials: list[list[tuple[str, str]]] = [plain + picks]
+    if missing > 0:
+        named = {kconf.syms[s].choice for s, _ in decisions if kconf.syms[s].choice is not None}
+        choices = list(dict.fromkeys(kconf.syms[n].choice for n in rel
+                                     if kconf.syms[n].choice is not None))
+        others = [[(e.name, "y") for e in ch.syms if e.name in rel and base.value(e.name) != "y"]
+                  for ch in choices if ch not in named]
+        trials = [plain + picks + list(extra)
+                  for combo in itertools.combinations(others, missing)
+                  for extra in itertools.product(*combo)][:LEVEL_LIMIT]
+    found: list[tuple[Any, ...]] = []
+    for trial in trials:
+        try:
+            new = kconfig.set_values(base, sorted(trial)).build
+        except PolicyError:
+            continue
+        if (new.arch, new.page_size) != (base.arch, base.page_size):
+            continue
+        got = _decide_all(devs, new, cat)
+        if all(d.ok for d in got):
+            found.append((*_cost(got), len(deltas(base, new)), sorted(trial), new, got))
+    if not found:
+        return None
+    best = min(found, key=lambda t: t[:4])
+    return frozenset(best[3]), best[4], best[5], len(trials) + 1
 
 
 def held_satisfiable(devices: Sequence[Any], base: Any, require: Sequence[str] = ()) -> bool:
@@ -314,7 +406,7 @@ def _assignments(kconf: Any, base: Any, key: frozenset[tuple[str, str]]) -> tupl
         sym = kconf.syms[s]
         if v == "y" and sym.choice is not None:
             out += [
-                Assignment(o.name, "n", base.state(o.name))
+                Assignment(o.name, "n", base.state(o.name), follows=True)
                 for o in sym.choice.syms
                 if o.name != s and base.value(o.name) == "y"
             ]
