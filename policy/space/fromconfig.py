@@ -6,17 +6,17 @@ cost reads, directly or through the dependencies, selects and defaults of the sy
 (:func:`relevant_symbols`; the same cone ``explore`` walks). Only those can change a device's
 decision, so only those are ever changed.
 
-The search is over assignments (``scripts/config`` lines), fewest first: iterative deepening
-where each level extends the previous level's assignment sets by one of the fixes the failing
-decisions name — every symbol along each unmet chain (``needs``, ``user-off``, ``choice``
-steps: turn it on; ``rules-out``: turn it off, or pick another entry of its choice). Each
-candidate set is applied to the configuration by kconfiglib (all assignments at once, as
-``scripts/config`` followed by ``make olddefconfig`` does) and every device is decided again
-under the result; the first level with a solution wins (ties: least DRAM, then least capacity
-lost, then fewest resolved differences, then by name). A configuration that already meets every
-requirement needs no change. Fixes are drawn from the chains of the current failures, so the
-search is exact over the changes those chains can name; a requirement no such change meets within
-``max_changes`` assignments is reported with the findings under the configuration.
+First the fewest changed ``.config`` lines are counted over BDDs
+(:mod:`policy.space.fromconfig_bdd`) and the witness's lines are applied to the configuration by
+kconfiglib and checked by deciding every device again (``exact``). Where that does not check out,
+a search over assignments takes over, fewest first: iterative deepening where each level extends
+the previous level's assignment sets by one of the fixes the failing decisions name — every
+symbol along each unmet chain (``needs``, ``user-off``, ``choice`` steps: turn it on;
+``rules-out``: turn it off, or pick another entry of its choice). Each candidate set is applied
+at once (as ``scripts/config`` followed by ``make olddefconfig`` does); ties: least DRAM, then
+least capacity lost, then fewest resolved differences, then by name. A configuration that already
+meets every requirement needs no change; one whose architecture and page size no configuration
+can serve is said to be so (``reachable`` False), with the closest change the search found.
 """
 
 from __future__ import annotations
