@@ -20,6 +20,7 @@ def _point(p: Point) -> dict[str, Any]:
         "dram_memmap_bytes": p.dram,
         "capacity_lost_bytes": p.capacity,
         "moved": [{"device": d, "before": a, "after": b} for d, a, b in p.moved],
+        "checked": p.checked,
     }
 
 
@@ -49,8 +50,10 @@ class AroundJson:
 
 
 def _row(p: Point, n: int) -> str:
-    return (f"  {p.label():<34} {p.ok:>2}/{n:<2} {p.features:>4} {format_size(p.dram):>9} "
-            f"{format_size(p.capacity):>9}\n")
+    ok = f"{p.ok}/{n}" if p.checked else "?"
+    mark = "" if p.checked else " (not checked)"
+    return (f"  {ok:>5} {p.features:>4} {format_size(p.dram):>9} {format_size(p.capacity):>9}  "
+            f"{p.label()}{mark}\n")
 
 
 class AroundText:
@@ -64,24 +67,30 @@ class AroundText:
 
     def write(self, r: AroundResult, out: TextIO) -> None:
         b = r.base
+        held = f"{b.arch}, {b.page_size // 1024}K pages"
         out.write(
-            f"around {self.source} ({b.arch}, {b.page_size // 1024}K pages held): "
-            f"{len(r.points)} one-option changes move some decision or cost "
-            f"(of {r.tried} tried over {len(r.relevant)} options the decisions read)\n"
+            f"around {self.source} ({held} held; {len(r.relevant)} options the decisions "
+            "read may change)\n"
         )
-        head = f"  {'CHANGE':<34} {'OK':>5} {'FEAT':>4} {'DRAM':>9} {'CAPACITY':>9}\n"
-        out.write("Pareto frontier (more devices ok, more features, less DRAM, less capacity):\n")
+        out.write(
+            f"Pareto frontier of every {held} configuration (more features, less DRAM, less "
+            "capacity lost), each with the fewest changes to the config:\n"
+        )
+        head = f"  {'OK':>5} {'FEAT':>4} {'DRAM':>9} {'CAPACITY':>9}  CHANGES\n"
         out.write(head)
+        out.write(_row(r.here, r.devices))
         for p in r.frontier:
-            out.write(_row(p, r.devices))
-        if r.here not in r.frontier:
-            out.write("the config as it is (not on the frontier):\n")
-            out.write(_row(r.here, r.devices))
-        out.write("what each change moves:\n")
+            if p.change:
+                out.write(_row(p, r.devices))
+        out.write(
+            f"one option changed (with what it needs): {len(r.points)} of {r.tried} move some "
+            "decision or cost\n"
+        )
+        out.write(head)
         for p in r.points:
-            out.write(f"  {p.label()}:\n")
+            out.write(_row(p, r.devices))
             for device, before, after in p.moved:
-                out.write(f"    {device}: {before} -> {after}\n")
+                out.write(f"      {device}: {before} -> {after}\n")
 
 
 AROUND_REPORTERS: dict[str, type] = {"table": AroundText, "json": AroundJson}

@@ -1,15 +1,21 @@
-"""``explore --from CONFIG``: the configurations one option away from a given one.
+"""``explore --from CONFIG``: the configuration space around a given configuration.
 
-Each user-settable option some decision reads (:func:`policy.space.fromconfig.relevant_symbols`:
-never the architecture or the page size) is set to each value it does not have, together with
-the changes it needs to take (:func:`policy.kconfig.deps.dependencies`, as ``set --with-deps``
-makes them); every device is decided again under the result. Only the changes that move some
-device's decision, feature or cost are kept; their Pareto frontier (more features, less DRAM,
-less capacity lost) is listed with the configuration itself.
+The frontier: every configuration of the config's architecture and page size counted over BDDs
+(the cone of the decisions, as ``explore`` walks it), its Pareto frontier (more features, less
+DRAM, less capacity lost, summed over the devices) and, per point, the fewest changed lines of
+the config that reach it (:func:`policy.space.fromconfig_bdd.frontier_lines`), applied by
+kconfiglib and checked by deciding every device again. A point lists only the options it
+changes, and every one of them is read by some decision.
+
+The neighbourhood: each user-settable option some decision reads
+(:func:`policy.space.fromconfig.relevant_symbols`) set to each value it does not have, with the
+changes it needs to take (:func:`policy.kconfig.deps.dependencies`, as ``set --with-deps`` makes
+them); only those that move some device's decision, feature or cost are kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -37,10 +43,14 @@ class Point:
     capacity: int
     ok: int  # devices whose decision has no finding
     moved: tuple[tuple[str, str, str], ...]  # (device, before, after) where the decision moved
+    checked: bool = True  # the change was applied and decided to these totals
+    needs: bool = False  # the first change is the option, the others what it needs to take
 
     def label(self) -> str:
         if not self.change:
             return "(as is)"
+        if not self.needs:
+            return " ".join(f"{a.symbol}={a.value}" for a in self.change)
         first, rest = self.change[0], self.change[1:]
         text = f"{first.symbol}={first.value}"
         if rest:
@@ -54,8 +64,8 @@ class AroundResult:
     devices: int
     relevant: tuple[str, ...]
     here: Point
-    points: tuple[Point, ...]  # every change that moves a decision, cost or feature
-    frontier: tuple[Point, ...]
+    points: tuple[Point, ...]  # every one-option change that moves a decision, cost or feature
+    frontier: tuple[Point, ...]  # the space's frontier, each point with its fewest changes
     tried: int
 
 
@@ -89,13 +99,6 @@ def _point(change: tuple[Assignment, ...], decs: Sequence[Decision],
             if sa != sb:
                 moved.append((b.device, sa, sb))
     return Point(change, feats, dram, cap, sum(d.ok for d in decs), tuple(moved))
-
-
-def _dominates(a: Point, b: Point) -> bool:
-    ge = (a.ok >= b.ok and a.features >= b.features and a.dram <= b.dram
-          and a.capacity <= b.capacity)
-    return ge and (a.ok, a.features, -a.dram, -a.capacity) != (b.ok, b.features, -b.dram,
-                                                                -b.capacity)
 
 
 def explore_from(devices: Sequence[Any], base: Any) -> AroundResult:
@@ -134,13 +137,84 @@ def explore_from(devices: Sequence[Any], base: Any) -> AroundResult:
             decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
             change = tuple(Assignment(s, v, base.state(s)) for s, v in ((name, value),)
                            + deps.needed)
-            p = _point(change, decs, here_decs)
+            p = dataclasses.replace(_point(change, decs, here_decs), needs=True)
             if p.moved:
                 points.append(p)
-    every = [here] + points
-    frontier = [p for p in every if not any(_dominates(q, p) for q in every)]
-    frontier.sort(key=lambda p: (-p.ok, -p.features, p.dram, p.capacity, len(p.change),
-                                 p.label()))
+    frontier = _frontier(devices, base, kconf, frozenset(relevant), here_decs)
     points.sort(key=lambda p: p.label())
     return AroundResult(base, len(devices), relevant, here, tuple(points), tuple(frontier),
                         tried)
+
+
+def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str],
+              here: Sequence[Decision]) -> list[Point]:
+    """The frontier of the held architecture and page size, each point reached from ``base``
+    by its fewest changed lines, checked by deciding again."""
+    from policy.kconfig import tree as kconfig
+    from policy.space.fromconfig import line_trials
+    from policy.space.fromconfig_bdd import frontier_lines
+
+    cat = catalog()
+    out = []
+    for totals, fewest, decisions in frontier_lines(devices, base):
+        best: Optional[Point] = None
+        for trial in line_trials(kconf, base, rel, fewest, decisions):
+            try:
+                new = kconfig.set_values(base, sorted(trial)).build
+            except PolicyError:
+                continue
+            if (new.arch, new.page_size) != (base.arch, base.page_size):
+                continue
+            decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
+            change = tuple(Assignment(s, v, base.state(s)) for s, v in sorted(trial))
+            p = _point(change, decs, here)
+            if (p.features, p.dram, p.capacity) == totals:
+                best = p
+                break
+        if best is None:
+            best = _reproduce(devices, base, rel, decisions, totals, here)
+        if best is None:  # nothing reproduced it: listed with the witness's lines, unchecked
+            plain = sorted((s, v) for s, v in decisions if base.state(s) != v)
+            best = Point(tuple(Assignment(s, v, base.state(s)) for s, v in plain), totals[0],
+                         totals[1], totals[2], -1, (), checked=False)
+        out.append(best)
+    return out
+
+
+def _reproduce(devices: Sequence[Any], base: Any, rel: frozenset[str],
+               decisions: Sequence[tuple[str, str]], totals: tuple[int, int, int],
+               here: Sequence[Decision]) -> Optional[Point]:
+    """A checked change reaching ``totals``: the witness's configuration resolved by kconfiglib,
+    every changeable option whose value differs from ``base``'s set to it, then each dropped in
+    turn (last first) while the totals stay."""
+    from policy.kconfig import tree as kconfig
+
+    cat = catalog()
+    text = "".join(f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
+                   for s, v in decisions)
+    try:
+        witness = kconfig.load_text(text, "<witness>", "witness", kernel=base.kernel)
+    except PolicyError:
+        return None
+    kept = [(s, witness.value(s)) for s in sorted(rel) if witness.value(s) != base.value(s)]
+
+    def reach(trial: list[tuple[str, str]]) -> Optional[Point]:
+        try:
+            new = kconfig.set_values(base, trial).build
+        except PolicyError:
+            return None
+        if (new.arch, new.page_size) != (base.arch, base.page_size):
+            return None
+        decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
+        p = _point(tuple(Assignment(s, v, base.state(s)) for s, v in trial), decs, here)
+        return p if (p.features, p.dram, p.capacity) == totals else None
+
+    best = reach(kept)
+    if best is None:
+        return None
+    for item in reversed(list(kept)):
+        trial = [x for x in kept if x != item]
+        got = reach(trial)
+        if got is not None:
+            kept, best = trial, got
+    return best

@@ -323,6 +323,35 @@ def _chain_search(
     )
 
 
+def line_trials(
+    kconf: Any,
+    base: Any,
+    rel: frozenset[str],
+    fewest: int,
+    decisions: Sequence[tuple[str, str]],
+) -> list[list[tuple[str, str]]]:
+    """A BDD witness's lines (:mod:`policy.space.fromconfig_bdd`) as assignment sets to try on
+    ``base``: the lines that differ from the config's. A witness names a choice's entry only
+    where it is not the default; a choice whose line it drops (back to the default) costs one
+    line too, so the lines unaccounted for are tried as other entries of the cone's choices."""
+    import itertools
+
+    plain = [(s, v) for s, v in decisions if base.state(s) != v and kconf.syms[s].choice is None]
+    picks = [(s, v) for s, v in decisions if kconf.syms[s].choice is not None
+             and base.value(s) != "y"]
+    missing = fewest - len(plain) - len(picks)
+    if missing <= 0:
+        return [plain + picks]
+    named = {kconf.syms[s].choice for s, _ in decisions if kconf.syms[s].choice is not None}
+    choices = list(dict.fromkeys(kconf.syms[n].choice for n in sorted(rel)
+                                 if kconf.syms[n].choice is not None))
+    others = [[(e.name, "y") for e in ch.syms if e.name in rel and base.value(e.name) != "y"]
+              for ch in choices if ch not in named]
+    return [plain + picks + list(extra)
+            for combo in itertools.combinations(others, missing)
+            for extra in itertools.product(*combo)][:LEVEL_LIMIT]
+
+
 def _from_lines(
     kconf: Any,
     base: Any,
@@ -332,29 +361,12 @@ def _from_lines(
     fewest: int,
     decisions: Sequence[tuple[str, str]],
 ) -> Optional[tuple[frozenset[tuple[str, str]], Any, tuple[Decision, ...], int]]:
-    """The witness's lines as assignments to ``base``, checked by kconfiglib and ``decide``.
-
-    A witness names a choice's entry only where it is not the default; a choice whose line it
-    drops (back to the default) costs one line too, so the lines unaccounted for are tried as
-    other entries of the cone's choices. None when nothing checks out."""
-    import itertools
-
+    """The witness's lines applied to ``base`` by kconfiglib, every device decided again: the
+    cheapest set that meets every requirement with the architecture and page size held (None
+    when none does)."""
     from policy.kconfig import tree as kconfig
 
-    plain = [(s, v) for s, v in decisions if base.state(s) != v and kconf.syms[s].choice is None]
-    picks = [(s, v) for s, v in decisions if kconf.syms[s].choice is not None
-             and base.value(s) != "y"]
-    missing = fewest - len(plain) - len(picks)
-    trials: list[list[tuple[str, str]]] = [plain + picks]
-    if missing > 0:
-        named = {kconf.syms[s].choice for s, _ in decisions if kconf.syms[s].choice is not None}
-        choices = list(dict.fromkeys(kconf.syms[n].choice for n in rel
-                                     if kconf.syms[n].choice is not None))
-        others = [[(e.name, "y") for e in ch.syms if e.name in rel and base.value(e.name) != "y"]
-                  for ch in choices if ch not in named]
-        trials = [plain + picks + list(extra)
-                  for combo in itertools.combinations(others, missing)
-                  for extra in itertools.product(*combo)][:LEVEL_LIMIT]
+    trials = line_trials(kconf, base, rel, fewest, decisions)
     found: list[tuple[Any, ...]] = []
     for trial in trials:
         try:
@@ -370,31 +382,6 @@ def _from_lines(
         return None
     best = min(found, key=lambda t: t[:4])
     return frozenset(best[3]), best[4], best[5], len(trials) + 1
-
-
-def held_satisfiable(devices: Sequence[Any], base: Any, require: Sequence[str] = ()) -> bool:
-    """Whether some configuration of ``base``'s tree with its architecture and page size meets
-    every requirement: the whole cone counted over BDDs (:mod:`policy.space.solve_bdd`'s sets),
-    every changeable option free. False proves that no change to ``base`` can."""
-    from policy.kconfig import tree as kconfig
-    from policy.space import symbolic
-    from policy.space.symbolic_eval import SymbolicEvaluation
-
-    cat = catalog()
-    kconf = kconfig.parse_tree(base.kernel)
-    proj = projection_symbols([s.name for s in kconf.unique_defined_syms], cat)
-    walk = symbolic.walk(kconf, proj, None, whole_tree=False)
-    sym = SymbolicEvaluation(walk, devices, cat)
-    reqs = requirements(devices, require)
-    every = walk.bdd.false
-    for u in sym.ok_totals([sym.device(d) for d in restrict(sym.devices, reqs)]).values():
-        every = every | u
-    held = walk.bdd.true
-    for name, var in zip(walk.projection, walk.proj_vars):
-        if name in ARCH_SYMBOLS:
-            bit = walk.bdd.var(var)
-            held = held & (bit if base.enabled(name) else ~bit)
-    return bool(every & held != walk.bdd.false)
 
 
 def _assignments(kconf: Any, base: Any, key: frozenset[tuple[str, str]]) -> tuple[Assignment, ...]:

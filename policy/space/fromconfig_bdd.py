@@ -7,7 +7,7 @@ from the given config's: a symbol the config writes has the user value of its li
 not set`` is n), one it does not write has no line; a choice is the entry its ``=y`` line picks.
 The levels then give the fewest changed lines of the cone (every user-settable symbol some
 decision reads: the only ones that can matter) reaching each configuration; among the solutions
-of the held architecture and page size (:func:`policy.space.fromconfig.held_satisfiable`'s sets)
+of the held architecture and page size (:func:`held_satisfiable`'s sets)
 the fewest come first, then the least DRAM, then the least capacity, and the witness read back
 within that budget names the lines. :func:`policy.space.fromconfig.solve_from` applies them with
 kconfiglib and decides every device again before it trusts them.
@@ -60,27 +60,36 @@ def _line_costs(walk: Any, kconf: Any, base: Any) -> Any:
     return dataclasses.replace(walk, layers=tuple(layers), _levels=None)
 
 
+def _setup(devices: Sequence[Any], base: Any) -> tuple[Any, Any, Any, Any]:
+    """The cone walked over BDDs for ``base``'s kernel, its evaluation, the held architecture
+    and page size as a set, and the tree."""
+    from policy.kconfig import tree as kconfig
+    from policy.space import encode, symbolic
+    from policy.space.symbolic_eval import SymbolicEvaluation
+
+    cat = catalog()
+    kconf = kconfig.parse_tree(base.kernel)
+    proj = projection_symbols([s.name for s in kconf.unique_defined_syms], cat)
+    # the modelled 2015 proposals are not in Linux: never proposed (they keep their defaults)
+    space = [s for s in encode.settable_symbols(kconf) if not s.startswith("PROPOSED_")]
+    walk = symbolic.walk(kconf, proj, space, whole_tree=False)
+    sym = SymbolicEvaluation(walk, devices, cat)
+    held = walk.bdd.true
+    for name, var in zip(walk.projection, walk.proj_vars):
+        if name in ARCH_SYMBOLS:
+            bit = walk.bdd.var(var)
+            held = held & (bit if base.enabled(name) else ~bit)
+    return walk, sym, held, kconf
+
+
 def fewest_lines(
     devices: Sequence[Any], base: Any, require: Sequence[str] = ()
 ) -> Optional[tuple[int, list[tuple[str, str]]]]:
     """The fewest changed lines that meet every requirement with ``base``'s architecture and page
     size, and the witness's user decisions (every line of the cone it uses); None when no
     configuration of that architecture and page size meets them."""
-    from policy.kconfig import tree as kconfig
-    from policy.space import symbolic
-    from policy.space.symbolic_eval import SymbolicEvaluation
-
-    cat = catalog()
-    kconf = kconfig.parse_tree(base.kernel)
-    proj = projection_symbols([s.name for s in kconf.unique_defined_syms], cat)
-    walk = symbolic.walk(kconf, proj, None, whole_tree=False)
-    sym = SymbolicEvaluation(walk, devices, cat)
+    walk, sym, held, kconf = _setup(devices, base)
     reqs = requirements(devices, require)
-    held = walk.bdd.true
-    for name, var in zip(walk.projection, walk.proj_vars):
-        if name in ARCH_SYMBOLS:
-            bit = walk.bdd.var(var)
-            held = held & (bit if base.enabled(name) else ~bit)
     totals = {
         t: u & held
         for t, u in sym.ok_totals([sym.device(d) for d in restrict(sym.devices, reqs)]).items()
@@ -99,3 +108,43 @@ def fewest_lines(
     cheapest = min(within)
     _, decisions, _ = costed.witness(within[cheapest], fewest=True, levels=levels)
     return fewest, decisions
+
+
+def frontier_lines(
+    devices: Sequence[Any], base: Any
+) -> list[tuple[tuple[int, int, int], int, list[tuple[str, str]]]]:
+    """The Pareto frontier (features, DRAM, capacity summed over the devices, as ``explore``)
+    of the configurations with ``base``'s architecture and page size, each point with the fewest
+    changed lines that reach it and a witness's decisions."""
+    from policy.space.symbolic_eval import frontier
+
+    walk, sym, held, kconf = _setup(devices, base)
+    totals = {
+        t: u & held
+        for t, u in sym.totals([sym.device(d) for d in sym.devices]).items()
+        if u & held != walk.bdd.false
+    }
+    front = frontier(totals)
+    within = walk.bdd.false
+    for t in front:
+        within = within | totals[t]
+    costed = _line_costs(walk, kconf, base)
+    levels = costed.levels(within=within)
+    out = []
+    for t in front:
+        n = costed.fewest_options(totals[t], levels)
+        _, decisions, _ = costed.witness(totals[t], fewest=True, levels=levels)
+        out.append((t, n, decisions))
+    return out
+
+
+def held_satisfiable(devices: Sequence[Any], base: Any, require: Sequence[str] = ()) -> bool:
+    """Whether some configuration of ``base``'s tree with its architecture and page size meets
+    every requirement: the cone counted over BDDs, every changeable option free. False proves
+    that no change to ``base`` can."""
+    walk, sym, held, _ = _setup(devices, base)
+    reqs = requirements(devices, require)
+    every = walk.bdd.false
+    for u in sym.ok_totals([sym.device(d) for d in restrict(sym.devices, reqs)]).values():
+        every = every | u
+    return bool(every & held != walk.bdd.false)
