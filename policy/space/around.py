@@ -181,40 +181,22 @@ def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str]
     return out
 
 
+
 def _reproduce(devices: Sequence[Any], base: Any, rel: frozenset[str],
                decisions: Sequence[tuple[str, str]], totals: tuple[int, int, int],
                here: Sequence[Decision]) -> Optional[Point]:
-    """A checked change reaching ``totals``: the witness's configuration resolved by kconfiglib,
-    every changeable option whose value differs from ``base``'s set to it, then each dropped in
-    turn (last first) while the totals stay."""
-    from policy.kconfig import tree as kconfig
+    """A checked change reaching ``totals`` (:func:`policy.space.fromconfig.reproduce`)."""
+    from policy.space.fromconfig import reproduce
 
     cat = catalog()
-    text = "".join(f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
-                   for s, v in decisions)
-    try:
-        witness = kconfig.load_text(text, "<witness>", "witness", kernel=base.kernel)
-    except PolicyError:
-        return None
-    kept = [(s, witness.value(s)) for s in sorted(rel) if witness.value(s) != base.value(s)]
 
-    def reach(trial: list[tuple[str, str]]) -> Optional[Point]:
-        try:
-            new = kconfig.set_values(base, trial).build
-        except PolicyError:
-            return None
-        if (new.arch, new.page_size) != (base.arch, base.page_size):
-            return None
-        decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
-        p = _point(tuple(Assignment(s, v, base.state(s)) for s, v in trial), decs, here)
-        return p if (p.features, p.dram, p.capacity) == totals else None
+    def reaches(build: Any) -> Optional[tuple[Decision, ...]]:
+        decs = tuple(decide(d, CachedBuild(build), cat) for d in devices)
+        p = _point((), decs, here)
+        return decs if (p.features, p.dram, p.capacity) == totals else None
 
-    best = reach(kept)
-    if best is None:
+    got = reproduce(base, rel, decisions, reaches)
+    if got is None:
         return None
-    for item in reversed(list(kept)):
-        trial = [x for x in kept if x != item]
-        got = reach(trial)
-        if got is not None:
-            kept, best = trial, got
-    return best
+    trial, _, decs = got
+    return _point(tuple(Assignment(s, v, base.state(s)) for s, v in trial), decs, here)

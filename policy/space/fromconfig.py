@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import kconfiglib
 
@@ -37,6 +37,7 @@ from policy.space.enumerate import ARCH_SYMBOLS, projection_symbols
 from policy.space.requirements import requirements, restrict
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 DEFAULT_MAX_CHANGES = 6
 # assignment sets tried per level at most (the chains name few fixes; this bounds a bad case)
 LEVEL_LIMIT = 4000
@@ -352,6 +353,47 @@ def line_trials(
             for extra in itertools.product(*combo)][:LEVEL_LIMIT]
 
 
+def reproduce(
+    base: Any,
+    rel: frozenset[str],
+    decisions: Sequence[tuple[str, str]],
+    check: Callable[[Any], Optional[T]],
+) -> Optional[tuple[list[tuple[str, str]], Any, T]]:
+    """A change to ``base`` that ``check`` accepts (its value not None), built from a BDD
+    witness's configuration: every changeable option whose resolved value differs from
+    ``base``'s set to it, then each dropped in turn (last first) while ``check`` still accepts.
+    Used where the witness's lines alone do not reproduce it (a line it drops, say)."""
+    from policy.kconfig import tree as kconfig
+
+    text = "".join(f"CONFIG_{s}={v}\n" if v != "n" else f"# CONFIG_{s} is not set\n"
+                   for s, v in decisions)
+    try:
+        witness = kconfig.load_text(text, "<witness>", "witness", kernel=base.kernel)
+    except PolicyError:
+        return None
+    kept = [(s, witness.value(s)) for s in sorted(rel) if witness.value(s) != base.value(s)]
+
+    def attempt(trial: list[tuple[str, str]]) -> Optional[tuple[Any, T]]:
+        try:
+            new = kconfig.set_values(base, trial).build
+        except PolicyError:
+            return None
+        if (new.arch, new.page_size) != (base.arch, base.page_size):
+            return None
+        got = check(new)
+        return None if got is None else (new, got)
+
+    best = attempt(kept)
+    if best is None:
+        return None
+    for item in reversed(list(kept)):
+        trial = [x for x in kept if x != item]
+        got = attempt(trial)
+        if got is not None:
+            kept, best = trial, got
+    return kept, best[0], best[1]
+
+
 def _from_lines(
     kconf: Any,
     base: Any,
@@ -379,7 +421,15 @@ def _from_lines(
         if all(d.ok for d in got):
             found.append((*_cost(got), len(deltas(base, new)), sorted(trial), new, got))
     if not found:
-        return None
+
+        def meets(build: Any) -> Optional[tuple[Decision, ...]]:
+            got = _decide_all(devs, build, cat)
+            return got if all(d.ok for d in got) else None
+
+        again = reproduce(base, rel, decisions, meets)
+        if again is None or len(again[0]) > fewest:  # only the counted fewest is "exact"
+            return None
+        return frozenset(again[0]), again[1], again[2], len(trials) + 1
     best = min(found, key=lambda t: t[:4])
     return frozenset(best[3]), best[4], best[5], len(trials) + 1
 
