@@ -243,3 +243,37 @@ def test_the_counted_fewest_is_what_the_change_sets(
     first = tuple(decide(d, base) for d in devices)
     chains = _chain_search(kconf, base, devices, catalog(), relevant_symbols(kconf), first, 6)
     assert chains.ok and chains.changes >= res.changes
+
+
+def test_reproduce_builds_a_checked_change_from_a_witness() -> None:
+    """The fallback for a witness whose lines alone do not reproduce: the witness's resolved
+    options that differ from the config, shortened while every device still meets its
+    requirements (here on Debian's 6.12 rt config, which the shipped profiles need changed)."""
+    from policy.decide.catalog import catalog
+    from policy.kconfig import parse_tree
+    from policy.space.fromconfig import relevant_symbols, reproduce
+    from policy.space.fromconfig_bdd import fewest_lines
+
+    devices = list(profiles.load_profiles([resources.profiles_dir()]).devices)
+    base = load_config(str(RT_612)).build
+    counted = fewest_lines(devices, base)
+    assert counted is not None and counted[0] == 3
+    rel = frozenset(relevant_symbols(parse_tree(base.kernel), catalog()))
+
+    def meets(build: object) -> object:
+        decs = [decide(d, build) for d in devices]
+        return decs if all(d.ok for d in decs) else None
+
+    got = reproduce(base, rel, counted[1], meets)
+    assert got is not None
+    trial, build, _ = got
+    assert trial and all(s in rel for s, _ in trial)
+    assert build.value("PREEMPT_RT") == "n" and build.enabled("TRANSPARENT_HUGEPAGE")
+    for item in trial:  # shortened: nothing can go
+        assert meets(set_values_of(base, [x for x in trial if x != item])) is None
+
+
+def set_values_of(base: object, trial: list[tuple[str, str]]) -> object:
+    from policy.kconfig import set_values
+
+    return set_values(base, trial).build  # type: ignore[arg-type]
