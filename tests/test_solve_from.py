@@ -277,3 +277,16 @@ def set_values_of(base: object, trial: list[tuple[str, str]]) -> object:
     from policy.kconfig import set_values
 
     return set_values(base, trial).build  # type: ignore[arg-type]
+
+
+def test_require_applies_to_every_device(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["solve", "--from", str(AMD64_61), "--format", "json"]
+    assert main([*args, "--require", "p2pdma"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["scripts_config"] == ["scripts/config --enable PCI_P2PDMA"] and doc["exact"]
+    # pmd_faults cannot be had by brick03-pmem0, pinned to a 1 GiB align: proved, not searched
+    assert main([*args, "--require", "pmd_faults"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["reachable"] is False
+    assert [d["device"] for d in doc["closest"]["unmet"]] == ["brick03-pmem0"]
+    assert main([*args, "--require", "teleport"]) == 2
