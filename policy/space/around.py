@@ -49,8 +49,8 @@ class Point:
     def label(self) -> str:
         if not self.change:
             return "(as is)"
-        if not self.needs:
-            return " ".join(f"{a.symbol}={a.value}" for a in self.change)
+        if not self.needs:  # a choice's old entry turned off goes without saying here
+            return " ".join(f"{a.symbol}={a.value}" for a in self.change if not a.follows)
         first, rest = self.change[0], self.change[1:]
         text = f"{first.symbol}={first.value}"
         if rest:
@@ -151,7 +151,7 @@ def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str]
     """The frontier of the held architecture and page size, each point reached from ``base``
     by its fewest changed lines, checked by deciding again."""
     from policy.kconfig import tree as kconfig
-    from policy.space.fromconfig import line_trials
+    from policy.space.fromconfig import as_assignments, line_trials
     from policy.space.fromconfig_bdd import frontier_lines
 
     cat = catalog()
@@ -166,13 +166,13 @@ def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str]
             if (new.arch, new.page_size) != (base.arch, base.page_size):
                 continue
             decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
-            change = tuple(Assignment(s, v, base.state(s)) for s, v in sorted(trial))
+            change = as_assignments(kconf, base, frozenset(trial))
             p = _point(change, decs, here)
             if (p.features, p.dram, p.capacity) == totals:
                 best = p
                 break
         if best is None:
-            best = _reproduce(devices, base, rel, decisions, totals, here)
+            best = _reproduce(devices, base, kconf, rel, decisions, totals, here)
         if best is None:  # nothing reproduced it: listed with the witness's lines, unchecked
             plain = sorted((s, v) for s, v in decisions if base.state(s) != v)
             best = Point(tuple(Assignment(s, v, base.state(s)) for s, v in plain), totals[0],
@@ -182,11 +182,11 @@ def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str]
 
 
 
-def _reproduce(devices: Sequence[Any], base: Any, rel: frozenset[str],
+def _reproduce(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str],
                decisions: Sequence[tuple[str, str]], totals: tuple[int, int, int],
                here: Sequence[Decision]) -> Optional[Point]:
     """A checked change reaching ``totals`` (:func:`policy.space.fromconfig.reproduce`)."""
-    from policy.space.fromconfig import reproduce
+    from policy.space.fromconfig import as_assignments, reproduce
 
     cat = catalog()
 
@@ -199,4 +199,4 @@ def _reproduce(devices: Sequence[Any], base: Any, rel: frozenset[str],
     if got is None:
         return None
     trial, _, decs = got
-    return _point(tuple(Assignment(s, v, base.state(s)) for s, v in trial), decs, here)
+    return _point(as_assignments(kconf, base, frozenset(trial)), decs, here)

@@ -248,7 +248,7 @@ def solve_from(
         if got is not None:
             key, new, decs, tried = got
             return FromResult(
-                True, base, new, _assignments(kconf, base, key), deltas(base, new), decs,
+                True, base, new, as_assignments(kconf, base, key), deltas(base, new), decs,
                 relevant, tried, max_changes, reachable=True, fewest=counted[0], exact=True,
             )
     res = _chain_search(kconf, base, devs, cat, relevant, first, max_changes)
@@ -313,12 +313,12 @@ def _chain_search(
         if found:
             best = min(found, key=lambda t: t[:4])
             key, new, got, moved = best[4:]
-            assigns = _assignments(kconf, base, key)
+            assigns = as_assignments(kconf, base, key)
             return FromResult(True, base, new, assigns, moved, got, relevant, tried, max_changes)
         if not nxt:
             break
         level = nxt
-    partial = _assignments(kconf, base, closest[1])
+    partial = as_assignments(kconf, base, closest[1])
     return FromResult(
         False, base, base, (), (), first, relevant, tried, max_changes, partial, closest[2]
     )
@@ -434,7 +434,9 @@ def _from_lines(
     return frozenset(best[3]), best[4], best[5], len(trials) + 1
 
 
-def _assignments(kconf: Any, base: Any, key: frozenset[tuple[str, str]]) -> tuple[Assignment, ...]:
+def as_assignments(
+    kconf: Any, base: Any, key: frozenset[tuple[str, str]]
+) -> tuple[Assignment, ...]:
     """The assignments as lines; a choice entry turned on also turns off the entry the config
     selects, so that the file states one selection (a .config with two entries of a choice set
     leaves the selection to the order of its lines)."""
