@@ -8,7 +8,6 @@ in the catalog's :class:`~policy.decide.cache.DecisionCache`.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any, Optional
 
@@ -52,8 +51,11 @@ def decide_memo(device: Any, build: Build, cat: Optional[Catalog] = None) -> Dec
     name = str(device.name)
     if got.device == name and got.build == b.name:
         return got
-    # dataclasses.replace(got, device=..., build=...) without re-running __init__ (~4x slower)
-    out = copy.copy(got)
-    object.__setattr__(out, "device", name)
-    object.__setattr__(out, "build", b.name)
+    # dataclasses.replace(got, device=..., build=...) without re-running __init__ or copy.copy's
+    # reduce protocol: the same fields, two of them renamed (a fleet does this per namespace)
+    state = got.__dict__.copy()
+    state["device"] = name
+    state["build"] = b.name
+    out = object.__new__(Decision)
+    object.__setattr__(out, "__dict__", state)
     return out

@@ -32,7 +32,13 @@ from policy.ndctl.jsontext import (
     json_path,
 )
 from policy.ndctl.names import field_problems, shown
-from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
+from policy.ndctl.rawsize import (
+    DEFAULT_ALIGN,
+    RawNotes,
+    RawSize,
+    human_size_range,
+    recover_raw_size,
+)
 from policy.ndctl.regions import Region, provider_device_type
 
 if TYPE_CHECKING:
@@ -131,6 +137,7 @@ class _Reader:
         self.notes: list[Diagnostic] = []
         self.namespaces: list[Namespace] = []
         self.regions: list[Region] = []
+        self.raw_notes = RawNotes()
 
     def error(self, code: str, message: str, where: tuple[Any, ...]) -> None:
         self.errors.append(self.doc.diag("error", code, message, where))
@@ -278,7 +285,7 @@ class _Reader:
                 self.string(obj, "type", where),
                 align,
                 provider,
-                self.doc.linecol(self.doc.pos.get(where, 0))[0],
+                self.doc.locate(where)[0],
                 self.integer(obj, "max_available_extent", where),
                 self.mappings(obj.get("mappings"), where + ("mappings",)),
                 self.string(obj, "persistence_domain", where),
@@ -380,8 +387,12 @@ class _Reader:
         raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
-            self.check(dev, kernel_mode, map_eff, align, size, raw, where)
-        line, col = self.doc.linecol(self.doc.pos.get(where, 0))
+            notes = self.raw_notes.notes(dev, kernel_mode, map_eff, align, size, raw, sector_size)
+            for code, message in notes:  # several raw sizes, none, or only off the align grid
+                self.warn(code, message, where + ("size",))
+                if code == "ndctl-ambiguous":
+                    self.raw_notes.placed(len(self.notes) - 1)
+        line, col = self.doc.locate(where)
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
             eff_align = DEFAULT_ALIGN
@@ -411,29 +422,25 @@ class _Reader:
             )
         )
 
-    def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
-              raw: RawSize, where: tuple[Any, ...]) -> None:
-        shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
-        how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
-        if not raw.consistent:
-            self.warn(
-                "ndctl-inconsistent",
-                f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
-                f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
-                f"evaluating the nearest, {raw.value} bytes",
-                where + ("size",),
-            )
-        elif raw.note:
-            self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
-def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
+def parse_listing(data: bytes | str, path: str = "<input>", locate_warnings: bool = True
+                  ) -> Listing:
     """Read ``ndctl list`` output (bytes or text) into a :class:`Listing`.
 
     Raises :class:`NdctlInputError` with every located problem; inconsistencies with the kernel's
-    arithmetic are warnings in ``Listing.diagnostics``.
+    arithmetic are warnings in ``Listing.diagnostics`` (without line:col unless
+    ``locate_warnings``: where they are only counted).
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     doc, values = decode_values(raw, path)
+    doc.locate_warnings = locate_warnings
+    return read_values(doc, values)
+
+
+def read_values(doc: PositionedText, values: list[Any]) -> Listing:
+    """The :class:`Listing` of decoded top-level ``values`` located in ``doc`` (skeleton
+    recorded: :func:`policy.ndctl.jsontext.skeleton`)."""
+    path = doc.path
     reader = _Reader(doc)
     for n, value in enumerate(values):
         reader.value(value, (f"${n}",), None, None)
@@ -456,12 +463,11 @@ def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
                 ]
             )
         seen[ns.dev] = ns
-    return Listing(
-        path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values)
-    )
+    notes = reader.raw_notes.merged(reader.notes)
+    return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(notes), len(values))
 
 
-def read_listing(path: str | Path) -> Listing:
+def read_listing(path: str | Path, locate_warnings: bool = True) -> Listing:
     """Read a listing file (``ndctl list ... > FILE``)."""
     shown = str(path)
     try:
@@ -473,7 +479,7 @@ def read_listing(path: str | Path) -> Listing:
         raise InputError(f"{shown}: no such file") from err
     except OSError as err:
         raise InputError(f"{shown}: cannot read: {err.strerror}") from err
-    return parse_listing(data, shown)
+    return parse_listing(data, shown, locate_warnings)
 
 
 # ------------------------------------------------------------------------------ devices to evaluate
@@ -488,5 +494,6 @@ __all__ = [
     "human_size_range",
     "parse_listing",
     "read_listing",
+    "read_values",
     "recover_raw_size",
 ]
