@@ -7,12 +7,15 @@ The click application, its lazy command registry and the exit-code boundary are 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional
 
 from policy import __version__
 
-if TYPE_CHECKING:  # the names of policy.cli.app, resolved on first use (see __getattr__)
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~2.5 ms)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Optional
+
+    # the names of policy.cli.app, resolved on first use (see __getattr__)
     from policy.cli.app import COMMANDS, LazyGroup, cli
 
 __all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
