@@ -1,6 +1,6 @@
-"""``policy.space.walk.first_assignment`` is dd's ``BDD.pick``: the same assignment, every time.
+"""``first_assignment`` is dd's ``BDD.pick`` and ``holds_under`` its ``let``: the same answers.
 
-Witnesses are read back with it (``Walk.witness``), so a different choice among equally valid
+Witnesses are read back with them (``Walk.witness``), so a different choice among equally valid
 assignments would change the witnesses ``explore`` prints; dd's own ``pick`` is the oracle, on
 random functions with complement edges, constants and care variables outside the support.
 """
@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from policy.space.bdd import cudd
-from policy.space.walk import first_assignment
+from policy.space.walk import first_assignment, holds_under
 
 NAMES = [f"x{i}" for i in range(12)]
 
@@ -47,3 +47,14 @@ def test_constants() -> None:
     assert first_assignment(bdd, bdd.false, {"a"}) is None
     assert first_assignment(bdd, bdd.true, {"a", "b"}) == bdd.pick(bdd.true, {"a", "b"})
     assert first_assignment(bdd, ~bdd.var("a"), {"a", "b"}) == {"a": False, "b": False}
+
+
+def test_holds_under_is_let() -> None:
+    bdd = cudd.BDD(memory_estimate=1 << 24)
+    bdd.declare(*NAMES)
+    rng = random.Random(181)
+    for _ in range(500):
+        u = _random_function(bdd, rng)
+        a = {n: rng.random() < 0.5 for n in NAMES}
+        assert holds_under(u, a) == (bdd.let(a, u) == bdd.true)
+    assert holds_under(bdd.true, {}) and not holds_under(bdd.false, {})

@@ -159,25 +159,19 @@ class Walk:
             a = first_assignment(bdd, pre, care)
             assert a is not None, "a reachable state has no predecessor"
 
-            def holds(u: Any, a: dict[str, bool] = a) -> bool:
-                sup = bdd.support(u)
-                if not sup:
-                    return bool(u == bdd.true)
-                return bool(bdd.let({k: a[k] for k in sup}, u) == bdd.true)
-
             if layer.value is not None:
-                on = holds(layer.value[0])
+                on = holds_under(layer.value[0], a)
                 if layer.costly and on:
                     options += 1
-                if layer.user is not None and holds(layer.user):
+                if layer.user is not None and holds_under(layer.user, a):
                     c1, c2 = a[self.decision_vars[1]], a[self.decision_vars[2]]
                     tristate = layer.value[0] != layer.value[1]
                     val = ("m" if not c2 and tristate else "y") if c1 else "n"
                     decisions.append((layer.name, val))
             for name, p, d, on_ in layer.entries:
-                if holds(on_):
+                if holds_under(on_, a):
                     options += 1
-                if holds(p) and not holds(d):
+                if holds_under(p, a) and not holds_under(d, a):
                     decisions.append((name, "y"))
             drop = set(layer.new) | set(self.decision_vars)
             fixed = bdd.cube({k: v for k, v in a.items() if k not in drop})
@@ -211,6 +205,19 @@ def first_assignment(bdd: Any, u: Any, care_vars: Iterable[str]) -> Optional[dic
     out = {v: False for v in care_vars if v not in cube}
     out.update(cube)
     return out
+
+
+def holds_under(u: Any, assignment: dict[str, bool]) -> bool:
+    """Whether ``u`` is true under ``assignment`` (which gives every variable on the way): one
+    walk down the BDD, as ``bdd.let(assignment, u) == bdd.true`` answers it."""
+    positive = True
+    while True:
+        if u.negated:
+            positive = not positive
+        var = u.var
+        if var is None:
+            return positive
+        u = u.high if assignment[var] else u.low
 
 
 @dataclass
