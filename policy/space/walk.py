@@ -158,7 +158,6 @@ class Walk:
             care = set(bdd.support(pre)) | layer.care
             a = first_assignment(bdd, pre, care)
             assert a is not None, "a reachable state has no predecessor"
-
             if layer.value is not None:
                 on = holds_under(layer.value[0], a)
                 if layer.costly and on:
