@@ -79,6 +79,7 @@ def test_matrix_without_schema_checker_bdds_charts_or_queries(tmp_path: Path) ->
     assert not names & {"jsonschema", "dd", "matplotlib", "numpy", "jmespath",
                         "importlib.metadata"}, sorted(names & HEAVY)
     assert not _policy_stages(names) & {"policy.space", "policy.fleet", "policy.ndctl"}
+    assert "multiprocessing" not in names
 
 
 def test_query_imports_jmespath_when_asked(tmp_path: Path) -> None:
@@ -94,4 +95,5 @@ def test_explore_and_solve_without_charts_or_schema_checker(
     assert {"click", "kconfiglib", "dd"} <= names
     assert not names & {"jsonschema", "matplotlib", "numpy", "jmespath", "importlib.metadata"}, (
         sorted(names & HEAVY))
+    assert "multiprocessing" not in names  # only listing decides in worker processes
     assert "policy.fleet" not in _policy_stages(names)
