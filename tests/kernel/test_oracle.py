@@ -23,27 +23,54 @@ sys.path.insert(0, str(ORACLE))
 
 import cases as cases_mod  # noqa: E402
 import compare  # noqa: E402
+import initramfs  # noqa: E402
 import model as model_mod  # noqa: E402
+import oracle  # noqa: E402
 import results as results_mod  # noqa: E402
 
 MiB, GiB = 1 << 20, 1 << 30
 
 
+def _load(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return json.loads((DATA / "results-full.json").read_text())
+    return _load("results-full.json")
+
+
+@pytest.fixture(scope="module")
+def full612() -> dict:
+    return _load("results-full-6.12.json")
 
 
 @pytest.fixture(scope="module")
 def ci() -> dict:
-    return json.loads((DATA / "results-ci.json").read_text())
+    return _load("results-ci.json")
+
+
+@pytest.fixture(scope="module")
+def ci612() -> dict:
+    return _load("results-ci-6.12.json")
+
+
+FULL_RUNS = {"full": "6.1", "full612": "6.12"}
+ALL_RUNS = ["full", "full612", "ci", "ci612"]
 
 
 def _policy(doc: dict, **kw):
     """pmempolicy's model under the Debian config committed beside the results."""
     return model_mod.PolicyModel(
-        config_path=model_mod.config_for(doc, DATA / "results-full.json"), **kw
+        config_path=model_mod.config_for(doc, DATA / "results-full.json"),
+        series=model_mod.series_of(doc),
+        **kw,
     )
+
+
+def _nfit_only(doc: dict) -> dict:
+    """The cases on the label-backed NFIT region (what the 6.1 reference transcription covers)."""
+    return {**doc, "cases": [c for c in doc["cases"] if compare.region_kind(c) == "nfit"]}
 
 
 def _kinds(rep: dict) -> set[str]:
@@ -57,16 +84,29 @@ def _kinds(rep: dict) -> set[str]:
 
 
 # ----------------------------------------------------------------- what the committed run covers
-def test_full_run_records_its_provenance(full):
-    k = full["kernel"]
-    assert k["package"].startswith("linux-image-6.1.0-") and k["package"].endswith(
-        "-amd64-unsigned"
-    )
-    assert k["kernel_release"].startswith("6.1.0-")
+@pytest.mark.parametrize("fixture,series", FULL_RUNS.items())
+def test_full_run_records_its_provenance(fixture, series, request):
+    doc = request.getfixturevalue(fixture)
+    k = doc["kernel"]
+    prefix = "linux-image-6.1.0-" if series == "6.1" else f"linux-image-{series}."
+    assert k["package"].startswith(prefix) and k["package"].endswith("-amd64-unsigned")
+    assert k["kernel_release"].startswith(series + (".0-" if series == "6.1" else "."))
+    assert model_mod.series_of(doc) == series
     assert k["qemu"].startswith("QEMU emulator version")
     assert k["ndctl"]
-    assert all(b["qemu_rc"] == 0 and not b["missing_cases"] for b in full["boots"])
-    assert all(c["complete"] for c in full["cases"])
+    assert all(b["qemu_rc"] == 0 and not b["missing_cases"] for b in doc["boots"])
+    assert all(c["complete"] for c in doc["cases"])
+
+
+@pytest.mark.parametrize("fixture", FULL_RUNS)
+def test_full_run_covers_the_label_less_regions(fixture, request):
+    """e820 (memmap=nn!ss) and virtio-pmem regions, every mode on their whole-region namespace."""
+    doc = request.getfixturevalue(fixture)
+    for kind in ("e820", "virtio"):
+        done = [c for c in doc["cases"] if compare.region_kind(c) == kind]
+        modes = {c["spec"]["mode"] for c in done if c["rc"] == 0}
+        assert modes == {"raw", "sector", "fsdax", "devdax", "system-ram"}, (kind, modes)
+        assert any("memmap=" in (b["boot_info"].get("cmdline") or "") for b in doc["boots"])
 
 
 def test_full_run_covers_the_matrix(full):
@@ -98,7 +138,9 @@ def test_full_run_covers_the_matrix(full):
     )
 
 
-def test_features_were_really_probed(full):
+@pytest.mark.parametrize("fixture", FULL_RUNS)
+def test_features_were_really_probed(fixture, request):
+    full = request.getfixturevalue(fixture)
     rep = compare.compare(full, _policy(full))
     feats = {
         c["kind"] for r in rep["rows"] for c in r["checks"] if c["kind"].startswith("feature:")
@@ -128,7 +170,7 @@ def test_features_were_really_probed(full):
 
 
 # ----------------------------------------------------------------- agreement
-@pytest.mark.parametrize("fixture", ["full", "ci"])
+@pytest.mark.parametrize("fixture", ALL_RUNS)
 def test_model_agrees_with_the_kernel(fixture, request):
     doc = request.getfixturevalue(fixture)
     rep = compare.compare(doc, _policy(doc))
@@ -143,12 +185,14 @@ def test_direct_cost_path_agrees_with_the_kernel(full):
     assert rep["disagreements"] == [], compare.render(rep)
 
 
-def test_committed_comparison_is_current(full):
-    """compare-full.txt / results-full.compare.json were regenerated with the current model."""
+@pytest.mark.parametrize("fixture,sfx", [("full", ""), ("full612", "-6.12")])
+def test_committed_comparison_is_current(fixture, sfx, request):
+    """compare-full*.txt / results-full*.compare.json were regenerated with the current model."""
+    full = request.getfixturevalue(fixture)
     rep = compare.compare(full, _policy(full))
-    saved = json.loads((DATA / "results-full.compare.json").read_text())
+    saved = json.loads((DATA / f"results-full{sfx}.compare.json").read_text())
     assert saved["checks"] == rep["checks"] and saved["disagreements"] == []
-    assert "OK: no disagreements" in (DATA / "compare-full.txt").read_text()
+    assert "OK: no disagreements" in (DATA / f"compare-full{sfx}.txt").read_text()
 
 
 def test_system_ram_usable_is_the_onlined_memory(full):
@@ -159,7 +203,7 @@ def test_system_ram_usable_is_the_onlined_memory(full):
 
 
 def test_reference_adapter_agrees_with_the_kernel(full):
-    rep = compare.compare(full, model_mod.ReferenceModel())
+    rep = compare.compare(_nfit_only(full), model_mod.ReferenceModel())
     assert rep["disagreements"] == [], compare.render(rep)
 
 
@@ -167,7 +211,7 @@ def test_dram_noise_is_within_the_stated_tolerance(full):
     noise = compare.dram_noise(full)["zero_pages"]
     assert noise["n"] >= 12
     assert -compare.DRAM_TOL_PAGES <= noise["min"] and noise["max"] <= compare.DRAM_TOL_PAGES
-    rep = compare.compare(full, model_mod.ReferenceModel())
+    rep = compare.compare(_nfit_only(full), model_mod.ReferenceModel())
     res = compare.dram_residuals(rep)
     assert (
         res["n"] >= 80
@@ -183,7 +227,7 @@ def test_memmap_of_60_bytes_per_page_fails(full):
 
 
 def test_reference_with_60_bytes_per_page_fails_on_usable_bytes(full):
-    rep = compare.compare(full, model_mod.ReferenceModel(struct_page_size=60))
+    rep = compare.compare(_nfit_only(full), model_mod.ReferenceModel(struct_page_size=60))
     assert {"usable", "dram"} <= _kinds(rep)
 
 
@@ -267,17 +311,45 @@ def test_ci_subset_is_one_small_boot_covering_each_mode_and_map():
     assert all(c["probe"] for c in cs if c["mode"] in ("raw", "sector"))
 
 
+@pytest.mark.parametrize("series", ["6.1", "6.12"])
+def test_ci_subset_has_one_e820_and_one_virtio_case(series):
+    cs = cases_mod.subset("ci", series)
+    assert len({c["boot"] for c in cs}) == 1
+    assert [c["region"] for c in cs].count("e820") == 1
+    assert [c["region"] for c in cs].count("virtio") == 1
+    assert any(c["mode"] == "system-ram" and c["via"] == "daxctl" for c in cs)
+
+
+def test_label_less_cases_reconfigure_the_region_namespace():
+    """A label-less region has one namespace over all of it: -e NS -f, never --size."""
+    case = cases_mod.make_case("b", 512 * MiB, "devdax", "mem", 2 * MiB, region="virtio")
+    assert case["args"][:3] == ["-e", "@NS", "-f"] and "--size" not in case["args"]
+    line = initramfs.cases_script([case]).splitlines()[1]
+    assert line.startswith("run_case virtio-devdax-512M-mem-a2M virtio 0 ")
+    layout = oracle.boot_layout([case, cases_mod.make_case("b", GiB, "raw", region="e820")])
+    assert layout["regions"] == {"virtio": 512 * MiB, "e820": GiB}
+    assert layout["cmdline"] == ["memmap=1024M!4096M"]
+
+
+def test_compressed_modules_get_plain_names():
+    assert initramfs._strip_ko("kernel/drivers/nvdimm/nd_pmem.ko.xz") == (
+        "kernel/drivers/nvdimm/nd_pmem.ko"
+    )
+    assert initramfs._strip_ko("kernel/fs/ext4/ext4.ko") == "kernel/fs/ext4/ext4.ko"
+
+
 # ----------------------------------------------------------------- the real thing (opt-in)
 @pytest.mark.skipif(
     os.environ.get("PMEMPOLICY_KERNEL_ORACLE") != "1",
-    reason="set PMEMPOLICY_KERNEL_ORACLE=1 to boot Debian's 6.1 under QEMU (root, apt)",
+    reason="set PMEMPOLICY_KERNEL_ORACLE=1 to boot Debian's kernels under QEMU (root, apt)",
 )
-def test_ci_subset_boots_and_agrees(tmp_path):
-    import oracle
-
+@pytest.mark.parametrize("series", ["6.1", "6.12"])
+def test_ci_subset_boots_and_agrees(series, tmp_path):
     t0 = time.monotonic()
     out = tmp_path / "results-ci.json"
-    doc = oracle.run("ci", out, no_update=os.environ.get("KORACLE_NO_UPDATE") == "1")
+    doc = oracle.run(
+        "ci", out, no_update=os.environ.get("KORACLE_NO_UPDATE") == "1", series=series
+    )
     elapsed = time.monotonic() - t0
     assert len(doc["boots"]) == 1
     boot = doc["boots"][0]
@@ -285,7 +357,8 @@ def test_ci_subset_boots_and_agrees(tmp_path):
     rep = compare.compare(doc, _policy(doc))
     print(compare.render(rep))
     print(
-        f"CI subset: {len(doc['cases'])} cases, boot {boot['wall_seconds']}s, total {elapsed:.0f}s"
+        f"CI subset ({series}): {len(doc['cases'])} cases, boot {boot['wall_seconds']}s, "
+        f"total {elapsed:.0f}s"
     )
     assert rep["disagreements"] == [], compare.render(rep)
     probed = {c["kind"] for r in rep["rows"] for c in r["checks"]}
@@ -312,12 +385,15 @@ def test_region_capabilities_match_the_model(full):
     assert all(c["ok"] for c in caps.values()), caps
 
 
-def test_fault_sizes_were_measured(full):
-    """devdax faults at exactly its align; fsdax at PMD on 2 MiB-aligned data; page cache at PTE."""
+@pytest.mark.parametrize("fixture", FULL_RUNS)
+def test_fault_sizes_were_measured(fixture, request):
+    """devdax faults at exactly its align; fsdax at PMD on 2 MiB-aligned data; page cache at PTE
+    (NFIT regions: a raw NFIT namespace has no DAX)."""
+    full = request.getfixturevalue(fixture)
     sizes = {}
     for c in full["cases"]:
         p = c.get("probe")
-        if isinstance(p, dict) and p.get("fault_size"):
+        if isinstance(p, dict) and p.get("fault_size") and compare.region_kind(c) == "nfit":
             sizes[(c["spec"]["mode"], c["spec"].get("align"))] = p["fault_size"]
     assert sizes[("devdax", 4096)] == "pte"
     assert sizes[("devdax", 2 * MiB)] == "pmd"

@@ -9,7 +9,16 @@ A case is a dict:
   align       bytes or None (only fsdax/devdax)
   sector_size bytes or None (sector mode)
   probe       1 = run the feature probes (mkfs/mount -o dax/mmap/MAP_SYNC/O_DIRECT/ibv_reg_mr)
-  args        the ndctl create-namespace arguments (after -r REGION)
+  args        the ndctl create-namespace arguments (after -r REGION); @NS is the region's
+              namespace (label-less regions are reconfigured: -e NS -f)
+  region      nfit (label-backed NVDIMM, default) | e820 (memmap=nn!ss on the kernel command
+              line, nd_e820) | virtio (virtio-pmem-pci, ND_REGION_ASYNC); a label-less region
+              (e820, virtio) is as large as its case: one namespace over the whole region
+  via         system-ram only: sysfs (unbind + kmem/new_id, online_movable) | daxctl
+              (`daxctl reconfigure-device --mode=system-ram`)
+  memmap_on_memory  system-ram via daxctl: ask for the memmap on the hot-added memory
+              (dax bus attribute, 6.8+)
+  boot_args   extra kernel command line of the case's boot (memory_hotplug.memmap_on_memory=1)
 """
 
 from __future__ import annotations
@@ -40,9 +49,17 @@ def make_case(
     sector_size: int | None = None,
     probe: bool = False,
     tag: str = "",
+    region: str = "nfit",
+    via: str = "sysfs",
+    memmap_on_memory: bool = False,
+    boot_args: tuple[str, ...] = (),
 ) -> dict:
-    # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (kmem_probe in init.sh)
-    args = ["--mode", "devdax" if mode == "system-ram" else mode, "--size", human(size)]
+    # system-ram = a devdax namespace reconfigured to dax/kmem in the guest (init.sh)
+    args = ["--mode", "devdax" if mode == "system-ram" else mode]
+    if region == "nfit":
+        args += ["--size", human(size)]
+    else:
+        args = ["-e", "@NS", "-f", *args]  # the whole label-less region
     if map_:
         args += ["--map", map_]
     if align:
@@ -50,13 +67,17 @@ def make_case(
     if sector_size:
         args += ["--sector-size", str(sector_size)]
     parts = (
-        [mode, human(size)]
+        ([region] if region != "nfit" else [])
+        + [mode, human(size)]
         + ([map_] if map_ else [])
         + ([f"a{human(align)}"] if align else [])
         + ([f"s{sector_size}"] if sector_size else [])
+        + ([via] if mode == "system-ram" and via != "sysfs" else [])
+        + (["mom"] if memmap_on_memory else [])
+        + (["mhp"] if any("memmap_on_memory=1" in a for a in boot_args) else [])
         + ([tag] if tag else [])
     )
-    return {
+    case = {
         "id": "-".join(parts),
         "boot": boot,
         "size": size,
@@ -66,7 +87,33 @@ def make_case(
         "sector_size": sector_size,
         "probe": 1 if probe else 0,
         "args": args,
+        "region": region,
     }
+    if mode == "system-ram":
+        case["via"] = via
+        case["memmap_on_memory"] = memmap_on_memory
+    if boot_args:
+        case["boot_args"] = list(boot_args)
+    return case
+
+
+MOM = ("memory_hotplug.memmap_on_memory=1",)
+
+
+def labelless_cases(boot: str, region: str, size: int) -> list[dict]:
+    """One label-less region (e820 or virtio-pmem): every mode on its whole-region namespace."""
+    return [
+        make_case(boot, size, "raw", probe=True, region=region),
+        make_case(boot, size, "sector", sector_size=4096, region=region),
+        make_case(boot, size, "fsdax", "mem", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "fsdax", "dev", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "fsdax", "mem", 4 * KiB, region=region),
+        make_case(boot, size, "devdax", "mem", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "dev", 2 * MiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "dev", 4 * KiB, probe=True, region=region),
+        make_case(boot, size, "devdax", "mem", 1 * GiB, probe=True, region=region),
+        make_case(boot, size, "system-ram", "mem", 2 * MiB, region=region, via="daxctl"),
+    ]
 
 
 def ci_cases() -> list[dict]:
@@ -81,9 +128,11 @@ def ci_cases() -> list[dict]:
         make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB, probe=True),
         make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),  # kernel refuses: cannot satisfy align
         make_case(b, 8 * MiB, "fsdax", "mem", 2 * MiB),  # ndctl refuses: < 16 MiB
-        make_case(
-            b, 1 * GiB, "system-ram", "mem", 2 * MiB
-        ),  # devdax -> dax/kmem (last: it re-plugs RAM)
+        # a raw namespace of a PAGEMAP region (memmap=512M!4G) and devdax on an async region
+        make_case(b, 512 * MiB, "raw", probe=True, region="e820"),
+        make_case(b, 512 * MiB, "devdax", "mem", 2 * MiB, probe=True, region="virtio"),
+        # devdax -> dax/kmem, last: it re-plugs RAM
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
     ]
 
 
@@ -117,13 +166,50 @@ def full_cases() -> list[dict]:
         make_case(b, 64 * MiB, "raw", tag="repeat"),  # noise baseline: repeat of the above
         make_case(b, 1 * GiB, "system-ram", "dev", 2 * MiB),  # devdax -> dax/kmem
         make_case(b, 2 * GiB, "system-ram", "mem", 1 * GiB),
+        # daxctl, and the memmap_on_memory request without the boot switch (refused or ignored)
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", memmap_on_memory=True),
+    ]
+    # dax/kmem cases get a boot each: a kernel that onlines hot-added memory into ZONE_NORMAL
+    # itself (Debian 6.12) may not let it go again, and the region would stay taken
+    ram = [c for c in out if c["mode"] == "system-ram"]
+    for i, c in enumerate(ram):
+        c["boot"] = f"ram{i}"
+    out = [c for c in out if c["mode"] != "system-ram"] + ram
+    out += labelless_cases("e820", "e820", 2 * GiB)
+    out += labelless_cases("virtio", "virtio", 2 * GiB)
+    # booted with memory_hotplug.memmap_on_memory=1: dax/kmem with and without the request
+    out += [
+        make_case("mom0", 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl", boot_args=MOM),
+        make_case("mom1", 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl",
+                  memmap_on_memory=True, boot_args=MOM),
+        make_case("mom2", 2 * GiB, "system-ram", "dev", 2 * MiB, via="daxctl",
+                  memmap_on_memory=True, boot_args=MOM),
     ]
     return out
 
 
-def subset(name: str) -> list[dict]:
+def ci_cases_short() -> list[dict]:
+    """The CI subset of every kernel after the first: one case per kind of check (usable, DRAM
+    with and without dedup, PUD faults, a kernel refusal, e820, virtio-pmem, daxctl system-ram),
+    so that CI boots each kernel once and stays short."""
+    b = "ci"
+    return [
+        make_case(b, 256 * MiB, "fsdax", "mem", 2 * MiB, probe=True),
+        make_case(b, 1 * GiB, "devdax", "mem", 2 * MiB, probe=True),
+        make_case(b, 2 * GiB, "devdax", "mem", 1 * GiB),
+        make_case(b, 1 * GiB, "fsdax", "dev", 1 * GiB),  # kernel refuses: cannot satisfy align
+        make_case(b, 512 * MiB, "raw", probe=True, region="e820"),
+        make_case(b, 512 * MiB, "devdax", "mem", 2 * MiB, probe=True, region="virtio"),
+        make_case(b, 1 * GiB, "system-ram", "mem", 2 * MiB, via="daxctl"),
+    ]
+
+
+def subset(name: str, series: str = "6.1") -> list[dict]:
+    """The case list of a subset on a kernel version (``series``): the full run is the same on
+    every kernel; CI boots the whole CI list on 6.1 and a shorter one on later kernels."""
     if name == "ci":
-        return ci_cases()
+        return ci_cases() if series == "6.1" else ci_cases_short()
     if name == "full":
         return full_cases()
     raise SystemExit(f"unknown subset {name!r} (ci|full)")

@@ -191,7 +191,7 @@ def _import_policy():
 
 
 @functools.lru_cache(maxsize=4)
-def _debian_build(config_path: Optional[str]):
+def _debian_build(config_path: Optional[str], series: Optional[str] = None):
     """Debian's amd64 build as policy.kconfig resolves it: the kernel package's own config when
     given (through import-config, which must reproduce every modelled symbol), else the shipped
     ``debian_amd64`` defconfig. Failures propagate: a silent fallback would hide a broken model."""
@@ -203,17 +203,23 @@ def _debian_build(config_path: Optional[str]):
         if rep.differences:
             raise ValueError(f"model cannot reproduce {rep.differences}")
         return rep.build, f"path: {Path(config_path).name}"
-    return kconfig.load_build(kconfig.find_defconfig("debian_amd64")), "shipped: debian_amd64"
+    name = "debian_amd64" if series in (None, "6.1") else f"debian_amd64@{series}"
+    return kconfig.load_build(kconfig.find_defconfig(name)), f"shipped: {name}"
 
 
-def _nfit_device(name: str, size: int, start_align: Optional[int]):
-    """A bare NFIT namespace as a pmempolicy device: no requirements, no budget, no pin."""
+# the oracle's region kinds as pmempolicy device types (policy/data/features.yaml device_types)
+DEVICE_TYPES = {"nfit": "nvdimm", "e820": "e820", "virtio": "virtio-pmem"}
+
+
+def _nfit_device(name: str, size: int, start_align: Optional[int], region: str = "nfit"):
+    """A bare namespace as a pmempolicy device: no requirements, no budget, no pin. A label-less
+    region's namespace (e820, virtio-pmem) exists already: the kernel made it over the region."""
     from policy.profiles import DeviceProfile
 
     return DeviceProfile(
-        name=name, host=None, type="nvdimm", size=size, start_align=start_align, numa_node=None,
-        requires=(), wants=(), budget_dram=None, budget_capacity=None, budget_text=None,
-        pin=None, source="kernel-oracle", line=0,
+        name=name, host=None, type=DEVICE_TYPES[region], size=size, start_align=start_align,
+        numa_node=None, requires=(), wants=(), budget_dram=None, budget_capacity=None,
+        budget_text=None, pin=None, source="kernel-oracle", line=0,
     )
 
 
@@ -223,12 +229,16 @@ class PolicyModel:
     name = "pmempolicy"
 
     def __init__(
-        self, struct_page_size: int = 64, config_path: Optional[str] = None, use_engine: bool = True
+        self,
+        struct_page_size: int = 64,
+        config_path: Optional[str] = None,
+        use_engine: bool = True,
+        series: Optional[str] = None,
     ) -> None:
         self.costs = _import_policy()
         self.sp = struct_page_size
         self.config_path = config_path or os.environ.get("KORACLE_DEBIAN_CONFIG")
-        loaded = _debian_build(self.config_path)
+        loaded = _debian_build(self.config_path, series)
         self.build, self.build_source = loaded if loaded else (None, None)
         self.use_engine = use_engine and self.build is not None and struct_page_size == 64
         self.notes: list[str] = []
@@ -250,7 +260,7 @@ class PolicyModel:
     def _engine(self, spec: dict, start: int) -> Optional[Prediction]:
         from policy.decide import runtime
 
-        dev = _nfit_device(spec["id"], spec["size"], start or None)
+        dev = _nfit_device(spec["id"], spec["size"], start or None, spec.get("region", "nfit"))
         mode, map_ = spec["mode"], spec.get("map")
         align = spec.get("align") or self.build.page_size
         results = runtime.candidates_for(dev, self.build)
@@ -289,14 +299,16 @@ class PolicyModel:
     def _direct(self, spec: dict, start: int) -> Prediction:
         c = self.costs
         mode, size, map_, align = spec["mode"], spec["size"], spec.get("map"), spec.get("align")
-        feats = self._features(mode, map_, align)
+        feats = self._features(mode, map_, align, spec.get("region", "nfit"))
         # the oracle's NFIT region (>= 128 MiB, one mapping): region_devs.c default_align is
         # 16 MiB and ndctl refuses other sizes, whatever the mode
+        region = spec.get("region", "nfit")
         refusal = c.region_align_refusal(size, c.region_default_align(c.GiB))
-        if refusal is not None:
+        if refusal is not None and region == "nfit":
             return Prediction(True, refusal.by, refusal.render(), source="policy.costs")
         if mode == "raw":
-            lay = c.raw_layout(size, struct_page_size=self.sp)
+            # e820 and virtio-pmem regions are PAGEMAP: the raw namespace gets a memmap in DRAM
+            lay = c.raw_layout(size, pagemap=region != "nfit", struct_page_size=self.sp)
         elif mode == "sector":
             lay = c.btt_layout(size, spec.get("sector_size") or 4096)
         elif mode == "system-ram":
@@ -304,11 +316,10 @@ class PolicyModel:
         else:
             if align not in (4 * KiB, 2 * MiB, 1 * GiB):
                 return Prediction(True, None, f"align {align} not supported", source="policy.costs")
-            dedup_arch = (
-                True
-                if self.build is None
-                else self.build.enabled("ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP")
-            )
+            from policy.kconfig import versions
+
+            gate = versions.get(str(getattr(self.build, "kernel", None) or "6.1")).dedup_gate
+            dedup_arch = True if self.build is None else self.build.enabled(gate)
             lay = c.pfn_layout(
                 size,
                 map_,
@@ -324,13 +335,15 @@ class PolicyModel:
             False, usable=lay.usable, dram=lay.dram_memmap, features=feats, source="policy.costs"
         )
 
-    def _features(self, mode: str, map_: Optional[str], align: Optional[int]) -> dict:
+    def _features(
+        self, mode: str, map_: Optional[str], align: Optional[int], region: str = "nfit"
+    ) -> dict:
         if self.build is None:
             return reference_features(mode, map_, align)
         from policy.decide import catalog as F
 
         cat = F.catalog()
-        dt = cat.device_type("nvdimm")
+        dt = cat.device_type(DEVICE_TYPES[region])
         pagemap = dt.pagemap and self.build.enabled("ZONE_DEVICE")
         return {
             f.name: bool(
@@ -373,6 +386,11 @@ def config_for(doc: dict, results_path: Optional[Path] = None) -> Optional[str]:
     return None
 
 
-def default_model(config_path: Optional[str] = None):
+def series_of(doc: dict) -> str:
+    """The modelled kernel version a results document was measured on (6.1 before 6.12 runs)."""
+    return str((doc.get("kernel") or {}).get("series") or "6.1")
+
+
+def default_model(config_path: Optional[str] = None, series: Optional[str] = None):
     """pmempolicy's model (``--model reference`` selects the independent reference adapter)."""
-    return PolicyModel(config_path=config_path)
+    return PolicyModel(config_path=config_path, series=series)

@@ -50,6 +50,14 @@ def parse_serial(text: str) -> dict:
         if key == "SYSFS":
             path, _, v = val.partition(" ")
             tgt["sysfs"][path] = v.strip()
+        elif key == "KMEM_BLOCK":
+            # KMEM_BLOCK memoryN state valid,zones
+            tgt.setdefault("kmem", {}).setdefault("block_list", []).append(val.split())
+        elif key == "REGION":
+            # REGION kind regionN [provider]
+            parts = val.split()
+            if len(parts) >= 2:
+                tgt.setdefault("regions_by_kind", {})[parts[0]] = parts[1]
         elif key.startswith("KMEM_"):
             tgt.setdefault("kmem", {})[key[5:].lower()] = val
         elif key in (
@@ -71,7 +79,7 @@ def parse_serial(text: str) -> dict:
                 tgt[key.lower()] = float(val)
             except ValueError:
                 pass
-        elif key in ("CMD", "UNAME", "RXE", "DAX_MOUNT", "PROBE_NOTE", "LOOP_FAIL"):
+        elif key in ("CMD", "CMDLINE", "UNAME", "RXE", "DAX_MOUNT", "PROBE_NOTE", "LOOP_FAIL"):
             tgt[key.lower()] = val
         elif key == "DONE":
             boot["done"] = True

@@ -13,6 +13,11 @@
  *   o_direct_dax_file (file only) open(O_DIRECT) + read() *of* the DAX file
  *   fault_size        pte | pmd | pud: the page-table level the DAX mapping was faulted at,
  *                     from the VmPTE growth while touching it (vmpte_delta_kb)
+ *   extent_mod_2m     (file only) the file's first extent: (physical - logical) modulo 2 MiB,
+ *                     from FIEMAP; PMD faults need 0 (fs/dax.c maps a PMD only where the
+ *                     file offset and the device offset are both 2 MiB-aligned)
+ *
+ *   daxprobe fiemap FILE   prints extent_mod_2m alone (-1 if FIEMAP fails)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,9 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -58,6 +66,19 @@ static long vmpte_kb(void)
 	return v;
 }
 
+static long long extent_mod_2m(int fd)
+{
+	char buf[sizeof(struct fiemap) + sizeof(struct fiemap_extent)];
+	struct fiemap *fm = (struct fiemap *)buf;
+	memset(buf, 0, sizeof buf);
+	fm->fm_start = 0;
+	fm->fm_length = ~0ULL;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = 1;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0 || fm->fm_mapped_extents < 1) return -1;
+	return (long long)((fm->fm_extents[0].fe_physical - fm->fm_extents[0].fe_logical) % (2ull << 20));
+}
+
 static void verdict(const char *k, int ok, int e, int last)
 {
 	if (ok) printf("\"%s\":\"ok\"%s", k, last ? "" : ",");
@@ -66,6 +87,11 @@ static void verdict(const char *k, int ok, int e, int last)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "fiemap")) {
+		int f = open(argv[2], O_RDONLY);
+		printf("%lld\n", f < 0 ? -1LL : extent_mod_2m(f));
+		return 0;
+	}
 	if (argc != 5) { fprintf(stderr, "usage\n"); return 2; }
 	int isfile = !strcmp(argv[1], "file");
 	const char *path = argv[2];
@@ -79,6 +105,7 @@ int main(int argc, char **argv)
 		if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0)
 			printf("\"dax_attr\":\"%s\",", (sx.stx_attributes & STATX_ATTR_DAX) ? "yes" : "no");
 		else printf("\"dax_attr\":\"err:%s\",", ename(errno));
+		printf("\"extent_mod_2m\":%lld,", extent_mod_2m(fd));
 	}
 	/* plain shared mapping, placed so that its page-table cost tells the fault size:
 	 * reserve anonymous space, touch one page at its start (so the upper-level tables exist),
