@@ -242,7 +242,7 @@ def test_set_with_bad_values(cwd: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = run(capsys, "set", "ZONE_DEVICE=m")
     assert code == 2 and "not a valid bool value; expected y or n" in err
     code, _, err = run(capsys, "set", "NO_SUCH_SYMBOL=y")
-    assert code == 2 and "unknown symbol 'NO_SUCH_SYMBOL'" in err
+    assert code == 2 and "unknown symbol(s): NO_SUCH_SYMBOL" in err
     code, _, err = run(capsys, "set", "ZONE_DEVICE")
     assert code == 2 and "expected SYMBOL=VALUE" in err
     assert (cwd / ".config").read_bytes() == before
@@ -323,3 +323,58 @@ def test_import_compares_every_modeled_symbol(cwd: Path,
     # the untouched file has no such line: every modeled symbol agrees
     code, _, err = run(capsys, "import-config", str(AMD64))
     assert code == 0 and err == ""
+
+
+def test_unknown_symbols_get_a_suggestion(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "defconfig", "debian_amd64")
+    code, _, err = run(capsys, "get", "ZONE_DEVISE", "LIBNVDIMM")
+    assert code == 2 and "ZONE_DEVISE (did you mean 'ZONE_DEVICE'?)" in err
+    before = (cwd / ".config").read_bytes()
+    code, _, err = run(capsys, "set", "CONFIG_NVDIMM_PNF=y", "XYZZY_PLUGH=y")
+    assert code == 2
+    assert "NVDIMM_PNF (did you mean 'NVDIMM_PFN'?)" in err and "XYZZY_PLUGH (not in" in err
+    assert (cwd / ".config").read_bytes() == before
+
+
+def test_failed_set_shows_every_change_needed(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "allnoconfig")
+    before = (cwd / ".config").read_bytes()
+    code, _, err = run(capsys, "set", "DEV_DAX_PMEM=y")
+    assert code == 1 and (cwd / ".config").read_bytes() == before
+    whole = " ".join(err.split())
+    # the chain stops at the first root cause (BLK_DEV); the change needed names all of them
+    needed = whole.split("the whole change needed: ", 1)[1].split(" (then", 1)[0].split()
+    assert {"BLK_DEV=y", "LIBNVDIMM=y", "ZONE_DEVICE=y", "TRANSPARENT_HUGEPAGE=y"} <= set(needed)
+    assert "set --with-deps" in whole
+
+
+def test_set_with_deps_applies_the_whole_change(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "allnoconfig")
+    before = (cwd / ".config").read_text()
+    code, out, err = run(capsys, "set", "--with-deps", "DEV_DAX_PMEM=y", "BTT=y")
+    assert code == 0, err
+    assert out.startswith("also set (needed): ") and "saved to '.config'" in out
+    values = config_values(cwd / ".config")
+    assert values["DEV_DAX_PMEM"] == "y" and values["BTT"] == "y"
+    for pair in out.splitlines()[0].split(": ", 1)[1].split():
+        name, value = pair.split("=")
+        assert values[name] == value
+    assert (cwd / ".config.old").read_text() == before
+    # nothing more needed: --with-deps is a plain set
+    code, out, _ = run(capsys, "set", "--with-deps", "BTT=n")
+    assert code == 0 and "also set" not in out
+
+
+def test_set_with_deps_on_rt_turns_preempt_rt_off(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "defconfig", "rt_amd64")
+    code, out, err = run(capsys, "set", "--with-deps", "DEV_DAX=m")
+    assert code == 0, err
+    values = config_values(cwd / ".config")
+    assert values["DEV_DAX"] == "m" and values["TRANSPARENT_HUGEPAGE"] == "y"
+    assert values.get("PREEMPT_RT", "n") == "n"

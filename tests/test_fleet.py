@@ -134,6 +134,37 @@ def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:
     assert csv1 == csv2
 
 
+def test_more_chunks_than_in_flight_keep_every_host_in_order(tmp_path: Path) -> None:
+    from policy.fleet.engine import AHEAD, MAX_CHUNK_HOSTS
+
+    # more hosts than the workers' chunks in flight hold, so chunks are handed out as others end
+    n = MAX_CHUNK_HOSTS * 2 * AHEAD + 37
+    many = {f"h{i:04d}": HOSTS[("db-01", "rt-01", "dev-01")[i % 3]] for i in range(n)}
+    inv = str(make_jsonl(tmp_path, many))
+    code1, out1, _ = run("fleet", inv, "--jobs", "1")
+    code2, out2, _ = run("fleet", inv, "--jobs", "2")
+    assert (code1, out1) == (code2, out2)
+    hosts = [r["host"] for r in rows_of(out2)]
+    assert sorted(set(hosts)) == sorted(many) and hosts == sorted(hosts)
+
+
+def test_rows_copied_to_a_real_file_descriptor(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # stdout a regular file: the chunks go to it by sendfile, after the CSV header
+    many = {f"{h}-{i}": v for i in range(40) for h, v in HOSTS.items()}
+    inv = str(make_jsonl(tmp_path, many))
+    _, want, _ = run("fleet", inv, "--jobs", "1", "--format", "csv")
+    out = tmp_path / "rows.csv"
+    with open(out, "wb") as f:
+        proc = subprocess.run([sys.executable, "-c", "from policy.cli import main; main()",
+                               "fleet", inv, "--jobs", "2", "--format", "csv"], stdout=f,
+                              stderr=subprocess.PIPE, cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert out.read_text() == want and want.count("\n") > len(many)
+
+
 def test_a_broken_host_is_a_finding_and_the_run_goes_on(tmp_path: Path) -> None:
     inv = make_dir(tmp_path, HOSTS)
     (inv / "bad-ndctl").mkdir()
@@ -155,6 +186,28 @@ def test_a_broken_host_is_a_finding_and_the_run_goes_on(tmp_path: Path) -> None:
     doc = json.loads(err)
     assert doc["hosts"]["unreadable"] == 3 and doc["hosts"]["total"] == 8
     assert [h["host"] for h in doc["hosts_unreadable"]] == ["bad-config", "bad-ndctl", "no-config"]
+
+
+def test_an_inline_listing_is_located_in_the_inventory_line(tmp_path: Path) -> None:
+    config, listing = HOSTS["db-02"]
+    good = json.dumps({"host": "a-good", "config": str(config),
+                       "ndctl": json.loads(listing.read_text())})
+    bad_ns = {"dev": "namespace0.0", "mode": "fsdax", "map": "dev", "size": "lots"}
+    bad = json.dumps({"host": "b-bad", "config": str(config), "ndctl": [bad_ns]})
+    dup = '{"host": "c-dup", "config": "x", "config": "y", "ndctl": []}'
+    path = tmp_path / "fleet.jsonl"
+    # a byte order mark before the first line, as json.loads takes it
+    path.write_bytes(b"\xef\xbb\xbf" + ("\n".join([good, bad, dup]) + "\n").encode())
+    code, out, _ = run("fleet", str(path), "-j", "1")
+    rows = {r["host"]: r for r in rows_of(out)}
+    assert code == 1 and rows["a-good"]["verdict"] != "error"
+    (finding,) = rows["b-bad"]["findings"]
+    col = bad.index('"lots"') + 1
+    assert finding["rendered"].startswith(f"{path}:2:{col}: error: size 'lots' is not a number")
+    assert finding["rendered"].endswith("(at $[0].size) [ndctl-bad-size]")
+    (finding,) = rows["c-dup"]["findings"]
+    col = dup.index('"config": "y') + 1  # the second "config"
+    assert finding["rendered"].startswith(f"{path}:3:{col}: error: duplicate key 'config'")
 
 
 def test_csv_rows_match_evaluate_csv(tmp_path: Path) -> None:

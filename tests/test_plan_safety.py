@@ -145,6 +145,13 @@ def test_creates_are_checked_against_the_region(tmp_path: Path) -> None:
                   "{type: nvdimm, size: 8208MiB, match: {region: region0, name: odd}}",
                   "  pin: {mode: raw}\n")
     code, out, _ = _plan("--ndctl", str(roomy), str(odd))
+    # the region is named: the decision itself sizes by its align, in ndctl's words
+    assert code == 1 and "[no-decision]" in out
+    assert "ndctl refuses: align setting is 0x10000000 size 0x201000000 is misaligned" in out
+    anywhere = _device(tmp_path, "anywhere", "{type: nvdimm, size: 8208MiB, match: {name: odd}}",
+                       "  pin: {mode: raw}\n")
+    code, out, _ = _plan("--ndctl", str(roomy), str(anywhere))
+    # no region named: decided under the default 16 MiB, then no region takes it
     assert code == 1 and "[misaligned]" in out and "region align 256 MiB" in out
     code, out, _ = _plan("--ndctl", str(roomy), str(new))
     assert code == 0 and "ndctl create-namespace" in out and "--region=region0" in out

@@ -37,7 +37,7 @@ SPACE = (
 
 def test_solve_then_evaluate_accepts(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (cwd / ".config").write_text("# before\n")
-    code = main(["solve", "--config-space", ",".join(SPACE), "--minimize", "dram"])
+    code = main(["solve", "--config-space", ",".join(SPACE), "--minimize", "dram", "-o", ".config"])
     out, _ = capsys.readouterr()
     assert code == 0, out
     assert "solved:" in out and "wrote .config" in out
@@ -179,7 +179,7 @@ def test_solve_over_the_whole_tree_then_evaluate_accepts(
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without --config-space, solve --minimize dram takes the whole tree (over BDDs)."""
-    code = main(["solve", "--format", "json"])
+    code = main(["solve", "--format", "json", "-o", ".config"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["verdict"] == "solved"
     assert doc["considered"] > 1_000_000 and doc["satisfying"] >= 1
@@ -193,10 +193,13 @@ def test_solve_over_the_whole_tree_then_evaluate_accepts(
     )
 
 
-def test_solve_query_still_writes_the_config(
+def test_solve_query_writes_the_config_only_with_output(
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["solve", "--config-space", ",".join(SPACE), "--query", "devices[].pin.mode"]) == 0
     modes = json.loads(capsys.readouterr().out)
     assert modes and all(m in ("fsdax", "devdax", "raw", "sector", "system-ram") for m in modes)
-    assert (cwd / ".config").is_file()
+    assert not (cwd / ".config").exists()
+    args = ["solve", "--config-space", ",".join(SPACE), "--query", "ok", "-o", "out.config"]
+    assert main(args) == 0
+    assert (cwd / "out.config").is_file()

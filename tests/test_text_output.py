@@ -101,6 +101,9 @@ def test_output_file_keeps_the_text_log_on_stdout(tmp_path: Path) -> None:
     ("explain", "longterm_pin", "--device", "ws01-pmem0"),
     ("explore",), ("explore", "--list"),
     ("solve", "--require", "longterm_pin"), ("solve", "--require", "dax_mmap"),
+    ("solve", "--from", "tests/data/debian-6.12/config.amd64_rt_amd64.xz"),
+    ("solve", "--from", "tests/data/debian-6.12/config.arm64_none_arm64.xz"),
+    ("explore", "--from", "tests/data/debian-6.12/config.arm64_none_arm64.xz"),
 ], ids=" ".join)
 def test_every_command_text_fits_80_columns(args: tuple[str, ...], tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:

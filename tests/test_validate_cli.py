@@ -32,7 +32,7 @@ def test_valid_directory_exits_0() -> None:
     code, out, _ = run("validate", "--strict", str(SHIPPED), str(CORPUS / "valid"))
     assert code == 0
     assert out.endswith(
-        "13 files checked: 13 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n"
+        "14 files checked: 14 valid, 0 invalid (0 error(s), 0 warning(s), strict)\n"
     )
 
 
@@ -99,7 +99,7 @@ def test_json_format() -> None:
         "valid": 1,
         "invalid": 1,
         "errors": 5,
-        "warnings": 3,  # decimal-unit + two region-align (8 MiB, 8 GB on nvdimm)
+        "warnings": 4,  # decimal-unit, two region-align (8 MiB, 8 GB), fsdax align=1G unwise
         "devices": 1,
     }
     first, second = doc["files"]
@@ -110,10 +110,9 @@ def test_json_format() -> None:
         "code": "pin-align",
         "path": str(CORPUS / "invalid" / "pin-rules.yaml"),
         "line": 8,
-        "col": 33,
+        "col": 31,
         "json_path": "$.spec.devices[0].pin.align",
-        "message": "fsdax faults go up to 2 MiB (PMD) only: align 1GiB would silently fall back to "
-        "smaller pages; use devdax for 1 GiB faults or align 2MiB",
+        "message": "align applies only to fsdax, devdax and system-ram, not to mode raw",
     }
 
 
@@ -122,8 +121,8 @@ def test_github_format() -> None:
     report(_result_for_formats(), out, "github")
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(
-        f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=33,"
-        "title=pmempolicy pin-align::fsdax"
+        f"::error file={CORPUS}/invalid/pin-rules.yaml,line=8,col=31,"
+        "title=pmempolicy pin-align::align applies only"
     )
     assert any(line.startswith("::warning ") and "decimal-unit" in line for line in lines)
     empty = f"::error file={CORPUS}/invalid/empty.yaml,title=pmempolicy empty::empty file%3A"
@@ -155,7 +154,7 @@ def test_sarif_format() -> None:
     assert first["level"] == "error"
     assert first["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 8,
-        "startColumn": 33,
+        "startColumn": 31,
     }
     levels = {r["ruleId"]: r["level"] for r in run_["results"]}
     assert levels["decimal-unit"] == "warning"
@@ -206,4 +205,8 @@ def test_pre_commit_hook_definition() -> None:
     files = re.compile(hook["files"])
     assert files.search("profiles/db.yaml") and files.search("deploy/profiles/a/b.yml")
     assert not files.search(".github/workflows/ci.yaml") and not files.search("compose.yaml")
-    assert "rev: v0.1.0" in (ROOT / "docs" / "profiles.md").read_text()
+    # the documented rev is a commit SHA (the repository has no release tag to pin)
+    doc = (ROOT / "docs" / "profiles.md").read_text()
+    revs = re.findall(r"^\s*rev: (\S+)", doc, re.M)
+    assert revs and all(re.fullmatch(r"[0-9a-f]{40}", r) for r in revs), revs
+    assert "pre-commit autoupdate" in doc

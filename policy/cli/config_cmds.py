@@ -139,28 +139,63 @@ def _split_assignment(text: str) -> tuple[str, str]:
     return name, value.strip().strip('"')
 
 
+def _known(build: kconfig.BuildConfig, names: list[str]) -> None:
+    """A UsageError (exit 2) naming every unknown symbol, each with its closest known name."""
+    from policy.profiles.schema import suggest
+
+    unknown = [n for n in names if n not in build.values]
+    if unknown:
+        raise UsageError(
+            "unknown symbol(s): "
+            + ", ".join(f"{n}{suggest(n, sorted(build.values))}" for n in unknown)
+            + " (not in the pmempolicy Kconfig tree)"
+        )
+
+
 @click.command("set")
 @config_option
+@click.option("--with-deps", "with_deps", is_flag=True,
+              help="Also make every change the values need to take (their unmet dependencies, "
+                   "a symbol that rules them out), found as explain finds its smallest change; "
+                   "print what else changed.")
 @click.argument("assignments", nargs=-1, required=True, metavar="SYM=VALUE...")
-def set_cmd(config: Optional[str], assignments: tuple[str, ...]) -> int:
+def set_cmd(config: Optional[str], with_deps: bool, assignments: tuple[str, ...]) -> int:
     """Set symbols; say which values did not take and why (exit 1, nothing written).
 
     A value does not take when its dependencies are unmet: the unmet chain is shown down to the
-    root cause, each step with its Kconfig file:line.
+    root cause, each step with its Kconfig file:line, then every change it needs (all of them,
+    not one per run); --with-deps makes those changes too.
     """
     settings = ConfigSettings.from_option(config)
     pairs = [_split_assignment(a) for a in assignments]
     with locked(settings.config):  # the read-modify-write of concurrent sets must not interleave
-        return _set(settings, pairs)
+        return _set(settings, pairs, with_deps)
 
 
-def _set(settings: ConfigSettings, pairs: list[tuple[str, str]]) -> int:
-    result = kconfig.set_values(_current(settings), pairs)
+def _set(settings: ConfigSettings, pairs: list[tuple[str, str]], with_deps: bool = False) -> int:
+    from policy.kconfig.deps import dependencies
+
+    current = _current(settings)
+    _known(current, [n for n, _ in pairs])
+    result = kconfig.set_values(current, pairs)
     if result.failures:
+        deps = dependencies(current, pairs)
+        if with_deps and deps.ok:
+            click.echo("also set (needed): " + " ".join(f"{n}={v}" for n, v in deps.needed))
+            _write(settings.config, kconfig.render_config(deps.result.build))
+            return ExitCode.OK
         for name, wanted, got, chain in result.failures:
             click.echo(f"{name}={wanted} did not take: {name} is {got}", err=True)
             for depth, step in enumerate(chain):
                 click.echo(f"  {'  ' * depth}-> {step.render()}", err=True)
+        if deps.ok:
+            flat = " ".join(f"{n}={v}" for n, v in deps.needed)
+            click.echo(f"the whole change needed: {flat} (then "
+                       + " ".join(f"{n}={v}" for n, v in pairs)
+                       + "); 'pmempolicy set --with-deps' applies it", err=True)
+        else:
+            left = ", ".join(f"{n}={w}" for n, w, _, _ in deps.result.failures)
+            click.echo(f"no change found that lets {left} take", err=True)
         click.echo(f"'{settings.config}' not written", err=True)
         return ExitCode.FINDINGS
     _write(settings.config, kconfig.render_config(result.build))
@@ -177,10 +212,7 @@ def get_cmd(config: Optional[str], fmt: str, symbols: tuple[str, ...]) -> None:
     settings = ConfigSettings.from_option(config)
     build = _current(settings, reading=True)
     names = [s[len("CONFIG_"):] if s.startswith("CONFIG_") else s for s in symbols]
-    unknown = [n for n in names if n not in build.values]
-    if unknown:
-        raise UsageError("unknown symbol(s): " + ", ".join(unknown) +
-                         " (not in the pmempolicy Kconfig tree)")
+    _known(build, names)
     if fmt == "json":
         doc = {
             "schema_version": 1,

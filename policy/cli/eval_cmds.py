@@ -85,6 +85,7 @@ def _load_devices(paths: Sequence[str]) -> tuple[list[Any], tuple[Any, ...]]:
     from policy.profiles import profile as profiles
 
     loaded = profiles.load_profiles(list(paths) or [resources.profiles_dir()])
+    profiles.refuse_unreadable(loaded)
     return list(loaded.devices), tuple(loaded.diagnostics)
 
 
@@ -162,7 +163,9 @@ def _ndctl_option(fn: Any) -> Any:
 @click.command()
 @click.option("--config", "config", metavar="PATH",
               help="The .config or shipped defconfig name to evaluate under "
-                   "(default: $KCONFIG_CONFIG, else ./.config, else every shipped defconfig).")
+                   "(default: $KCONFIG_CONFIG, else ./.config; with --ndctl, else the running "
+                   "kernel's config, /proc/config.gz or /boot/config-$(uname -r); else every "
+                   "shipped defconfig).")
 @kernel_option
 @_options
 @_ndctl_option
@@ -176,6 +179,16 @@ def evaluate(config: Optional[str], kernel: Optional[str], fmt: str, query: Opti
     requirement or budget is unmet.
     """
     configs = (config,) if config else _default_configs()
+    if not configs and ndctl is not None:
+        # the namespaces of a host: judged under that host's kernel where it can be found
+        from policy.cli.running import running_config
+
+        running = running_config("evaluate --ndctl")
+        if running is not None:
+            configs = (running,)
+        else:
+            click.echo("note: evaluate --ndctl: evaluating under every shipped defconfig",
+                       err=True)
     return run(EvalSettings(configs, profiles, fmt, query, True, ndctl=ndctl, kernel=kernel,
                             output=output, color=color), _Echo())
 

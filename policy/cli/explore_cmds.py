@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -134,6 +133,13 @@ def run_explore(settings: ExploreSettings) -> int:
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
 @click.option("--list", "listing", is_flag=True, help=LIST_HELP)
+@click.option(
+    "--from", "from_", metavar="CONFIG", is_flag=False, flag_value="", default=None,
+    help="Explore around this config (a .config, a distro config, a shipped defconfig name; "
+    "without a value: the running kernel's): every change of one option the decisions read "
+    "(with what it needs), architecture and page size held; lists only the changes that move "
+    "some decision or cost, and their frontier.",
+)
 @format_option(
     ["table",
     "json", "csv"], "Output format: a summary table, JSON (schema_version 1) or CSV.",
@@ -147,6 +153,7 @@ def explore(
     config_space: Optional[str],
     all_: bool,
     listing: bool,
+    from_: Optional[str],
     fmt: str,
     query: Optional[str],
     limit: int,
@@ -157,7 +164,19 @@ def explore(
     Reports the number of configurations (projected onto the symbols that change a feature or a
     cost), dead and always-on options, features no configuration can give a device, and the Pareto
     frontier (features gained vs DRAM and capacity spent). PROFILE... default: the shipped ones.
+    With --from CONFIG: the changes of one option to that config that move a decision or a cost.
     """
+    if from_ is not None:
+        if config_space or all_ or listing or fmt == "csv":
+            raise UsageError("--from explores around one config: --config-space, --all, --list "
+                             "and --format csv do not apply")
+        from policy.cli.solve_from import run_around
+
+        devices, diags = _devices(profiles)
+        code = run_around(from_, devices, fmt, query)
+        for d in diags:
+            click.echo(d.render(), err=True)
+        return code
     return run_explore(
         ExploreSettings(
             _space(config_space, all_, whole_by_default=not listing),
@@ -170,8 +189,12 @@ def explore(
     )
 
 
-def _default_output() -> Path:
-    return Path(os.environ.get("KCONFIG_CONFIG") or ".config")
+FROM_HELP = (
+    "Start from this config (a .config, a distro config such as /boot/config-*, .gz/.xz, or a "
+    "shipped defconfig name; given without a value: the running kernel's, /proc/config.gz else "
+    "/boot/config-$(uname -r)) and print the smallest change that meets the requirements, "
+    "holding its architecture, page size and every option no decision reads."
+)
 
 
 @click.command()
@@ -188,18 +211,28 @@ def _default_output() -> Path:
     default="dram",
     show_default=True,
     help="What to minimise: total DRAM memmap, total capacity lost, or the number of enabled "
-    "user options (the others break ties).",
+    "user options (the others break ties). With --from: the number of changed options, then "
+    "DRAM, then capacity.",
 )
 @click.option("--config-space", "config_space", metavar="SYMBOLS", help=SPACE_HELP)
 @click.option("--all", "all_", is_flag=True, help=ALL_HELP)
+@click.option(
+    "--from", "from_", metavar="CONFIG", is_flag=False, flag_value="", default=None,
+    help=FROM_HELP,
+)
+@click.option(
+    "--max-changes", "max_changes", type=click.IntRange(min=1), default=6, show_default=True,
+    help="With --from: the most options a change may set.",
+)
 @click.option(
     "--output",
     "-o",
     "output",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where to write the .config (default: $KCONFIG_CONFIG, else ./.config); the previous "
-    "file is kept as .old.",
+    help="Write the solution's .config to FILE (atomically; the previous file is kept as "
+    "FILE.old). With --from: that config with the change applied as scripts/config does. "
+    "Without -o nothing is written.",
 )
 @format_option(["table", "json"], "Output format: text or JSON (schema_version 1).")
 @query_option()
@@ -212,6 +245,8 @@ def solve(
     minimize: str,
     config_space: Optional[str],
     all_: bool,
+    from_: Optional[str],
+    max_changes: int,
     output: Optional[str],
     fmt: str,
     query: Optional[str],
@@ -220,11 +255,13 @@ def solve(
 ) -> int:
     """The cheapest configuration and per-device run-time pins that meet every requirement.
 
-    Writes the .config atomically and prints each device's decision. Exit 1 with a minimal set of
-    conflicting requirements, each with its reasons, when there is no solution.
+    Prints each device's decision; writes the .config only with -o FILE. With --from CONFIG: the
+    fewest scripts/config changes to that config instead (nothing when it already meets every
+    requirement). Exit 1 with a minimal set of conflicting requirements (with --from: what stays
+    unmet), each with its reasons, when there is no solution.
     """
     from policy import kconfig
-    from policy.atomic import write_atomic
+    from policy.atomic import locked, write_atomic
     from policy.report.explore import SOLVE_REPORTERS
     from policy.space.explore import solve as run
 
@@ -232,6 +269,16 @@ def solve(
     devices, diags = _devices(profiles)
     if not devices:
         raise UsageError("no valid device profiles to solve for")
+    if from_ is not None:
+        if config_space or all_:
+            raise UsageError("--from changes the given config: --config-space and --all do "
+                             "not apply")
+        from policy.cli.solve_from import run_from
+
+        code = run_from(from_, devices, features, max_changes, output, fmt, query)
+        for d in diags:
+            click.echo(d.render(), err=True)
+        return code
     progress = _Progress()
     try:
         result = run(
@@ -252,9 +299,10 @@ def solve(
         buf.write(apply_query(query, solve_document(result)))
     else:
         SOLVE_REPORTERS[fmt]().report(result, buf)
-    if result.ok and result.build is not None:
-        target = Path(output) if output else _default_output()
-        write_atomic(target, kconfig.render_config(result.build), backup=True)
+    if result.ok and result.build is not None and output:
+        target = Path(output)
+        with locked(target):  # the .config lock every writer of a .config holds
+            write_atomic(target, kconfig.render_config(result.build), backup=True)
         if fmt == "table" and query is None:
             buf.write(f"wrote {target}\n")
     _out(buf.getvalue())

@@ -33,10 +33,11 @@ def run(settings: FleetSettings) -> int:
     from policy.report.fleet import make_rows, summary_text
 
     out = sys.stdout  # the CLI writes; rows are streamed, never held
+    out.flush()
     with spool_dir() as spool:
         inventory = read_inventory(settings.inventory, spool)
-        summary = run_fleet(inventory, make_rows(settings.fmt), out.write, settings.jobs, spool)
-    out.flush()
+        summary = run_fleet(inventory, make_rows(settings.fmt), out.buffer, settings.jobs, spool)
+    out.buffer.flush()
     if settings.query is not None:
         text = apply_query(settings.query, summary.to_document())
     elif settings.summary == "json":

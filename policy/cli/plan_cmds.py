@@ -33,6 +33,11 @@ def _config_name(given: str | None) -> str:
         return env
     if Path(".config").is_file():
         return ".config"
+    from policy.cli.running import running_config
+
+    running = running_config("plan")
+    if running is not None:
+        return running
     raise UsageError("plan needs one kernel config: --config PATH (a .config, /boot/config-*, "
                      "/proc/config.gz) or a shipped defconfig name such as debian_amd64")
 
@@ -49,6 +54,7 @@ def run(settings: PlanSettings) -> int:
     listing = read_ndctl(settings.ndctl) if settings.ndctl else None
     # only the profiles given: the shipped examples are never implied
     loaded = profiles.load_profiles(list(settings.profiles))
+    profiles.refuse_unreadable(loaded)
     for diag in loaded.diagnostics:
         click.echo(diag.render(), err=True)
     plan = make_plan(
@@ -83,7 +89,8 @@ def run(settings: PlanSettings) -> int:
     "config",
     metavar="PATH",
     help="The kernel config to plan for: a .config, a distro config (/boot/config-*, "
-    "/proc/config.gz, .xz) or a shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config).",
+    "/proc/config.gz, .xz) or a shipped defconfig name (default: $KCONFIG_CONFIG, else ./.config, "
+    "else the running kernel's: /proc/config.gz, else /boot/config-$(uname -r), said on stderr).",
 )
 @click.option(
     "--ndctl",

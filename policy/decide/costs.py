@@ -404,6 +404,7 @@ def system_ram_layout(
     struct_page_size: int = STRUCT_PAGE_SIZE,
     compat: int = SUBSECTION_SIZE,
     memory_block: int = MEMORY_BLOCK_SIZE,
+    ndctl: bool = True,
 ) -> Layout:
     """devdax onlined by dax/kmem: the devdax layout, cut to whole memory blocks, memmap in DRAM.
 
@@ -419,7 +420,7 @@ def system_ram_layout(
     spends 14 MiB of DRAM.
     """
     base = pfn_layout(size, map_, align, mode="devdax", start=start, page_size=page_size,
-                      struct_page_size=struct_page_size, compat=compat)
+                      struct_page_size=struct_page_size, compat=compat, ndctl=ndctl)
     if base.refused:
         return _refused("system-ram", map_, align, size, base.refused, base.memmap)
     if memory_block <= 0:

@@ -1,15 +1,16 @@
 """One worker's view of a fleet: read each host, load each distinct config once, decide, render.
 
 A config is loaded once per content (SHA-256 of its bytes) and file name (the build is named
-for the file, as ``evaluate --config`` names it); a path seen before is not read again. Decisions
-go through :func:`policy.decide.memo.decide_memo`, so hosts with the same kernel and hardware
-cost the parsing, not the policy. A host whose inputs cannot be read becomes that host's
-located diagnostics, never an exception.
+for the file, as ``evaluate --config`` names it); a file seen before (the same device, inode,
+size and mtime, however it is linked) is not read again. A listing inline in a JSON Lines host
+is decoded once with its line and located in it. Decisions go through
+:func:`policy.decide.memo.decide_memo`, so hosts with the same kernel and hardware cost the
+parsing, not the policy. A host whose inputs cannot be read becomes that host's located
+diagnostics, never an exception.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, BinaryIO, Optional, Protocol
@@ -21,6 +22,7 @@ from policy.decide.records import Decision
 from policy.errors import Diagnostic, LocatedInputError, PolicyError
 from policy.fleet.inventory import CONFIG_NAMES, LISTING_NAME, HostEntry, Inventory
 from policy.fleet.summary import Summary
+from policy.ndctl.jsontext import EmbeddedText, PositionedText
 
 
 class RowRenderer(Protocol):
@@ -57,7 +59,7 @@ class HostWorker:
         self.renderer = renderer
         self.spool = spool
         self.cat = catalog()
-        self.digests: dict[tuple[str, int, int], str] = {}
+        self.digests: dict[tuple[int, int, int, int], str] = {}
         self.builds: dict[tuple[str, str], CachedBuild] = {}
         self._file: Optional[BinaryIO] = None
 
@@ -97,10 +99,10 @@ class HostWorker:
                                             e.folder)])
             config_id, build = self._config(config)
             return config_id, build, self._listing_file(os.path.join(e.folder, LISTING_NAME))
-        where = f"{self.inv.shown}:{e.line}"
         if e.error is not None:
             raise HostError([Diagnostic("error", "fleet-line", e.error, self.inv.shown, e.line)])
-        obj = json.loads(self._line(e))
+        line = self._text(e)
+        obj = self._decode_line(line, e)
         text = obj.get("config_text")
         if isinstance(obj.get("config"), str):
             config_id, build = self._config(self._path(obj["config"]))
@@ -111,8 +113,9 @@ class HostWorker:
                                         '"config_text" (the config itself)', self.inv.shown,
                                         e.line)])
         if "ndctl" in obj:
-            listing = self._listing_text(json.dumps(obj["ndctl"], indent=2),
-                                         f"{where} (ndctl)")
+            # located in the inventory itself: its line, the column in that line
+            listing = self._listing_values(EmbeddedText(line, self.inv.shown, "ndctl", e.line),
+                                           obj["ndctl"])
         elif isinstance(obj.get("ndctl_path"), str):
             listing = self._listing_file(self._path(obj["ndctl_path"]))
         else:
@@ -123,17 +126,35 @@ class HostWorker:
     def _path(self, path: str) -> str:
         return os.path.join(self.inv.base, path)
 
-    def _line(self, e: HostEntry) -> bytes:
+    def _text(self, e: HostEntry) -> str:
         if self._file is None:
             self._file = open(self.inv.path, "rb")  # noqa: SIM115 - kept open for the worker
         self._file.seek(e.offset)
-        return self._file.read(e.length)
+        raw = self._file.read(e.length)
+        try:
+            return raw.decode("utf-8-sig")  # as json.loads takes bytes: a BOM is not JSON
+        except UnicodeDecodeError as err:
+            raise HostError([Diagnostic("error", "fleet-line", "invalid UTF-8", self.inv.shown,
+                                        e.line, err.start + 1)]) from err
+
+    def _decode_line(self, text: str, e: HostEntry) -> dict[str, Any]:
+        """The host's object (a key given twice is located in the line, as in a listing)."""
+        from policy.ndctl.jsontext import PositionedText, decode_one
+
+        try:
+            obj, _ = decode_one(PositionedText(text, self.inv.shown, first_line=e.line),
+                                len(text) - len(text.lstrip()))
+        except PolicyError as err:
+            raise HostError(_diags(err, "fleet-line", self.inv.shown)) from err
+        if not isinstance(obj, dict):  # the index took only objects; the file changed since
+            raise HostError([Diagnostic("error", "fleet-line", "not a JSON object",
+                                        self.inv.shown, e.line)])
+        return obj
 
     def _config(self, path: str) -> tuple[str, CachedBuild]:
         try:
-            st = os.stat(path)
-            real = os.path.realpath(path)
-            key = (real, st.st_size, st.st_mtime_ns)
+            st = os.stat(path)  # the file a symlink names: fleets share configs by links
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
             digest = self.digests.get(key)
             if digest is None:
                 with open(path, "rb") as f:
@@ -170,14 +191,17 @@ class HostWorker:
         from policy.ndctl.listing import read_listing
 
         try:
-            return read_listing(path)
+            return read_listing(path, locate_warnings=False)  # the summary counts them
         except PolicyError as err:
             raise HostError(_diags(err, "fleet-ndctl", path)) from err
 
-    def _listing_text(self, text: str, shown: str) -> Any:
-        from policy.ndctl.listing import parse_listing
+    def _listing_values(self, doc: PositionedText, value: Any) -> Any:
+        from policy.ndctl.jsontext import skeleton
+        from policy.ndctl.listing import read_values
 
+        doc.locate_warnings = False  # the summary counts them
         try:
-            return parse_listing(text, shown)
+            skeleton(doc, [value])
+            return read_values(doc, [value])
         except PolicyError as err:
-            raise HostError(_diags(err, "fleet-ndctl", shown)) from err
+            raise HostError(_diags(err, "fleet-ndctl", doc.path)) from err

@@ -4,6 +4,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterator
 
+from policy.decide.costs import BTT_LBASIZES
 from policy.ndctl.listing import Listing
 from policy.profiles import DeviceProfile
 
@@ -13,14 +14,21 @@ def to_devices(listing: Listing) -> list[DeviceProfile]:
 
     Evaluating them reports the features and costs of what the host runs now. The name is the
     namespace (``namespace1.0``), the size the recovered raw size, the pin the current
-    mode/map/align; labels carry what ndctl said.
+    mode/map/align (and BTT sector size); the region's align and interleave ways and the
+    namespace's start (sysfs ``resource``) where the listing carries them; labels carry what
+    ndctl said.
     """
     from policy.profiles.records import DeviceProfile, Pin
 
     out: list[DeviceProfile] = []
+    regions = {r.dev: r for r in listing.regions}
     for ns in listing.active:
-        if ns.kernel_mode in ("raw", "sector"):
-            pin = Pin(ns.kernel_mode)
+        region = regions.get(ns.region)
+        if ns.kernel_mode == "sector":
+            lbasize = ns.sector_size if ns.sector_size in BTT_LBASIZES else None
+            pin = Pin("sector", sector_size=lbasize)
+        elif ns.kernel_mode == "raw":
+            pin = Pin("raw")
         else:
             pin = Pin(ns.kernel_mode, ns.map, ns.align)
         labels = {
@@ -40,7 +48,9 @@ def to_devices(listing: Listing) -> list[DeviceProfile]:
             name=ns.dev, host=None, type=ns.device_type, size=ns.raw_size,
             start_align=None, numa_node=ns.numa_node, requires=(), wants=(), budget_dram=None,
             budget_capacity=None, budget_text=None, pin=pin, source=listing.path, line=ns.line,
-            labels=types.MappingProxyType(labels), exists=True))
+            labels=types.MappingProxyType(labels), exists=True, start=ns.start,
+            region_align=region.align if region else None,
+            interleave_ways=region.mappings if region else None))
     return out
 
 

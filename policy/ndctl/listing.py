@@ -32,7 +32,14 @@ from policy.ndctl.jsontext import (
     json_path,
 )
 from policy.ndctl.names import field_problems, shown
-from policy.ndctl.rawsize import DEFAULT_ALIGN, RawSize, human_size_range, recover_raw_size
+from policy.ndctl.rawsize import (
+    DEFAULT_ALIGN,
+    RawNotes,
+    RawSize,
+    human_size_range,
+    recover_raw_size,
+)
+from policy.ndctl.regions import Region, provider_device_type
 
 if TYPE_CHECKING:
     from policy.profiles.records import DeviceType
@@ -42,6 +49,7 @@ MODES = ("raw", "sector", "fsdax", "devdax")
 # (ndctl/namespace.c, drivers/nvdimm/namespace_devs.c mode_show)
 MODE_ALIASES = {"memory": "fsdax", "dax": "devdax", "safe": "sector", "btt": "sector"}
 _NS_DEV = re.compile(r"namespace([0-9]+)\.([0-9]+)\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]{1,16}\Z")
 _DIGITS = re.compile(r"\s*[0-9]+\s*\Z")  # ASCII digits only: int() would take any script's
 MAX_BYTES = 1 << 64  # nothing larger fits a 64-bit physical address space
 
@@ -76,6 +84,7 @@ class Namespace:
     line: int = 0
     col: int = 0
     json_path: str = "$"
+    start: int | None = None  # physical start (sysfs resource), where the listing carries it
 
     @property
     def size(self) -> int:
@@ -90,20 +99,6 @@ class Namespace:
     def names(self) -> tuple[str, ...]:
         """Every name the namespace answers to (for matching profiles)."""
         return tuple(n for n in (self.dev, self.blockdev, self.chardev, self.name) if n)
-
-
-@dataclass(frozen=True)
-class Region:
-    """A region of a ``-R`` listing: its size range, free space and bus provider."""
-
-    dev: str
-    size_lo: int
-    size_hi: int
-    available_lo: int | None
-    type: str | None
-    align: int | None
-    provider: str | None
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +137,7 @@ class _Reader:
         self.notes: list[Diagnostic] = []
         self.namespaces: list[Namespace] = []
         self.regions: list[Region] = []
+        self.raw_notes = RawNotes()
 
     def error(self, code: str, message: str, where: tuple[Any, ...]) -> None:
         self.errors.append(self.doc.diag("error", code, message, where))
@@ -275,6 +271,11 @@ class _Reader:
             if avail is not None
             else None
         )
+        align = self.integer(obj, "align", where)
+        if align is not None and (align == 0 or align % 4096):
+            self.error("ndctl-bad-field", f"region align {align} is not a multiple of 4096",
+                       where + ("align",))
+            align = None
         self.regions.append(
             Region(
                 dev,
@@ -282,13 +283,35 @@ class _Reader:
                 size[1],
                 avail_r[0] if avail_r else None,
                 self.string(obj, "type", where),
-                self.integer(obj, "align", where),
+                align,
                 provider,
-                self.doc.linecol(self.doc.pos.get(where, 0))[0],
+                self.doc.locate(where)[0],
+                self.integer(obj, "max_available_extent", where),
+                self.mappings(obj.get("mappings"), where + ("mappings",)),
+                self.string(obj, "persistence_domain", where),
             )
         )
         if "namespaces" in obj:
             self.value(obj["namespaces"], where + ("namespaces",), dev, provider)
+
+    def resource(self, value: Any, where: tuple[Any, ...]) -> int | None:
+        """A namespace's start: sysfs ``resource`` (hexadecimal), merged into a listing."""
+        if isinstance(value, str) and _HEX.match(value):
+            return int(value, 16)
+        if value is not None:
+            self.error("ndctl-bad-field", "resource must be a hexadecimal address as sysfs "
+                       'prints it ("0x100000000")', where)
+        return None
+
+    def mappings(self, value: Any, where: tuple[Any, ...]) -> int | None:
+        """Interleave ways: ndctl prints ``mappings`` as one object per DIMM of the region."""
+        if value is None:
+            return None
+        if isinstance(value, list) and value and len(value) <= 4096:
+            return len(value)
+        self.error("ndctl-bad-field", "mappings must be a non-empty array (one entry per "
+                   "DIMM of the interleave set)", where)
+        return None
 
     def namespace(self, obj: Mapping[str, Any], where: tuple[Any, ...], region: str | None,
                   provider: str | None) -> None:
@@ -346,7 +369,7 @@ class _Reader:
             return
         uuid = self.string(obj, "uuid", where)
         region = region or (f"region{m.group(1)}" if m else "region?")
-        dtype = _device_type(provider)
+        dtype = provider_device_type(provider)
         kernel_mode, map_eff = mode, (map_ if map_ in ("mem", "dev") else None)
         if mode == "fsdax" and uuid is None and map_eff in (None, "mem") and align is None:
             # no pfn device: a raw namespace on a PAGEMAP region with automatic struct pages
@@ -364,8 +387,12 @@ class _Reader:
         raw: RawSize | None = None
         if not idle and size[1] > 0:
             raw = recover_raw_size(kernel_mode, map_eff, align, size[0], size[1], sector_size)
-            self.check(dev, kernel_mode, map_eff, align, size, raw, where)
-        line, col = self.doc.linecol(self.doc.pos.get(where, 0))
+            notes = self.raw_notes.notes(dev, kernel_mode, map_eff, align, size, raw, sector_size)
+            for code, message in notes:  # several raw sizes, none, or only off the align grid
+                self.warn(code, message, where + ("size",))
+                if code == "ndctl-ambiguous":
+                    self.raw_notes.placed(len(self.notes) - 1)
+        line, col = self.doc.locate(where)
         eff_align = align if kernel_mode in ("fsdax", "devdax", "system-ram") else None
         if kernel_mode in ("fsdax", "devdax", "system-ram") and eff_align is None:
             eff_align = DEFAULT_ALIGN
@@ -391,43 +418,29 @@ class _Reader:
                 line,
                 col,
                 json_path(where),
+                self.resource(obj.get("resource"), where + ("resource",)),
             )
         )
 
-    def check(self, dev: str, mode: str, map_: str | None, align: int | None, size: tuple[int, int],
-              raw: RawSize, where: tuple[Any, ...]) -> None:
-        shown = f"{size[0]}" if size[0] == size[1] else f"{size[0]}..{size[1]}"
-        how = mode + (f" map={map_}" if map_ else "") + (f" align={align}" if align else "")
-        if not raw.consistent:
-            self.warn(
-                "ndctl-inconsistent",
-                f"{dev}: no namespace size gives a usable size of {shown} bytes for {how} under "
-                f"Linux 6.1's arithmetic (searched multiples of {raw.grid}); "
-                f"evaluating the nearest, {raw.value} bytes",
-                where + ("size",),
-            )
-        elif raw.note:
-            self.warn("ndctl-off-grid", f"{dev}: {raw.note}", where + ("size",))
 
-def _device_type(provider: str | None) -> DeviceType:
-    p = (provider or "").lower()
-    if "e820" in p:
-        return "e820"
-    if "virtio" in p:
-        return "virtio-pmem"
-    if "cxl" in p:
-        return "cxl"
-    return "nvdimm"
-
-
-def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
+def parse_listing(data: bytes | str, path: str = "<input>", locate_warnings: bool = True
+                  ) -> Listing:
     """Read ``ndctl list`` output (bytes or text) into a :class:`Listing`.
 
     Raises :class:`NdctlInputError` with every located problem; inconsistencies with the kernel's
-    arithmetic are warnings in ``Listing.diagnostics``.
+    arithmetic are warnings in ``Listing.diagnostics`` (without line:col unless
+    ``locate_warnings``: where they are only counted).
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     doc, values = decode_values(raw, path)
+    doc.locate_warnings = locate_warnings
+    return read_values(doc, values)
+
+
+def read_values(doc: PositionedText, values: list[Any]) -> Listing:
+    """The :class:`Listing` of decoded top-level ``values`` located in ``doc`` (skeleton
+    recorded: :func:`policy.ndctl.jsontext.skeleton`)."""
+    path = doc.path
     reader = _Reader(doc)
     for n, value in enumerate(values):
         reader.value(value, (f"${n}",), None, None)
@@ -450,12 +463,11 @@ def parse_listing(data: bytes | str, path: str = "<input>") -> Listing:
                 ]
             )
         seen[ns.dev] = ns
-    return Listing(
-        path, tuple(reader.namespaces), tuple(reader.regions), tuple(reader.notes), len(values)
-    )
+    notes = reader.raw_notes.merged(reader.notes)
+    return Listing(path, tuple(reader.namespaces), tuple(reader.regions), tuple(notes), len(values))
 
 
-def read_listing(path: str | Path) -> Listing:
+def read_listing(path: str | Path, locate_warnings: bool = True) -> Listing:
     """Read a listing file (``ndctl list ... > FILE``)."""
     shown = str(path)
     try:
@@ -467,7 +479,7 @@ def read_listing(path: str | Path) -> Listing:
         raise InputError(f"{shown}: no such file") from err
     except OSError as err:
         raise InputError(f"{shown}: cannot read: {err.strerror}") from err
-    return parse_listing(data, shown)
+    return parse_listing(data, shown, locate_warnings)
 
 
 # ------------------------------------------------------------------------------ devices to evaluate
@@ -482,5 +494,6 @@ __all__ = [
     "human_size_range",
     "parse_listing",
     "read_listing",
+    "read_values",
     "recover_raw_size",
 ]

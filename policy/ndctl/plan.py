@@ -9,6 +9,7 @@ data or disturbs a device in use is left out (with a finding saying what would b
 """
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -110,17 +111,36 @@ def _online(device: str, ns: str | None, chardev: str, why: str) -> Step:
 
 @dataclass
 class _Room:
-    """A region's free space and alignment as the plan uses it up."""
+    """A region's free space and alignment as the plan uses it up.
+
+    ``extent`` is the largest free piece (``max_available_extent``): ndctl create-namespace
+    refuses a size above it even when ``available_size`` is larger (ndctl/namespace.c
+    validate_namespace_options takes ndctl_region_get_max_available_extent, else the available
+    size); ``ways`` the interleave ways, since ndctl sizes in align x ways units.
+    """
 
     available: int | None
     align: int | None
+    extent: int | None = None
+    ways: int = 1
 
 
 def _rooms(listing: Listing | None) -> dict[str, _Room]:
     if listing is None:
         return {}
-    return {r.dev: _Room(r.available_lo, r.align) for r in listing.regions
-            if r.type in (None, "pmem")}
+    return {r.dev: _Room(r.available_lo, r.align, r.max_extent, r.mappings or 1)
+            for r in listing.regions if r.type in (None, "pmem")}
+
+
+def _with_region_facts(d: Any, listing: Listing | None, region: str | None) -> Any:
+    """The device with its region's align and interleave ways from the listing, where the
+    profile states none: the decision then sizes by the real region's rules."""
+    if listing is None or region is None or not hasattr(d, "region_align"):
+        return d
+    r = next((x for x in listing.regions if x.dev == region), None)
+    if r is None or (d.region_align is not None or d.interleave_ways is not None):
+        return d
+    return dataclasses.replace(d, region_align=r.align, interleave_ways=r.mappings)
 
 
 def _describe_ns(ns: NsState) -> str:
@@ -168,16 +188,24 @@ def _place(name: str, t: Target, region: str | None, rooms: dict[str, _Room],
             why.append(f"{r}: {format_size(t.size)} is not a multiple of the region align "
                        f"{format_size(room.align)}")
             continue
-        if t.align and t.mode in PFN_MODES and t.size % t.align:
+        unit = (t.align if t.align and t.mode in PFN_MODES else 0) or 0
+        if unit and t.size % (unit * room.ways):
+            ways = f" x {room.ways} interleave ways" if room.ways > 1 else ""
             why.append(f"{r}: {format_size(t.size)} is not a multiple of --align "
-                       f"{format_size(t.align)}")
+                       f"{format_size(unit)}{ways}")
             continue
         if room.available is not None and t.size > room.available:
             why.append(f"{r}: needs {format_size(t.size)}, {format_size(room.available)} "
                        "available (after the steps before it)")
             continue
+        if room.extent is not None and t.size > room.extent:
+            why.append(f"{r}: needs {format_size(t.size)} in one piece, the largest free extent "
+                       f"is {format_size(room.extent)} (max_available_extent)")
+            continue
         if room.available is not None:
             room.available -= t.size
+        if room.extent is not None:
+            room.extent -= t.size
         return r, None
     code = "misaligned" if why and all("multiple" in w for w in why) else "no-space"
     lead = "cannot be created" + ("" if explicit or region else " in any region")
@@ -225,6 +253,9 @@ def make_plan(
         name = str(d.name)
         if name not in planned:
             continue
+        if not decisions:
+            own = m.found.get(name)
+            d = _with_region_facts(d, listing, own.region if own else selectors(d).get("region"))
         dec = decisions[name] if decisions else decide(d, build)
         chosen = dec.chosen
         if chosen is None or not dec.ok:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy.errors import Diagnostic, InputError, UsageError, clip
+from policy.errors import Diagnostic, InputError, LocatedInputError, UsageError, clip
 from policy.profiles.checks import _Checker
 from policy.profiles.records import (  # noqa: F401 - re-exported
     ALIGNS,
@@ -192,25 +192,26 @@ def load_profile_text(data: bytes | str, path: str = "<input>") -> ProfileSet:
 
 
 def _read(path: Path) -> FileResult:
+    from policy.atomic import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except IsADirectoryError:
-        return FileResult(
-            str(path),
-            False,
-            (Diagnostic("error", "io-error", "is a directory, not a profile file", str(path)),),
-            unreadable=True,
-        )
-    except OSError as err:
-        reason = err.strerror or str(err)
-        return FileResult(
-            str(path),
-            False,
-            (Diagnostic("error", "io-error", f"cannot read: {reason}", str(path)),),
-            unreadable=True,
-        )
+        # opened without blocking and refused unless a regular file: a FIFO, device or socket
+        # given as a profile never blocks and is never read (exit 2)
+        data = read_regular(path, MAX_BYTES, "a profile file")
+    except InputError as err:
+        shown = str(path)
+        reason = err.message.removeprefix(f"{shown}: ")
+        return FileResult(shown, False, (Diagnostic("error", "io-error", reason, shown),),
+                          unreadable=True)
     return _file_result(data, str(path))
+
+
+def refuse_unreadable(loaded: ProfileSet) -> None:
+    """Raise the located errors of the files that could not be read at all (a FIFO, a device,
+    no permission) as one :class:`LocatedInputError`: exit 2, as for an unreadable config."""
+    bad = [d for f in loaded.files if f.unreadable for d in f.diagnostics]
+    if bad:
+        raise LocatedInputError(bad)
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[str | Path]:

@@ -12,6 +12,7 @@ from policy.resources import data_file
 from policy.units import GiB, MiB
 
 DeviceType = Literal["nvdimm", "cxl", "virtio-pmem", "e820", "hmem"]
+CreatedBy = Literal["ndctl", "sysfs"]
 DEVICE_TYPES: tuple[str, ...] = ("nvdimm", "cxl", "virtio-pmem", "e820", "hmem")
 MODES: tuple[str, ...] = (
     "raw", "sector", "fsdax", "devdax", "system-ram", "ondemand", "pfn", "extent",
@@ -25,11 +26,14 @@ INFO_BLOCK = 8 * 1024  # nd_pfn info block (drivers/nvdimm/pfn_devs.c:nd_pfn_ini
 
 @dataclass(frozen=True)
 class Pin:
-    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes."""
+    """A fixed runtime choice: ``mode`` (:data:`MODES`), ``map`` ("mem"/"dev"), ``align`` bytes,
+    and for sector mode the BTT ``sector_size``."""
 
     mode: str
     map: str | None = None
     align: int | None = None
+    # sector mode: the BTT's logical block size (ndctl --sector-size); None is 4096
+    sector_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,16 @@ class DeviceProfile:
     match: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    # the namespace's physical start address, where it is known (a profile's device.start, a
+    # listing's sysfs resource); start_align is then its alignment
+    start: int | None = None
+    # region facts (ndctl list -R: align, mappings), where known: they replace the device type's
+    # default region align (drivers/nvdimm/region_devs.c default_align) in ndctl's sizing rules
+    region_align: int | None = None
+    interleave_ways: int | None = None
+    # "ndctl": created by ndctl, whose checks apply first; "sysfs": written through sysfs (or by
+    # firmware, or an older ndctl), so only the kernel's rules apply
+    created_by: CreatedBy = "ndctl"
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,3 +101,17 @@ def _catalog_doc() -> dict[str, Any]:
         doc = yaml.load(fh, Loader=yaml.CSafeLoader)
     assert isinstance(doc, dict)
     return doc
+
+
+def effective_region_align(type_align: int, region_align: int | None,
+                           interleave_ways: int | None) -> int:
+    """The align ndctl sizes namespaces in: the region's own when known, else the device type's
+    default (``type_align``, 0 for regions with no namespace sizing), multiplied by the
+    interleave ways when it is not divisible by them (drivers/nvdimm/region_devs.c
+    default_align: 16 MiB on a 3-way interleave is 48 MiB)."""
+    if region_align is not None:
+        return region_align
+    ways = interleave_ways or 1
+    if type_align and type_align % ways:
+        return type_align * ways
+    return type_align

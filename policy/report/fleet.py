@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from policy.decide.catalog import catalog
@@ -21,6 +22,8 @@ from policy.report.matrix import CSV_FIELDS, decision_fields, memo_row
 from policy.units import format_size, ndctl_size
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+# a JSON string as _dumps writes it (ensure_ascii), without the encoder's per-call dispatch
+_string: Callable[[str], str] = encode_basestring_ascii
 
 
 def _jsonl_tail(d: Decision) -> str:
@@ -34,9 +37,9 @@ class JsonlRows:
         return ""
 
     def rows(self, host: str, decisions: Sequence[Decision]) -> str:
-        h = _dumps(host)
+        h = _string(host)
         return "".join(
-            f'{{"host":{h},"config":{_dumps(d.build)},"device":{_dumps(d.device)},'
+            f'{{"host":{h},"config":{_string(d.build)},"device":{_string(d.device)},'
             + memo_row(d, "jsonl", _jsonl_tail) + "\n"
             for d in decisions
         )

@@ -57,6 +57,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
             "dataoff_bytes": lay.dataoff if lay else 0,
             "end_trunc_bytes": lay.end_trunc if lay else 0,
             "vmemmap_dedup": lay.dedup if lay else False,
+            **_start_range(lay),
             "modelled": [
                 {"name": m.name, "value": m.value, "unit": m.unit, "assumptions": m.assumptions}
                 for m in modelled_costs(d)
@@ -271,3 +272,14 @@ EVALUATE_REPORTERS: dict[str, type] = dict(REPORTERS, table=VerboseTableReporter
 def _fit(name: str, width: int) -> str:
     """``name`` in ``width`` columns, cut with a visible ``…`` (never silently)."""
     return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _start_range(lay: Any) -> dict[str, Any]:
+    """``start_range`` where the costs depend on a start the input does not give."""
+    rng = getattr(lay, "start_range", None)
+    if rng is None:
+        return {}
+    return {"start_range": {"usable_bytes": list(rng.usable),
+                            "dram_memmap_bytes": list(rng.dram),
+                            "start_granule_bytes": rng.granule,
+                            "refused_somewhere": rng.refused > 0}}
