@@ -58,9 +58,9 @@ def test_validate_reads_profiles_without_the_kernel_model(tmp_path: Path) -> Non
     names = imported(tmp_path, "validate", PROFILE)
     assert {"click", "yaml"} <= names
     assert not names & (HEAVY - {"click", "yaml"}), sorted(names & HEAVY)
-    assert _policy_stages(names) <= {
-        "policy.cli", "policy.errors", "policy.profiles", "policy.report", "policy.resources",
-        "policy.units",
+    assert _policy_stages(names) <= {  # the foundation, profiles, the CLI and its reporters
+        "policy.atomic", "policy.cli", "policy.errors", "policy.profiles", "policy.report",
+        "policy.resources", "policy.units",
     }, sorted(_policy_stages(names))
     assert not any(n.startswith("policy.report.") and n != "policy.report.diagnostics"
                    for n in names)
