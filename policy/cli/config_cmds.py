@@ -141,10 +141,11 @@ def _split_assignment(text: str) -> tuple[str, str]:
 
 def _known(build: kconfig.BuildConfig, names: list[str]) -> None:
     """A UsageError (exit 2) naming every unknown symbol, each with its closest known name."""
-    from policy.profiles.schema import suggest
-
     unknown = [n for n in names if n not in build.values]
     if unknown:
+        # only here: importing it loads the profiles package (PyYAML), ~20 ms of every get/set
+        from policy.profiles.schema import suggest
+
         raise UsageError(
             "unknown symbol(s): "
             + ", ".join(f"{n}{suggest(n, sorted(build.values))}" for n in unknown)

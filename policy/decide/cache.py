@@ -5,7 +5,7 @@ catalog, so results are kept by value: layouts by everything ``costs`` reads, a 
 feature verdicts by the catalog conditions that hold under the build, the build-independent part
 of each verdict by feature and candidate. Keys are names and numbers, never ``id()`` of a
 temporary object. :class:`CachedBuild` keeps one build's Kconfig expression results for one
-evaluation.
+evaluation: the values of its expressions and the why-off chains of those that are off.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class CachedBuild:
     def __init__(self, build: Any) -> None:
         self.build = build
         self._cache: dict[str, str] = {}
+        self._chains: dict[str, tuple[ChainStep, ...]] = {}
         self._fingerprint: str | None = None
 
     @property
@@ -64,11 +65,15 @@ class CachedBuild:
         return build_holds(self, expr)
 
     def chain(self, expr: str) -> tuple[ChainStep, ...]:
-        try:
-            return tuple(self.build.why_expr_off(expr))
-        except UndefinedSymbolError:
-            # a symbol this kernel's tree does not define (DEV_DAX_CXL on 6.1): off, no chain
-            return ()
+        got = self._chains.get(expr)
+        if got is None:
+            try:
+                got = tuple(self.build.why_expr_off(expr))
+            except UndefinedSymbolError:
+                # a symbol this kernel's tree does not define (DEV_DAX_CXL on 6.1): off, no chain
+                got = ()
+            self._chains[expr] = got
+        return got
 
     @property
     def fingerprint(self) -> str:

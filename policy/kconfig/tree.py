@@ -33,6 +33,9 @@ from policy.kconfig.configfile import (  # re-exported: part of this module's AP
 
 _lock = threading.RLock()
 _TREE: dict[Path, kconfiglib.Kconfig] = {}
+# a kernel version (None: the default one) -> its parsed tree, so that the expressions and chains
+# of every decision find it without resolving a path each time
+_BY_VERSION: dict[Optional[str], kconfiglib.Kconfig] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -47,15 +50,19 @@ def parse_tree(kconfig: Union[Path, str, None] = None) -> kconfiglib.Kconfig:
     ``source`` paths are relative to the tree root, as for the C tools with ``srctree`` set.
     Raises :class:`InputError` with the Kconfig file:line for a parse error.
     """
-    if kconfig is None or isinstance(kconfig, str):
-        path = versions.kconfig_file(kconfig).resolve()
-    else:
-        path = kconfig.resolve()
+    if isinstance(kconfig, Path):
+        return _parsed(kconfig.resolve())
+    kconf = _BY_VERSION.get(kconfig)
+    if kconf is None:
+        kconf = _BY_VERSION[kconfig] = _parsed(versions.kconfig_file(kconfig).resolve())
+    return kconf
+
+
+def _parsed(path: Path) -> kconfiglib.Kconfig:
     with _lock:
         kconf = _TREE.get(path)
         if kconf is None:
-            kconf = _parse(path)
-            _TREE[path] = kconf
+            kconf = _TREE[path] = _parse(path)
     return kconf
 
 

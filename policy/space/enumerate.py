@@ -273,13 +273,21 @@ def replay(
     ``assignment`` (the lines of a ``.config``) produces: one path through the compiled steps,
     the user's line where the step offers it (a user value on an invisible symbol offers none,
     as kconfiglib ignores it), else the default. None if a step offers neither."""
-    want = dict(assignment)
-    state: tuple[int, ...] = ()
-    options = 0
-    for cs in model.steps:
-        outs = cs.run(state)
+    path = replay_path(model, dict(assignment), [((), 0)])
+    return None if path is None else path[-1]
+
+
+def replay_path(
+    model: encode.Model, want: Mapping[str, str], prefix: list[tuple[tuple[int, ...], int]]
+) -> Optional[list[tuple[tuple[int, ...], int]]]:
+    """:func:`replay` of ``want`` (symbol -> value) continued from ``prefix``, the (state,
+    enabled options) before each of the first steps (``[((), 0)]``: from the start); the same
+    pairs before every later step and after the last one, or None."""
+    out = list(prefix)
+    state, options = out[-1]
+    for cs in model.steps[len(out) - 1:]:
         chosen = None
-        for t, dc, dec, _v in outs:
+        for t, dc, dec, _v in cs.run(state):
             if dec is not None and want.get(dec[0]) == dec[1]:
                 chosen = (t, dc)
                 break
@@ -287,9 +295,9 @@ def replay(
                 chosen = (t, dc)
         if chosen is None:
             return None
-        state, dc = chosen
-        options += dc
-    return state, options
+        state, options = chosen[0], options + chosen[1]
+        out.append((state, options))
+    return out
 
 
 def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import multiprocessing as mp
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -311,7 +310,12 @@ class Evaluator:
                 if k not in todo and (d, tkeys[p]) not in self._cache:
                     todo[k] = (i, c, tkeys[p])
         jobs = list(todo.values())
-        if workers > 1 and len(jobs) >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
+        parallel = workers > 1 and len(jobs) >= _PARALLEL_MIN
+        if parallel:
+            import multiprocessing as mp  # only here: ~10 ms of every explore start otherwise
+
+            parallel = "fork" in mp.get_all_start_methods()
+        if parallel:
             global _WORKER
             _WORKER = self
             gc.freeze()  # forked workers then leave the inherited heap alone (no copy-on-write)

@@ -226,13 +226,15 @@ class _Walker:
             defines = cs.step.defines
             name = defines[0]
             rel = self.true
-            defined: dict[str, Pair] = {}
+            defined: dict[str, Pair] = {}  # slot -> its new variables
+            values: dict[str, Pair] = {}  # slot -> what they are set to (over earlier slots)
             layer = Layer(state, self.true, name, inc=self.false)
             if name in self.virtual:
                 v = self.expr(self.virtual[name].expr)
                 x = self.declare(name, False)[0]
                 rel = x.equiv(v[0])
                 defined[name] = (x, x)
+                values[name] = (v[0], v[0])
             elif name.startswith("<choice:"):
                 choice = kconf.syms[defines[1]].choice
                 tri, chosen, picks, default = self.choice(choice)
@@ -243,6 +245,7 @@ class _Walker:
                     e = self.declare(sym.name, False)[0]
                     rel = rel & e.equiv(c)
                     defined[sym.name] = (e, e)
+                    values[sym.name] = (c, c)
                 layer.entries = tuple(
                     (sym.name, picks[k], default[k], defined[sym.name][0])
                     for k, sym in enumerate(choice.syms)
@@ -255,8 +258,10 @@ class _Walker:
                 p = self.declare(name, tristate)
                 defined[name] = p
                 rel = p[0].equiv(v[0])
+                values[name] = (v[0], v[0])
                 if tristate:
                     rel = rel & p[1].equiv(v[1])
+                    values[name] = v
                 layer.user = user
                 layer.value = p
                 layer.costly = any(node.prompt for node in sym.nodes)
@@ -282,13 +287,10 @@ class _Walker:
                     self.names[slot] = (self.names[slot][0],)
             layer.dead = tuple(dead)
             if self.want_values:
-                conj = state & rel
                 for slot in defines:
                     if slot in model.options:  # user options only (dead / always on)
-                        seen[slot] = self._values(conj, slot, defined)
-                state = self.bdd.quantify(conj, dead, forall=False)
-            else:
-                state = cudd.and_exists(state, rel, dead)
+                        seen[slot] = self._values(state, values[slot])
+            state = cudd.and_exists(state, rel, dead)
             peak = max(peak, len(state))
             if progress is not None:
                 progress("enumerate", i + 1, len(model.steps))
@@ -300,12 +302,14 @@ class _Walker:
             progress,
         )
 
-    def _values(self, conj: Any, slot: str, pairs: dict[str, Pair]) -> frozenset[int]:
-        """The values (0, 1, 2) ``slot`` takes in the reachable states of ``conj``."""
-        m, y = pairs[slot]
+    def _values(self, state: Any, value: Pair) -> frozenset[int]:
+        """The values (0, 1, 2) a step's ``value`` (its new variables' definition, over the
+        slots before it and the decision variables) takes from the reachable ``state``: those
+        of its variables after the step, without building the step's conjunction."""
+        m, y = value
         out = set()
         for v, test in ((0, ~m), (1, m & ~y), (2, y)):
-            if conj & test != self.false:
+            if state & test != self.false:
                 out.add(v)
         return frozenset(out)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from policy.space import encode
-from policy.space.enumerate import Configuration, replay
+from policy.space.enumerate import Configuration, replay_path
 
 
 def witness_configuration(
@@ -29,16 +29,23 @@ def _shorten(
 ) -> tuple[list[tuple[str, str]], int]:
     """``decisions`` less every line that can go without changing the configuration or adding
     enabled options (each is dropped in turn, last first, and stays dropped when the replay
-    gives the same projection); with the enabled user options of the result."""
-    full = replay(model, decisions)
-    if full is None:
-        raise RuntimeError("internal error: a witness read from the BDD does not replay")
+    gives the same projection); with the enabled user options of the result.
+
+    A line only matters from the step that defines its symbol on, so each trial replays from
+    there, starting from the kept assignment's own state at that step."""
+    first: dict[str, int] = {}
+    for i, cs in enumerate(model.steps):
+        for name in cs.step.defines:
+            first.setdefault(name, i)
     kept = list(decisions)
-    options = full[1]
+    path = replay_path(model, dict(kept), [((), 0)])
+    if path is None:
+        raise RuntimeError("internal error: a witness read from the BDD does not replay")
     for dec in reversed(list(decisions)):
         trial = [d for d in kept if d != dec]
-        got = replay(model, trial)
+        got = replay_path(model, dict(trial), path[: first.get(dec[0], 0) + 1])
         # the same configuration, and never more enabled options (a line may turn one off)
-        if got is not None and got[0] == full[0] and got[1] <= options:
-            kept, options = trial, got[1]
-    return kept, options
+        if got is not None and got[-1][0] == path[-1][0] and got[-1][1] <= path[-1][1]:
+            kept, path = trial, got
+    return kept, path[-1][1]
+
