@@ -186,6 +186,20 @@ def test_a_wrong_rank_is_caught(
     assert set(totals) != want
 
 
+def test_sets_built_at_the_start_equal_those_over_every_start(
+    wide: tuple[Any, ...], devices: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The devices' sets are built without the start ranges (``at_its_start``): the same sets
+    as with the devices themselves, whose unknown starts are laid out over every start."""
+    _, w = wide
+    assert any(getattr(d, "start", None) is None for d in devices)
+    fast = explore_sym.SymbolicEvaluation(w, devices)
+    quick = [fast.device(d) for d in fast.devices]
+    monkeypatch.setattr(explore_sym, "at_its_start", lambda device: device)
+    slow = explore_sym.SymbolicEvaluation(w, devices)
+    assert quick == [slow.device(d) for d in slow.devices]
+
+
 # ------------------------------------------------------------------------ explore --all
 
 

@@ -25,6 +25,7 @@ again by ``runtime.decide`` on the real configuration, which must give the same 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -57,6 +58,23 @@ class _ContextBuild:
 
     def why_expr_off(self, expr: str) -> tuple[Any, ...]:
         return ()
+
+
+def at_its_start(device: Any) -> Any:
+    """``device`` with its start known: the start its costs are figured at (``start``, else
+    ``start_align``, else 0: :func:`policy.decide.layouts.facts_of`).
+
+    Without a known start a pfn or kmem layout is also laid out at every start the facts allow
+    (``layouts.start_range``, up to 64 layouts each), for the range a report shows beside the
+    costs. Nothing a decision is ranked or counted by reads that range (the costs, refusals,
+    budgets and features are those at the one start), so the sets are built without it; the
+    frontier witnesses are decided again on the device itself.
+    """
+    if getattr(device, "start", None) is not None:
+        return device
+    if not dataclasses.is_dataclass(device) or isinstance(device, type):
+        return device  # not a record the start can be given to: laid out as it is
+    return dataclasses.replace(device, start=int(getattr(device, "start_align", None) or 0))
 
 
 @dataclass(frozen=True)
@@ -181,9 +199,10 @@ class SymbolicEvaluation:
         parts: dict[Totals, Any] = {}
         ok: dict[tuple[int, int], Any] = {}
         achievable: dict[str, Any] = {f.name: bdd.false for f in cat.features}
+        at_start = at_its_start(device)
         for ctx, page, truth in self.contexts():
             pagemap = dt.pagemap and truth["ZONE_DEVICE"]
-            results = runtime.candidates_for(device, _ContextBuild(page, truth), cat)
+            results = runtime.candidates_for(at_start, _ContextBuild(page, truth), cat)
             ranked: list[tuple[tuple[Any, ...], Any, Any]] = []
             for index, r in enumerate(results):
                 if not r.possible:
