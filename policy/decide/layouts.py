@@ -87,8 +87,10 @@ def facts_of(device: Any, dt: DeviceTypeRule) -> Facts:
 
 
 def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: CachedBuild,
-           pagemap: bool, cache: DecisionCache) -> costs.Layout:
-    """The layout of ``cand`` for ``device`` under ``b`` (memoised in ``cache``)."""
+           pagemap: bool, cache: DecisionCache, ranged: bool = True) -> costs.Layout:
+    """The layout of ``cand`` for ``device`` under ``b`` (memoised in ``cache``); with
+    ``ranged``, also what it comes to over every start the input allows (:func:`start_range`:
+    up to 64 more layouts, so :func:`policy.decide.runtime.decide` asks it of its winner only)."""
     page = b.build.page_size
     compat = (
         costs.PPC64_HASH_COMPAT_ALIGN
@@ -100,10 +102,12 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     facts = facts_of(device, dt)
     exists = bool(getattr(device, "exists", False))
     key = (facts, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
-           cand.align, page, compat, dedup_arch, pagemap, exists, kernel.zero_size_refused)
+           cand.align, page, compat, dedup_arch, pagemap, exists, kernel.zero_size_refused,
+           ranged)
     got = cache.layouts.get(key)
     if got is None:
-        got = _compute(facts, dt, mode, cand, page, compat, dedup_arch, pagemap, exists, kernel)
+        got = _compute(facts, dt, mode, cand, page, compat, dedup_arch, pagemap, exists, kernel,
+                       ranged)
         cache.layouts[key] = got
     assert isinstance(got, costs.Layout)
     return got
@@ -111,7 +115,7 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
 
 def _compute(facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, page: int,
              compat: int, dedup_arch: bool, pagemap: bool, exists: bool,
-             kernel: versions.KernelVersion) -> costs.Layout:
+             kernel: versions.KernelVersion, ranged: bool) -> costs.Layout:
     def at(start: int) -> costs.Layout:
         got = compute_layout(
             facts=dataclasses.replace(facts, start=start), dt=dt, mode=mode, cand=cand,
@@ -126,13 +130,20 @@ def _compute(facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, 
         return got
 
     lay = at(facts.start)
-    if lay.refused is not None and lay.refused.by == "ndctl":
+    if not ranged or (lay.refused is not None and lay.refused.by == "ndctl"):
         return lay  # ndctl's checks do not depend on the start
     rng = start_range(facts, mode, cand, compat, at)
     if rng is None:
         return lay
+    return with_range(lay, rng, _range_note(facts, rng, lay), len(lay.warnings))
+
+
+def with_range(lay: costs.Layout, rng: StartRange, note: str, index: int) -> RangedLayout:
+    """``lay`` with its start range ``rng``, and the range's ``note`` as warning ``index`` (after
+    the warnings of the layout the range is of, before those added to a layout derived from it:
+    system-ram's memmap_on_memory fallback note)."""
     fields = {f.name: getattr(lay, f.name) for f in dataclasses.fields(costs.Layout)}
-    fields["warnings"] = lay.warnings + (_range_note(facts, rng, lay),)
+    fields["warnings"] = lay.warnings[:index] + (note,) + lay.warnings[index:]
     return RangedLayout(**fields, start_range=rng)
 
 

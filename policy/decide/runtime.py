@@ -34,7 +34,7 @@ from typing import Any, Optional
 from policy.decide import costs, hotplug
 from policy.decide.cache import CachedBuild, DecisionCache, build_holds, cache_for, cached
 from policy.decide.catalog import Catalog, ModeRule, Verdict, catalog, feature_verdict
-from policy.decide.layouts import kernel_of, layout, scaled_align
+from policy.decide.layouts import kernel_of, layout, scaled_align, with_range
 from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
     ALIGN_ORDER,
@@ -163,9 +163,10 @@ def _over_budget(device: Any, lay: Any) -> tuple[str, ...]:
 
 
 def candidates_for(
-    device: Any, build: Build, cat: Optional[Catalog] = None
+    device: Any, build: Build, cat: Optional[Catalog] = None, ranged: bool = True
 ) -> list[CandidateResult]:
-    """Every candidate for ``device`` under ``build``, possible or not, before ranking."""
+    """Every candidate for ``device`` under ``build``, possible or not, before ranking (with
+    ``ranged``, each layout with its start range: :func:`policy.decide.layouts.layout`)."""
     cat = cat or catalog()
     cache = cache_for(cat)
     b = cached(build)
@@ -221,7 +222,7 @@ def candidates_for(
         for m in maps:
             for align in aligns:
                 cand = Candidate(mode=mode.name, map=m, align=align)
-                lay = layout(device, dt, mode, cand, b, pagemap, cache)
+                lay = layout(device, dt, mode, cand, b, pagemap, cache, ranged)
                 if lay.refused is not None:
                     out.append(impossible(cand, lay.refused.render(), (), mode.proposal,
                                           lay.refused))
@@ -320,7 +321,7 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
     """Decide how ``device`` gets its struct pages under ``build`` (see the module docstring)."""
     cat = cat or catalog()
     b = cached(build)
-    results = candidates_for(device, b, cat)
+    results = candidates_for(device, b, cat, ranged=False)
     pin = device.pin
     pool = [r for r in results if r.possible and (pin is None or pin_matches(pin, r.candidate))]
     fell_back = ""
@@ -330,7 +331,8 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         return _no_pool(device, b, cat, results)
     findings: list[Finding] = []
     ranked = sorted(pool, key=lambda r: r.rank(cat))
-    winner = ranked[0]
+    best = ranked[0]
+    winner = _with_start_range(device, b, cat, best)
     if winner.missing_required:
         findings.extend(_conflicts(device, cat))
     for feature in winner.missing_required:
@@ -350,7 +352,7 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
     final: list[CandidateResult] = []
     runner_up: Optional[CandidateResult] = None
     for r in results:
-        if r is winner:
+        if r is best:
             continue
         if not r.possible:
             final.append(r)
@@ -374,6 +376,26 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         chosen=winner, reason=reason, candidates=(winner,) + tuple(final),
         findings=tuple(findings), warnings=warnings,
     )
+
+
+def _with_start_range(device: Any, b: CachedBuild, cat: Catalog,
+                      r: CandidateResult) -> CandidateResult:
+    """The winner ``r`` (laid out without start ranges) with its layout's start range, as
+    ``candidates_for(ranged=True)`` gives it: of the candidate's layout, or for system-ram's
+    memmap_on_memory one (and fallback note) of the DRAM-memmap layout it derives from."""
+    if r.layout is None:
+        return r
+    dt = cat.device_type(str(device.type))
+    pagemap = dt.pagemap and b.holds("ZONE_DEVICE")
+    args = (device, dt, cat.mode(r.candidate.mode),
+            dataclasses.replace(r.candidate, memmap=None), b, pagemap, cache_for(cat))
+    base, ranged = layout(*args, ranged=False), layout(*args, ranged=True)
+    rng = getattr(ranged, "start_range", None)
+    if rng is None:
+        return r
+    note = ranged.warnings[len(base.warnings)]
+    lay = with_range(r.layout, rng, note, len(base.warnings))
+    return dataclasses.replace(r, layout=lay)
 
 
 def _hotplug_words(w: CandidateResult, dt_name: str) -> str:
