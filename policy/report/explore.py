@@ -296,15 +296,20 @@ class SolveTable(_Fitted):
             _wrap.fill("set: " + (" ".join(f"{s}={v}" for s, v in c.assignment) or "(defaults)"))
             + "\n"
         )
-        for d in result.decisions:
-            ch = d.chosen
-            lay = ch.layout if ch else None
-            pin = ch.candidate.label() if ch else "-"
-            stream.write(
-                f"  {d.device:<16} {pin:<27} "
-                f"DRAM {format_size(lay.dram_memmap if lay else 0):>8} "
-                f"lost {format_size(lay.capacity_lost if lay else 0):>8}\n"
-            )
+        write_decision_lines(stream, result.decisions)
+
+
+def write_decision_lines(stream: TextIO, decisions: Any) -> None:
+    """One line per device: its chosen candidate, the DRAM it spends and the capacity lost."""
+    for d in decisions:
+        ch = d.chosen
+        lay = ch.layout if ch else None
+        pin = ch.candidate.label() if ch else "-"
+        stream.write(
+            f"  {d.device:<16} {pin:<27} "
+            f"DRAM {format_size(lay.dram_memmap if lay else 0):>8} "
+            f"lost {format_size(lay.capacity_lost if lay else 0):>8}\n"
+        )
 
 
 SOLVE_REPORTERS: dict[str, type] = {"table": SolveTable, "json": SolveJson}

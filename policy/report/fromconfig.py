@@ -6,9 +6,9 @@ import io
 import json
 from typing import Any, TextIO
 
+from policy.report.explore import write_decision_lines
 from policy.report.style import fit_lines
 from policy.space.fromconfig import SCHEMA_VERSION, FromResult
-from policy.units import format_size
 
 
 def _decision(d: Any) -> dict[str, Any]:
@@ -132,15 +132,7 @@ class FromText:
                     for f in d.findings:
                         stream.write(f"  {d.device}: [{f.code}] {f.message}\n")
             return
-        for d in r.decisions:
-            ch = d.chosen
-            lay = ch.layout if ch else None
-            pin = ch.candidate.label() if ch else "-"
-            stream.write(
-                f"  {d.device:<16} {pin:<27} "
-                f"DRAM {format_size(lay.dram_memmap if lay else 0):>8} "
-                f"lost {format_size(lay.capacity_lost if lay else 0):>8}\n"
-            )
+        write_decision_lines(stream, r.decisions)
 
 
 FROM_REPORTERS: dict[str, type] = {"table": FromText, "json": FromJson}

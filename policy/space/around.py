@@ -150,21 +150,15 @@ def _frontier(devices: Sequence[Any], base: Any, kconf: Any, rel: frozenset[str]
               here: Sequence[Decision]) -> list[Point]:
     """The frontier of the held architecture and page size, each point reached from ``base``
     by its fewest changed lines, checked by deciding again."""
-    from policy.kconfig import tree as kconfig
-    from policy.space.fromconfig import as_assignments, line_trials
+    from policy.space.fromconfig import as_assignments, held_builds, line_trials
     from policy.space.fromconfig_bdd import frontier_lines
 
     cat = catalog()
     out = []
     for totals, fewest, decisions in frontier_lines(devices, base):
         best: Optional[Point] = None
-        for trial in line_trials(kconf, base, rel, fewest, decisions):
-            try:
-                new = kconfig.set_values(base, sorted(trial)).build
-            except PolicyError:
-                continue
-            if (new.arch, new.page_size) != (base.arch, base.page_size):
-                continue
+        trials = line_trials(kconf, base, rel, fewest, decisions)
+        for trial, new in held_builds(base, trials):
             decs = tuple(decide(d, CachedBuild(new), cat) for d in devices)
             change = as_assignments(kconf, base, frozenset(trial))
             p = _point(change, decs, here)

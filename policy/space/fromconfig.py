@@ -22,7 +22,7 @@ can serve is said to be so (``reachable`` False), with the closest change the se
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 
@@ -324,6 +324,22 @@ def _chain_search(
     )
 
 
+def held_builds(
+    base: Any, trials: Sequence[list[tuple[str, str]]]
+) -> Iterator[tuple[list[tuple[str, str]], Any]]:
+    """Each trial's lines applied to ``base`` by kconfiglib, with the build they give; the
+    trials kconfiglib refuses and those that move the architecture or page size left out."""
+    from policy.kconfig import tree as kconfig
+
+    for trial in trials:
+        try:
+            new = kconfig.set_values(base, sorted(trial)).build
+        except PolicyError:
+            continue
+        if (new.arch, new.page_size) == (base.arch, base.page_size):
+            yield trial, new
+
+
 def line_trials(
     kconf: Any,
     base: Any,
@@ -406,17 +422,9 @@ def _from_lines(
     """The witness's lines applied to ``base`` by kconfiglib, every device decided again: the
     cheapest set that meets every requirement with the architecture and page size held (None
     when none does)."""
-    from policy.kconfig import tree as kconfig
-
     trials = line_trials(kconf, base, rel, fewest, decisions)
     found: list[tuple[Any, ...]] = []
-    for trial in trials:
-        try:
-            new = kconfig.set_values(base, sorted(trial)).build
-        except PolicyError:
-            continue
-        if (new.arch, new.page_size) != (base.arch, base.page_size):
-            continue
+    for trial, new in held_builds(base, trials):
         got = _decide_all(devs, new, cat)
         if all(d.ok for d in got):
             found.append((*_cost(got), len(deltas(base, new)), sorted(trial), new, got))
