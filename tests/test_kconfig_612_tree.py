@@ -14,9 +14,6 @@ Regenerate the defconfigs after changing the tree with::
 """
 from __future__ import annotations
 
-import contextlib
-import csv
-import difflib
 import lzma
 import os
 import random
@@ -24,11 +21,12 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import kconfiglib
 import pytest
+from test_kconfig_c_crosscheck import assert_same
+from test_kconfig_tree import _srctree, _tsv_rows, config_lines, load_config, written_value
 
 ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / "kernels" / "6.12" / "Kconfig"
@@ -134,24 +132,10 @@ CHANGED_IN_6_12 = {
     "DEV_DAX_HMEM", "DEV_DAX_HMEM_DEVICES", "DEV_DAX_KMEM", "CXL_BUS", "CXL_ACPI", "CXL_REGION",
 }
 
-_CONFIG_LINE = re.compile(r"^(CONFIG_\w+=.*|# CONFIG_\w+ is not set)$")
 _SITE = re.compile(r"^[\w./-]+:\d+$")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextlib.contextmanager
-def _srctree() -> Iterator[None]:
-    old = os.environ.get("srctree")
-    os.environ["srctree"] = str(ROOT)
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["srctree"]
-        else:
-            os.environ["srctree"] = old
 
 
 def load_tree(path: Path = TREE) -> kconfiglib.Kconfig:
@@ -159,25 +143,10 @@ def load_tree(path: Path = TREE) -> kconfiglib.Kconfig:
         return kconfiglib.Kconfig(str(path), warn=True, warn_to_stderr=False)
 
 
-def load_config(kconf: kconfiglib.Kconfig, path: Path) -> None:
-    with _srctree():
-        kconf.load_config(str(path))
-
-
 def real_config(xz: Path, dest: Path) -> Path:
     path = dest / xz.name[: -len(".xz")]
     path.write_bytes(lzma.decompress(xz.read_bytes()))
     return path
-
-
-def written_value(sym: kconfiglib.Symbol) -> str:
-    """What write_config() puts in a .config: the value, 'n' for 'is not set', '-' if absent."""
-    line = sym.config_string.strip()
-    if not line:
-        return "-"
-    if line.endswith(" is not set"):
-        return "n"
-    return line.split("=", 1)[1]
 
 
 def file_values(text: str) -> dict[str, str]:
@@ -189,10 +158,6 @@ def file_values(text: str) -> dict[str, str]:
         if m:
             values[m.group(1)] = "n" if m.group(2) == "not set" else m.group(2)
     return values
-
-
-def config_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if _CONFIG_LINE.match(line)]
 
 
 def import_real(xz: Path, tmp: Path) -> kconfiglib.Kconfig:
@@ -217,12 +182,6 @@ def build_defconfig(name: str, tmp: Path) -> str:
     out = tmp / f"{name}_defconfig"
     kconf.write_min_config(str(out), header=defconfig_header(name))
     return out.read_text()
-
-
-def _tsv_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t"))
 
 
 def _sites(cell: str) -> list[str]:
@@ -614,16 +573,6 @@ def c_conf(mode: str, config: Path) -> str:
     )
     assert result.returncode == 0, f"kconfig-conf --{mode}:\n{result.stdout}{result.stderr}"
     return config.read_text()
-
-
-def assert_same(c_text: str, py_text: str, what: str) -> None:
-    c_lines, py_lines = config_lines(c_text), config_lines(py_text)
-    assert c_lines, f"{what}: C tool wrote no config lines"
-    if c_lines != py_lines:
-        diff = "\n".join(
-            difflib.unified_diff(c_lines, py_lines, "kconfig-conf", "kconfiglib", lineterm="", n=1)
-        )
-        pytest.fail(f"{what}: kconfig-conf and kconfiglib disagree\n{diff}")
 
 
 def _olddefconfig_both(src: Path, tmp: Path, what: str) -> None:
