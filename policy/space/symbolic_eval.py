@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from policy.decide import runtime
+from policy.decide.cache import cache_for, cached
 from policy.decide.catalog import Catalog, catalog_for, enabling_condition
+from policy.decide.layouts import kernel_of
 from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
 from policy.space.symbolic import Walk
 
@@ -108,7 +110,9 @@ class SymbolicEvaluation:
         self._exprs: dict[str, Any] = {}
         self._counts: dict[tuple[Any, ...], list[Any]] = {}
         self._contexts: Optional[list[tuple[Any, int, dict[str, bool]]]] = None
-        self._gives_memo: dict[tuple[str, runtime.Candidate, bool], dict[str, Any]] = {}
+        self._gives_memo: dict[tuple[str, runtime.Candidate, bool, int], dict[str, Any]] = {}
+        # the kernel candidates_for reads its rules for off a context build (one naming none)
+        self._kernel = kernel_of(cached(_ContextBuild(4096, {}))).name
 
     # -- expressions over the projection -----------------------------------------------------
     def expr(self, e: str) -> Any:
@@ -171,16 +175,21 @@ class SymbolicEvaluation:
             self._counts[key] = got
         return got
 
-    def _gives(self, dt: Any, c: runtime.Candidate, pagemap: bool) -> dict[str, Any]:
+    def _gives(self, dt: Any, c: runtime.Candidate, pagemap: bool, page: int) -> dict[str, Any]:
         """Where candidate ``c`` of a ``dt`` device gives each feature (it does not depend on
-        the device itself: computed once per device type, candidate and pagemap)."""
-        key = (dt.name, c, pagemap)
+        the device itself: computed once per device type, candidate, pagemap and page size).
+
+        The conditions are read under the kernel and page size ``candidates_for`` gives its
+        verdicts with, from the same memo (the catalog's cache), so each is computed once."""
+        key = (dt.name, c, pagemap, page)
         got = self._gives_memo.get(key)
         if got is None:
             bdd = self.bdd
+            cache = cache_for(self.cat)
             got = {}
             for f in self.cat.features:
-                how = enabling_condition(f, dt, c.mode, c.map, c.align, pagemap)
+                how = enabling_condition(f, dt, c.mode, c.map, c.align, pagemap, cache,
+                                         self._kernel, page)
                 if how is None:
                     got[f.name] = bdd.false
                     continue
@@ -219,7 +228,7 @@ class SymbolicEvaluation:
                 possible = possible & ctx
                 if possible == bdd.false:
                     continue
-                gives = self._gives(dt, c, pagemap)
+                gives = self._gives(dt, c, pagemap, page)
                 for fname, u in gives.items():
                     achievable[fname] = achievable[fname] | (possible & u)
                 if device.pin is not None and not runtime.pin_matches(device.pin, c):
