@@ -92,6 +92,24 @@ class DeviceSets:
     ok: dict[tuple[int, int], Any]
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """A possible candidate as ``candidates_for`` lists it under a context: what the sets read
+    of it (equal under several contexts when nothing it depends on differs there)."""
+
+    index: int  # its position in the list: decide's last tie-break
+    candidate: runtime.Candidate
+    pagemap: bool
+    page: int
+    tail: tuple[int, ...]  # its rank without the feature counts: over budget, rank[4:]
+    dram: int
+    capacity: int
+
+
+# (rank, where it holds, the chosen (DRAM, capacity lost), where it gives k features)
+_Ranked = tuple[tuple[Any, ...], Any, tuple[int, int], list[Any]]
+
+
 class SymbolicEvaluation:
     def __init__(
         self,
@@ -202,77 +220,115 @@ class SymbolicEvaluation:
 
     # -- one device --------------------------------------------------------------------------
     def device(self, device: Any) -> DeviceSets:
-        bdd = self.bdd
-        cat = self.cat
-        dt = cat.device_type(str(device.type))
-        parts: dict[Totals, Any] = {}
-        ok: dict[tuple[int, int], Any] = {}
-        achievable: dict[str, Any] = {f.name: bdd.false for f in cat.features}
-        at_start = at_its_start(device)
-        for ctx, page, truth in self.contexts():
-            pagemap = dt.pagemap and truth["ZONE_DEVICE"]
-            results = runtime.candidates_for(at_start, _ContextBuild(page, truth), cat)
-            ranked: list[tuple[tuple[Any, ...], Any, Any]] = []
-            for index, r in enumerate(results):
-                if not r.possible:
-                    continue  # refused by its layout, or a mode this device type cannot host
-                c = r.candidate
-                mode = cat.mode(c.mode)
-                possible = self.expr(dt.build_for(mode.name, mode))
-                if mode.aligns:
-                    cond = bdd.false
-                    for rule in cat.aligns:
-                        if rule.bytes == c.align:
-                            cond = cond | self.expr(rule.build)
-                    possible = possible & cond
-                possible = possible & ctx
-                if possible == bdd.false:
-                    continue
-                gives = self._gives(dt, c, pagemap, page)
-                for fname, u in gives.items():
-                    achievable[fname] = achievable[fname] | (possible & u)
-                if device.pin is not None and not runtime.pin_matches(device.pin, c):
-                    continue
-                lay = r.layout
-                assert lay is not None
-                tail = tuple(r.rank(cat))
-                req = self._exactly(
-                    ("req", id(dt), c, pagemap, tuple(device.requires)),
-                    [~gives[f] for f in device.requires],  # missing ones
-                )
-                want = self._exactly(
-                    ("want", id(dt), c, pagemap, tuple(device.wants)),
-                    [~gives[f] for f in device.wants],
-                )
-                nfeat = self._exactly(
-                    ("feat", id(dt), c, pagemap), [gives[f.name] for f in cat.features]
-                )
-                for a, ra in enumerate(req):
-                    for b, rb in enumerate(want):
-                        key = (a > 0, a, tail[2], b) + tail[4:] + (index,)
-                        ranked.append((key, possible & ra & rb, (lay, nfeat)))
-            ranked.sort(key=lambda x: x[0])
-            taken = bdd.false
-            for key, where, (lay, nfeat) in ranked:
-                wins = where & ~taken
-                taken = taken | where
-                if wins == bdd.false:
-                    continue
-                if not key[0] and not key[2]:  # nothing required missing, within budget
-                    cost = (lay.dram_memmap, lay.capacity_lost)
-                    ok[cost] = ok[cost] | wins if cost in ok else wins
-                for k, u in enumerate(nfeat):
-                    part = wins & u
-                    if part != bdd.false:
-                        t = (k, lay.dram_memmap, lay.capacity_lost)
-                        parts[t] = parts.get(t, bdd.false) | part
-            rest = ctx & ~taken  # no candidate: a finding, nothing gained or spent
-            if rest != bdd.false:
-                parts[(0, 0, 0)] = parts.get((0, 0, 0), bdd.false) | rest
+        """``device``'s sets: its candidates under every context, ranked at once."""
+        dt = self.cat.device_type(str(device.type))
+        listed = self._listed(device, dt)
+        achievable: dict[str, Any] = {f.name: self.bdd.false for f in self.cat.features}
+        ranked: list[_Ranked] = []
+        for item, where in listed.items():
+            possible = self._possible(dt, item.candidate) & where
+            if possible == self.bdd.false:
+                continue
+            gives = self._gives(dt, item.candidate, item.pagemap, item.page)
+            for fname, u in gives.items():
+                achievable[fname] = achievable[fname] | (possible & u)
+            if device.pin is None or runtime.pin_matches(device.pin, item.candidate):
+                ranked.extend(self._ranks(device, dt, item, possible, gives))
+        parts, ok = self._outcomes(ranked)
         if self.progress is not None:
             self._done += 1
             self.progress("decide", self._done, len(self.devices))
         return DeviceSets(str(device.name), parts, achievable, ok)
+
+    def _listed(self, device: Any, dt: Any) -> dict[_Listed, Any]:
+        """Every possible candidate ``candidates_for`` lists for ``device`` under some context,
+        with the set of the contexts it is listed alike under (position, rank and costs).
+
+        A configuration lies in one context, so ranking every context's candidates together,
+        each possible only within its contexts, gives each context its own ranking; merging
+        the contexts where a candidate is listed alike builds its sets once, not per context
+        (most candidates do not change with ``ZONE_DEVICE`` or the two arch conditions)."""
+        at_start = at_its_start(device)
+        out: dict[_Listed, Any] = {}
+        for ctx, page, truth in self.contexts():
+            pagemap = bool(dt.pagemap and truth["ZONE_DEVICE"])
+            results = runtime.candidates_for(at_start, _ContextBuild(page, truth), self.cat)
+            for index, r in enumerate(results):
+                if not r.possible:
+                    continue  # refused by its layout, or a mode this device type cannot host
+                lay = r.layout
+                assert lay is not None
+                rank = r.rank(self.cat)
+                item = _Listed(index, r.candidate, pagemap, page, (rank[2],) + rank[4:],
+                               lay.dram_memmap, lay.capacity_lost)
+                out[item] = out[item] | ctx if item in out else ctx
+        return out
+
+    def _possible(self, dt: Any, c: runtime.Candidate) -> Any:
+        """Where the build has candidate ``c``: its mode's build expression on a ``dt`` device
+        and (for modes with aligns) its align's."""
+        mode = self.cat.mode(c.mode)
+        possible = self.expr(dt.build_for(mode.name, mode))
+        if mode.aligns:
+            cond = self.bdd.false
+            for rule in self.cat.aligns:
+                if rule.bytes == c.align:
+                    cond = cond | self.expr(rule.build)
+            possible = possible & cond
+        return possible
+
+    def _ranks(self, device: Any, dt: Any, item: _Listed, possible: Any,
+               gives: dict[str, Any]) -> list[_Ranked]:
+        """``item``'s rank where ``possible``, by its counts of missing required and wanted
+        features (``decide``'s rank with those counts read off the sets)."""
+        c = item.candidate
+        at = (dt.name, c, item.pagemap, item.page)
+        req = self._exactly(("req", *at, tuple(device.requires)),
+                            [~gives[f] for f in device.requires])  # missing ones
+        want = self._exactly(("want", *at, tuple(device.wants)),
+                             [~gives[f] for f in device.wants])
+        nfeat = self._exactly(("feat", *at), [gives[f.name] for f in self.cat.features])
+        over, tail = item.tail[0], item.tail[1:]
+        return [
+            ((a > 0, a, over, b) + tail + (item.index,), possible & ra & rb,
+             (item.dram, item.capacity), nfeat)
+            for a, ra in enumerate(req)
+            for b, rb in enumerate(want)
+        ]
+
+    def _outcomes(
+        self, ranked: list[_Ranked]
+    ) -> tuple[dict[Totals, Any], dict[tuple[int, int], Any]]:
+        """Where each outcome wins, walking ``ranked`` in rank order; where no candidate is
+        possible, a finding: nothing gained or spent."""
+        bdd = self.bdd
+        parts: dict[Totals, Any] = {}
+        ok: dict[tuple[int, int], Any] = {}
+        ranked.sort(key=lambda x: x[0])
+        taken = bdd.false
+        for key, where, cost, nfeat in ranked:
+            wins = where & ~taken
+            taken = taken | where
+            if wins == bdd.false:
+                continue
+            if not key[0] and not key[2]:  # nothing required missing, within budget
+                ok[cost] = ok[cost] | wins if cost in ok else wins
+            for k, u in enumerate(nfeat):
+                part = wins & u
+                if part != bdd.false:
+                    t = (k, *cost)
+                    parts[t] = parts.get(t, bdd.false) | part
+        rest = self._everywhere() & ~taken
+        if rest != bdd.false:
+            parts[(0, 0, 0)] = parts.get((0, 0, 0), bdd.false) | rest
+        return parts, ok
+
+    def _everywhere(self) -> Any:
+        """The union of the contexts."""
+        got = self.bdd.false
+        for ctx, _, _ in self.contexts():
+            got = got | ctx
+        return got
 
     # -- every device ------------------------------------------------------------------------
     def totals(self, sets: Sequence[DeviceSets]) -> dict[Totals, Any]:
