@@ -35,7 +35,7 @@ from policy.units import format_size
 __all__ = [
     "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "HotplugRules",
     "ModeRule", "OnlineRule", "RuntimeCond", "Verdict", "build_holds", "catalog", "catalog_for",
-    "enabling_condition", "feature_names", "feature_verdict", "scaled_align",
+    "enabling_condition", "feature_names", "feature_verdict", "scaled_align", "verdict_page",
 ]
 
 @functools.lru_cache(maxsize=1)
@@ -203,6 +203,12 @@ def enabling_condition(
     return feature.build, memo.builds
 
 
+def verdict_page(kernel: str, page: int) -> int:
+    """The page size a verdict depends on: it only scales the aligns, and only in kernels whose
+    aligns are page-relative (else every page size gives the 4 KiB verdict: one memo for all)."""
+    return page if versions.get(kernel).page_relative_aligns else BASE_PAGE
+
+
 def _memoised(
     feature: Feature,
     device_type: DeviceTypeRule,
@@ -219,6 +225,7 @@ def _memoised(
 
     Keyed by the records' values, so a cache never mixes up two catalogs' rules."""
     memos = (cache or cache_for(catalog())).feature_memos
+    page = verdict_page(kernel, page)
     key = (feature, device_type, mode, map_, align, pagemap, kernel, page)
     got = memos.get(key)
     if got is None:

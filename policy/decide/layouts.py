@@ -117,8 +117,9 @@ def _compute(facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, 
              compat: int, dedup_arch: bool, pagemap: bool, exists: bool,
              kernel: versions.KernelVersion, ranged: bool) -> costs.Layout:
     def at(start: int) -> costs.Layout:
+        moved = facts if start == facts.start else dataclasses.replace(facts, start=start)
         got = compute_layout(
-            facts=dataclasses.replace(facts, start=start), dt=dt, mode=mode, cand=cand,
+            facts=moved, dt=dt, mode=mode, cand=cand,
             page=page, compat=compat, dedup_arch=dedup_arch, pagemap=pagemap, exists=exists,
         )
         if (kernel.zero_size_refused and got.refused is None and got.usable == 0
@@ -256,7 +257,7 @@ def compute_layout(*, facts: Facts, dt: DeviceTypeRule, mode: ModeRule, cand: Ca
             "it as region.align)",
             "drivers/nvdimm/namespace_devs.c __size_store; drivers/nvdimm/region_devs.c "
             "align_store"), page)
-    lay = _layout_for(facts=dataclasses.replace(facts, ndctl=False), **kw)
+    lay = _layout_for(facts=facts, **kw)  # the kernel's layout: it never reads facts.ndctl
     if lay.refused is not None and not facts.ndctl:
         return lay
     refusal = None if dt.whole_device else ndctl_refusal(facts, mode, cand, page)

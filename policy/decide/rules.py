@@ -92,6 +92,11 @@ class DeviceTypeRule:
     kmem_memmap_on_memory: bool = False
     kmem_memmap_on_memory_source: str = ""
 
+    def __hash__(self) -> int:
+        # by name: equal rules have equal names, and the memo keys that hold a rule are hashed
+        # on every verdict (the generated hash walks every field); equality still reads them all
+        return hash(self.name)
+
     def exists_in(self, kernel: str) -> bool:
         return _in(kernel, self.since, self.until)
 
@@ -156,6 +161,10 @@ class Feature:
     proposal: bool
     reason: str
     source: str
+
+    def __hash__(self) -> int:
+        # by name, as DeviceTypeRule's: the generated hash would walk every runtime condition
+        return hash(self.name)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,14 @@ from typing import Any, Optional
 
 from policy.decide import costs, hotplug
 from policy.decide.cache import CachedBuild, DecisionCache, build_holds, cache_for, cached
-from policy.decide.catalog import Catalog, ModeRule, Verdict, catalog, feature_verdict
+from policy.decide.catalog import (
+    Catalog,
+    ModeRule,
+    Verdict,
+    catalog,
+    feature_verdict,
+    verdict_page,
+)
 from policy.decide.layouts import kernel_of, layout, scaled_align, with_range
 from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
@@ -74,7 +81,7 @@ def _verdicts(cat: Catalog, cache: DecisionCache, b: CachedBuild, dt: Any, mode:
               sig: tuple[bool, ...], kernel: str) -> tuple[Verdict, ...]:
     """Every feature's verdict for one candidate: they depend on the build only through ``sig``
     (and on the kernel version and page size, which select and scale the conditions)."""
-    page = b.build.page_size
+    page = verdict_page(kernel, b.build.page_size)
     key = (dt.name, mode, map_, align, pagemap, sig, kernel, page)
     got = cache.verdicts.get(key)
     if got is None:

@@ -12,6 +12,7 @@ for anything older), with a warning saying what may differ.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,10 @@ _HEADER = re.compile(r"^#\s*Linux/(\S+)\s+(\d+)\.(\d+)(?:\.(\d+))?\S*\s+Kernel C
                      re.MULTILINE)
 
 
+@functools.lru_cache(maxsize=64)
 def version_key(name: str) -> tuple[int, ...]:
+    """``"6.12"`` -> ``(6, 12)``; cached: the catalog's version rules ask it of a handful of
+    names on every verdict."""
     return tuple(int(p) for p in name.split("."))
 
 
