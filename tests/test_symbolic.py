@@ -177,8 +177,8 @@ def test_a_wrong_rank_is_caught(
     sym = explore_sym.SymbolicEvaluation(w, devices)
     real = sym._exactly
 
-    def present(key: tuple[Any, ...], items: Sequence[Any]) -> list[Any]:
-        return real(key + ("wrong",), [~u for u in items] if key[0] != "feat" else items)
+    def present(kind: str, items: Sequence[Any]) -> list[Any]:
+        return real(kind + " (wrong)", [~u for u in items] if kind == "missing" else items)
 
     monkeypatch.setattr(sym, "_exactly", present)
     totals = sym.totals([sym.device(d) for d in sym.devices])

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from policy.decide import runtime
-from policy.decide.cache import cache_for, cached
+from policy.decide.cache import CachedBuild, cache_for, cached
 from policy.decide.catalog import Catalog, catalog_for, enabling_condition
 from policy.decide.layouts import kernel_of
 from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
@@ -128,6 +128,7 @@ class SymbolicEvaluation:
         self._exprs: dict[str, Any] = {}
         self._counts: dict[tuple[Any, ...], list[Any]] = {}
         self._contexts: Optional[list[tuple[Any, int, dict[str, bool]]]] = None
+        self._builds: Optional[list[CachedBuild]] = None
         self._gives_memo: dict[tuple[str, runtime.Candidate, bool, int], dict[str, Any]] = {}
         # the kernel candidates_for reads its rules for off a context build (one naming none)
         self._kernel = kernel_of(cached(_ContextBuild(4096, {}))).name
@@ -157,6 +158,14 @@ class SymbolicEvaluation:
             self._contexts = self._find_contexts()
         return self._contexts
 
+    def _context_builds(self) -> list[CachedBuild]:
+        """Each context's build, shared by every device (its expressions are read once)."""
+        if self._builds is None:
+            self._builds = [
+                cached(_ContextBuild(page, truth)) for _, page, truth in self.contexts()
+            ]
+        return self._builds
+
     def _find_contexts(self) -> list[tuple[Any, int, dict[str, bool]]]:
         bdd = self.bdd
         pages: dict[int, Any] = {}
@@ -178,8 +187,13 @@ class SymbolicEvaluation:
             ]
         return [c for c in out if c[0] & self.walk.final != bdd.false]
 
-    def _exactly(self, key: tuple[Any, ...], items: Sequence[Any]) -> list[Any]:
-        """``out[k]``: the set where exactly k of ``items`` hold."""
+    def _exactly(self, kind: str, items: Sequence[Any]) -> list[Any]:
+        """``out[k]``: the set where exactly k of ``items`` hold (``kind``: what is counted).
+
+        Memoised by the sets themselves (a BDD is canonical: equal sets are one node), so the
+        many candidates that give alike (one mode at several page sizes, pagemap or not) share
+        one count."""
+        key = (kind, *items)
         got = self._counts.get(key)
         if got is None:
             bdd = self.bdd
@@ -223,22 +237,34 @@ class SymbolicEvaluation:
         """``device``'s sets: its candidates under every context, ranked at once."""
         dt = self.cat.device_type(str(device.type))
         listed = self._listed(device, dt)
-        achievable: dict[str, Any] = {f.name: self.bdd.false for f in self.cat.features}
+        # where some possible candidate gives the features, by the sets where it gives each
+        reach: dict[tuple[Any, ...], Any] = {}
         ranked: list[_Ranked] = []
         for item, where in listed.items():
             possible = self._possible(dt, item.candidate) & where
             if possible == self.bdd.false:
                 continue
             gives = self._gives(dt, item.candidate, item.pagemap, item.page)
-            for fname, u in gives.items():
-                achievable[fname] = achievable[fname] | (possible & u)
+            alike = tuple(gives.values())
+            reach[alike] = reach[alike] | possible if alike in reach else possible
             if device.pin is None or runtime.pin_matches(device.pin, item.candidate):
-                ranked.extend(self._ranks(device, dt, item, possible, gives))
+                ranked.extend(self._ranks(device, item, possible, gives))
+        achievable = self._achievable(reach)
         parts, ok = self._outcomes(ranked)
         if self.progress is not None:
             self._done += 1
             self.progress("decide", self._done, len(self.devices))
         return DeviceSets(str(device.name), parts, achievable, ok)
+
+    def _achievable(self, reach: dict[tuple[Any, ...], Any]) -> dict[str, Any]:
+        """Where each feature is given by some possible candidate, from ``reach``: where the
+        candidates giving alike are possible (most give as some other does)."""
+        names = [f.name for f in self.cat.features]
+        out = {name: self.bdd.false for name in names}
+        for gives, where in reach.items():
+            for name, u in zip(names, gives):
+                out[name] = out[name] | (where & u)
+        return out
 
     def _listed(self, device: Any, dt: Any) -> dict[_Listed, Any]:
         """Every possible candidate ``candidates_for`` lists for ``device`` under some context,
@@ -250,9 +276,9 @@ class SymbolicEvaluation:
         (most candidates do not change with ``ZONE_DEVICE`` or the two arch conditions)."""
         at_start = at_its_start(device)
         out: dict[_Listed, Any] = {}
-        for ctx, page, truth in self.contexts():
+        for (ctx, page, truth), build in zip(self.contexts(), self._context_builds()):
             pagemap = bool(dt.pagemap and truth["ZONE_DEVICE"])
-            results = runtime.candidates_for(at_start, _ContextBuild(page, truth), self.cat)
+            results = runtime.candidates_for(at_start, build, self.cat)
             for index, r in enumerate(results):
                 if not r.possible:
                     continue  # refused by its layout, or a mode this device type cannot host
@@ -277,17 +303,13 @@ class SymbolicEvaluation:
             possible = possible & cond
         return possible
 
-    def _ranks(self, device: Any, dt: Any, item: _Listed, possible: Any,
+    def _ranks(self, device: Any, item: _Listed, possible: Any,
                gives: dict[str, Any]) -> list[_Ranked]:
         """``item``'s rank where ``possible``, by its counts of missing required and wanted
         features (``decide``'s rank with those counts read off the sets)."""
-        c = item.candidate
-        at = (dt.name, c, item.pagemap, item.page)
-        req = self._exactly(("req", *at, tuple(device.requires)),
-                            [~gives[f] for f in device.requires])  # missing ones
-        want = self._exactly(("want", *at, tuple(device.wants)),
-                             [~gives[f] for f in device.wants])
-        nfeat = self._exactly(("feat", *at), [gives[f.name] for f in self.cat.features])
+        req = self._exactly("missing", [~gives[f] for f in device.requires])
+        want = self._exactly("missing", [~gives[f] for f in device.wants])
+        nfeat = self._exactly("given", [gives[f.name] for f in self.cat.features])
         over, tail = item.tail[0], item.tail[1:]
         return [
             ((a > 0, a, over, b) + tail + (item.index,), possible & ra & rb,
