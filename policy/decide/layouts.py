@@ -7,7 +7,7 @@ kmem) and the build's arch facts pick the ``costs`` function; results are kept i
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Optional
 
 from policy.decide import costs
 from policy.decide.cache import CachedBuild, DecisionCache
@@ -87,10 +87,13 @@ def facts_of(device: Any, dt: DeviceTypeRule) -> Facts:
 
 
 def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: CachedBuild,
-           pagemap: bool, cache: DecisionCache, ranged: bool = True) -> costs.Layout:
+           pagemap: bool, cache: DecisionCache, ranged: bool = True,
+           facts: Optional[Facts] = None) -> costs.Layout:
     """The layout of ``cand`` for ``device`` under ``b`` (memoised in ``cache``); with
     ``ranged``, also what it comes to over every start the input allows (:func:`start_range`:
-    up to 64 more layouts, so :func:`policy.decide.runtime.decide` asks it of its winner only)."""
+    up to 64 more layouts, so :func:`policy.decide.runtime.decide` asks it of its winner only).
+    ``facts``: ``facts_of(device, dt)``, when the caller lays out many candidates of one
+    device."""
     page = b.build.page_size
     compat = (
         costs.PPC64_HASH_COMPAT_ALIGN
@@ -99,7 +102,7 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     )
     kernel = kernel_of(b)
     dedup_arch = b.holds(kernel.dedup_gate)  # the gate's name is per kernel version
-    facts = facts_of(device, dt)
+    facts = facts or facts_of(device, dt)
     exists = bool(getattr(device, "exists", False))
     key = (facts, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
            cand.align, page, compat, dedup_arch, pagemap, exists, kernel.zero_size_refused,

@@ -41,7 +41,7 @@ from policy.decide.catalog import (
     feature_verdict,
     verdict_page,
 )
-from policy.decide.layouts import kernel_of, layout, scaled_align, with_range
+from policy.decide.layouts import facts_of, kernel_of, layout, scaled_align, with_range
 from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
     ALIGN_ORDER,
@@ -183,6 +183,7 @@ def candidates_for(
     page = b.build.page_size
     kernel = kernel_of(b)
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
+    facts = facts_of(device, dt)  # what every candidate's layout reads of the device
     for mode in cat.modes:
         default = Candidate(mode=mode.name, map=None, align=page)
         if mode.name in dt.modes and not dt.exists_in(kernel.name):
@@ -229,7 +230,7 @@ def candidates_for(
         for m in maps:
             for align in aligns:
                 cand = Candidate(mode=mode.name, map=m, align=align)
-                lay = layout(device, dt, mode, cand, b, pagemap, cache, ranged)
+                lay = layout(device, dt, mode, cand, b, pagemap, cache, ranged, facts)
                 if lay.refused is not None:
                     out.append(impossible(cand, lay.refused.render(), (), mode.proposal,
                                           lay.refused))

@@ -131,12 +131,15 @@ def names() -> tuple[str, ...]:
     return tuple(v.name for v in sorted(VERSIONS, key=lambda v: v.key))
 
 
+_BY_NAME = {v.name: v for v in VERSIONS}
+
+
 def get(name: Optional[str] = None) -> KernelVersion:
     """The record of a modelled version (the default one for None); ValueError for another."""
     want = name or DEFAULT
-    for v in VERSIONS:
-        if v.name == want:
-            return v
+    got = _BY_NAME.get(want)
+    if got is not None:
+        return got
     raise ValueError(f"kernel {want!r} is not modelled; modelled: {', '.join(names())}")
 
 
