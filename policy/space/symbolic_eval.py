@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from policy.decide import runtime
 from policy.decide.cache import CachedBuild, cache_for, cached
@@ -92,12 +92,11 @@ class DeviceSets:
     ok: dict[tuple[int, int], Any]
 
 
-@dataclass(frozen=True)
-class _Listed:
+class _Listed(NamedTuple):
     """A possible candidate as ``candidates_for`` lists it under a context: what the sets read
     of it (equal under several contexts when nothing it depends on differs there)."""
 
-    index: int  # its position in the list: decide's last tie-break
+    position: int  # its place in the list: decide's last tie-break
     candidate: runtime.Candidate
     pagemap: bool
     page: int
@@ -107,7 +106,7 @@ class _Listed:
 
 
 # (rank, where it holds, the chosen (DRAM, capacity lost), where it gives k features)
-_Ranked = tuple[tuple[Any, ...], Any, tuple[int, int], list[Any]]
+_Ranked = tuple[tuple[Any, ...], Any, tuple[int, int], list[tuple[int, Any]]]
 
 
 class SymbolicEvaluation:
@@ -126,9 +125,10 @@ class SymbolicEvaluation:
         self.devices = sorted(devices, key=lambda d: (str(d.type), str(d.name)))
         self._var = dict(zip(walk.projection, walk.proj_vars))
         self._exprs: dict[str, Any] = {}
-        self._counts: dict[tuple[Any, ...], list[Any]] = {}
+        self._counts: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
         self._contexts: Optional[list[tuple[Any, int, dict[str, bool]]]] = None
         self._builds: Optional[list[CachedBuild]] = None
+        self._possible_memo: dict[tuple[str, str, int], Any] = {}
         self._gives_memo: dict[tuple[str, runtime.Candidate, bool, int], dict[str, Any]] = {}
         # the kernel candidates_for reads its rules for off a context build (one naming none)
         self._kernel = kernel_of(cached(_ContextBuild(4096, {}))).name
@@ -187,8 +187,9 @@ class SymbolicEvaluation:
             ]
         return [c for c in out if c[0] & self.walk.final != bdd.false]
 
-    def _exactly(self, kind: str, items: Sequence[Any]) -> list[Any]:
-        """``out[k]``: the set where exactly k of ``items`` hold (``kind``: what is counted).
+    def _exactly(self, kind: str, items: Sequence[Any]) -> list[tuple[int, Any]]:
+        """``(k, the set where exactly k of items hold)`` for each k that holds somewhere
+        (``kind``: what is counted).
 
         Memoised by the sets themselves (a BDD is canonical: equal sets are one node), so the
         many candidates that give alike (one mode at several page sizes, pagemap or not) share
@@ -197,14 +198,14 @@ class SymbolicEvaluation:
         got = self._counts.get(key)
         if got is None:
             bdd = self.bdd
-            got = [bdd.true]
+            count = [bdd.true]
             for u in items:
-                nxt = [bdd.false] * (len(got) + 1)
-                for k, c in enumerate(got):
+                nxt = [bdd.false] * (len(count) + 1)
+                for k, c in enumerate(count):
                     nxt[k] = nxt[k] | (c & ~u)
                     nxt[k + 1] = nxt[k + 1] | (c & u)
-                got = nxt
-            self._counts[key] = got
+                count = nxt
+            got = self._counts[key] = [(k, u) for k, u in enumerate(count) if u != bdd.false]
         return got
 
     def _gives(self, dt: Any, c: runtime.Candidate, pagemap: bool, page: int) -> dict[str, Any]:
@@ -293,6 +294,13 @@ class SymbolicEvaluation:
     def _possible(self, dt: Any, c: runtime.Candidate) -> Any:
         """Where the build has candidate ``c``: its mode's build expression on a ``dt`` device
         and (for modes with aligns) its align's."""
+        key = (dt.name, c.mode, c.align)
+        got = self._possible_memo.get(key)
+        if got is None:
+            got = self._possible_memo[key] = self._build_has(dt, c)
+        return got
+
+    def _build_has(self, dt: Any, c: runtime.Candidate) -> Any:
         mode = self.cat.mode(c.mode)
         possible = self.expr(dt.build_for(mode.name, mode))
         if mode.aligns:
@@ -311,12 +319,17 @@ class SymbolicEvaluation:
         want = self._exactly("missing", [~gives[f] for f in device.wants])
         nfeat = self._exactly("given", [gives[f.name] for f in self.cat.features])
         over, tail = item.tail[0], item.tail[1:]
-        return [
-            ((a > 0, a, over, b) + tail + (item.index,), possible & ra & rb,
-             (item.dram, item.capacity), nfeat)
-            for a, ra in enumerate(req)
-            for b, rb in enumerate(want)
-        ]
+        cost = (item.dram, item.capacity)
+        out: list[_Ranked] = []
+        for a, ra in req:
+            with_a = possible & ra
+            if with_a == self.bdd.false:
+                continue  # nowhere: it could never win
+            for b, rb in want:
+                where = with_a & rb
+                if where != self.bdd.false:
+                    out.append(((a > 0, a, over, b) + tail + (item.position,), where, cost, nfeat))
+        return out
 
     def _outcomes(
         self, ranked: list[_Ranked]
@@ -335,7 +348,7 @@ class SymbolicEvaluation:
                 continue
             if not key[0] and not key[2]:  # nothing required missing, within budget
                 ok[cost] = ok[cost] | wins if cost in ok else wins
-            for k, u in enumerate(nfeat):
+            for k, u in nfeat:
                 part = wins & u
                 if part != bdd.false:
                     t = (k, *cost)
