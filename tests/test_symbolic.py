@@ -390,6 +390,43 @@ def test_symbolic_outcomes_equal_runtime_decide_for_every_device_type(
     assert len(seen) > 3 * len(devices)  # the sub-space gives the devices varied outcomes
 
 
+def _union(sets: Sequence[dict[Any, Any]], false: Any) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for one in sets:
+        for k, u in one.items():
+            out[k] = out.get(k, false) | u
+    return {k: u for k, u in out.items() if u != false}
+
+
+def test_contexts_ranked_together_equal_each_context_alone(wide: tuple[Any, ...]) -> None:
+    """A device's candidates are ranked over every run-time context at once, merged where
+    candidates_for lists them alike: the same sets as ranking under each context alone (no
+    merging) and taking their union, for every device type, pin, budget and requirement."""
+    from policy import profiles
+
+    devices = profiles.load_profile_text(VARIED, "varied.yaml").devices
+    _, w = wide
+    false = w.bdd.false
+    together = explore_sym.SymbolicEvaluation(w, devices)
+    assert len(together.contexts()) > 4
+    alone = []
+    for ctx in together.contexts():
+        one = explore_sym.SymbolicEvaluation(w, devices)
+        one._contexts = [ctx]
+        alone.append([one.device(d) for d in one.devices])
+    for i, d in enumerate(together.devices):
+        got = together.device(d)
+        each = [sets[i] for sets in alone]
+        assert {t: u for t, u in got.parts.items() if u != false} == _union(
+            [s.parts for s in each], false), d.name
+        assert {t: u for t, u in got.ok.items() if u != false} == _union(
+            [s.ok for s in each], false), d.name
+        assert got.achievable == {
+            f: _union([{f: s.achievable[f]} for s in each], false).get(f, false)
+            for f in got.achievable
+        }, d.name
+
+
 @pytest.mark.parametrize("seed", range(24))
 def test_bdd_equals_the_enumeration_on_random_sub_trees(
     seed: int, kconf: Any, proj: tuple[str, ...]
