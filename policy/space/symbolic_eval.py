@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Optional
 
 from policy.decide import runtime
 from policy.decide.cache import CachedBuild, cache_for, cached
-from policy.decide.catalog import Catalog, catalog_for, enabling_condition
+from policy.decide.catalog import Catalog, catalog_for, enabling_condition, verdict_page
 from policy.decide.layouts import kernel_of
 from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
 from policy.space.symbolic import Walk
@@ -213,7 +213,9 @@ class SymbolicEvaluation:
         the device itself: computed once per device type, candidate, pagemap and page size).
 
         The conditions are read under the kernel and page size ``candidates_for`` gives its
-        verdicts with, from the same memo (the catalog's cache), so each is computed once."""
+        verdicts with, from the same memo (the catalog's cache), so each is computed once; the
+        page size only where the verdicts depend on it (:func:`verdict_page`)."""
+        page = verdict_page(self._kernel, page)
         key = (dt.name, c, pagemap, page)
         got = self._gives_memo.get(key)
         if got is None:
