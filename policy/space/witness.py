@@ -7,10 +7,11 @@ from typing import Any, Optional
 
 from policy.space import encode
 from policy.space.enumerate import Configuration, replay_path
+from policy.space.walk import Levels
 
 
 def witness_configuration(
-    walk: Any, target: Any, ident: int, levels: Optional[list[list[Any]]] = None
+    walk: Any, target: Any, ident: int, levels: Optional[Levels] = None
 ) -> Configuration:
     """A configuration of ``target`` (a set of ``walk``, a :class:`policy.space.symbolic.Walk`) with
     its witness: the fewest enabled options when ``levels`` (:meth:`Walk.levels` holding the
