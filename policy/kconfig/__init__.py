@@ -12,37 +12,65 @@ Modules: ``tree`` (the kconfiglib wrapper), ``configfile`` (reading ``.config`` 
 """
 from __future__ import annotations
 
-from policy.kconfig.configfile import (
-    ConfigInputError,
-    ConfigLine,
-    check_assignment,
-    parse_config_text,
-    read_config_text,
-)
-from policy.kconfig.importing import ImportReport, import_config, new_symbols
-from policy.kconfig.menuconfig import run_menuconfig
-from policy.kconfig.tree import (
-    BuildConfig,
-    SetResult,
-    allno,
-    allyes,
-    choice_alternatives,
-    defaults,
-    detect_kernel,
-    find_defconfig,
-    iter_symbols,
-    load_build,
-    load_text,
-    parse_tree,
-    render_config,
-    restore,
-    set_values,
-    shipped_builds,
-    shipped_defconfigs,
-    shipped_name,
-    snapshot,
-    tree_root_of,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policy.kconfig.configfile import (
+        ConfigInputError,
+        ConfigLine,
+        check_assignment,
+        parse_config_text,
+        read_config_text,
+    )
+    from policy.kconfig.importing import ImportReport, import_config, new_symbols
+    from policy.kconfig.menuconfig import run_menuconfig
+    from policy.kconfig.tree import (
+        BuildConfig,
+        SetResult,
+        allno,
+        allyes,
+        choice_alternatives,
+        defaults,
+        detect_kernel,
+        find_defconfig,
+        iter_symbols,
+        load_build,
+        load_text,
+        parse_tree,
+        render_config,
+        restore,
+        set_values,
+        shipped_builds,
+        shipped_defconfigs,
+        shipped_name,
+        snapshot,
+        tree_root_of,
+    )
+
+# where each name of the package's API lives: loaded on first use, so that importing one
+# submodule (``from policy.kconfig import versions``: the decision engine's version rules) does
+# not load the config readers, compressors, menuconfig and importer with it
+_HOME = {
+    **dict.fromkeys(("ConfigInputError", "ConfigLine", "check_assignment", "parse_config_text",
+                     "read_config_text"), "configfile"),
+    **dict.fromkeys(("ImportReport", "import_config", "new_symbols"), "importing"),
+    "run_menuconfig": "menuconfig",
+    **dict.fromkeys(("BuildConfig", "SetResult", "allno", "allyes", "choice_alternatives",
+                     "defaults", "detect_kernel", "find_defconfig", "iter_symbols", "load_build",
+                     "load_text", "parse_tree", "render_config", "restore", "set_values",
+                     "shipped_builds", "shipped_defconfigs", "shipped_name", "snapshot",
+                     "tree_root_of"), "tree"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "BuildConfig", "ConfigInputError", "ConfigLine", "ImportReport", "SetResult", "allno",

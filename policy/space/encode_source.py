@@ -94,9 +94,36 @@ def virtual_source(
 def _out_tuple(
     pos: dict[str, int], after: list[str], local: dict[str, str], collapse: set[str]
 ) -> str:
-    parts = [local[x] if x in local else f"s[{pos[x]}]" for x in after]
-    parts = [f"(1 if {p} else 0)" if x in collapse else p for x, p in zip(after, parts)]
-    return "(" + "".join(p + ", " for p in parts) + ")"
+    """The state after a step as a tuple expression. Runs of slots carried over in place are
+    slices of the state (``s[0:30] + (s[31], v)``): the steps' code is compiled at run time for
+    every replay, and a cone's states hold dozens of slots."""
+    items: list[tuple[int, str]] = []  # (position carried over, or -1; the element's code)
+    for x in after:
+        if x in local:
+            items.append((-1, f"(1 if {local[x]} else 0)" if x in collapse else local[x]))
+        elif x in collapse:
+            items.append((-1, f"(1 if s[{pos[x]}] else 0)"))
+        else:
+            items.append((pos[x], f"s[{pos[x]}]"))
+    pieces: list[str] = []
+    loose: list[str] = []
+    k = 0
+    while k < len(items):
+        start, code = items[k]
+        end = k + 1
+        while start >= 0 and end < len(items) and items[end][0] == start + end - k:
+            end += 1
+        if end - k > 1:
+            if loose:
+                pieces.append("(" + "".join(e + ", " for e in loose) + ")")
+                loose = []
+            pieces.append(f"s[{start}:{start + end - k}]")
+        else:
+            loose.append(code)
+        k = end
+    if loose or not pieces:
+        pieces.append("(" + "".join(e + ", " for e in loose) + ")")
+    return "(" + " + ".join(pieces) + ")"
 
 
 def symbol_source(

@@ -277,27 +277,38 @@ def replay(
     return None if path is None else path[-1]
 
 
+Path = list[tuple[tuple[int, ...], int]]  # (state, enabled options) before each step, and after
+
+
 def replay_path(
-    model: encode.Model, want: Mapping[str, str], prefix: list[tuple[tuple[int, ...], int]]
-) -> Optional[list[tuple[tuple[int, ...], int]]]:
+    model: encode.Model, want: Mapping[str, str], prefix: Path
+) -> Optional[Path]:
     """:func:`replay` of ``want`` (symbol -> value) continued from ``prefix``, the (state,
     enabled options) before each of the first steps (``[((), 0)]``: from the start); the same
     pairs before every later step and after the last one, or None."""
     out = list(prefix)
     state, options = out[-1]
     for cs in model.steps[len(out) - 1:]:
-        chosen = None
-        for t, dc, dec, _v in cs.run(state):
-            if dec is not None and want.get(dec[0]) == dec[1]:
-                chosen = (t, dc)
-                break
-            if dec is None and chosen is None:
-                chosen = (t, dc)
+        chosen = replay_step(cs, state, want)
         if chosen is None:
             return None
         state, options = chosen[0], options + chosen[1]
         out.append((state, options))
     return out
+
+
+def replay_step(
+    cs: encode.CompiledStep, state: tuple[int, ...], want: Mapping[str, str]
+) -> Optional[tuple[tuple[int, ...], int]]:
+    """One step of :func:`replay_path`: the state after it and the options it enables (the
+    user's line where the step offers it, else the default), or None."""
+    chosen = None
+    for t, dc, dec, _v in cs.run(state):
+        if dec is not None and want.get(dec[0]) == dec[1]:
+            return t, dc
+        if dec is None and chosen is None:
+            chosen = (t, dc)
+    return chosen
 
 
 def _cone(kconf: Any, expr: str, space: Optional[Sequence[str]]) -> encode.Model:

@@ -102,8 +102,8 @@ def fewest_lines(
         every = every | u
     costed = _line_costs(walk, kconf, base)
     levels = costed.levels(within=every)
-    fewest = costed.fewest_options(every, levels)
-    reach = levels[-1][min(fewest, len(levels[-1]) - 1)]
+    fewest = levels.fewest(every)
+    reach = levels.reach(fewest)
     within = {t: u & reach for t, u in totals.items() if u & reach != walk.bdd.false}
     cheapest = min(within)
     _, decisions, _ = costed.witness(within[cheapest], fewest=True, levels=levels)

@@ -85,8 +85,7 @@ def solve_symbolic(
         levels = None
         if minimize == "options":
             levels = walk.levels(within=every)
-            fewest = levels[-1]
-            reach = fewest[min(walk.fewest_options(every, levels), len(fewest) - 1)]
+            reach = levels.reach(levels.fewest(every))
             totals = {t: u & reach for t, u in totals.items() if u & reach != walk.bdd.false}
         order = (lambda t: (t[1], t[0])) if minimize == "capacity" else (lambda t: t)
         cheapest = min(totals, key=order)

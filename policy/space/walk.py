@@ -4,7 +4,8 @@ kept steps to count it, list it, find the fewest enabled options and read witnes
 
 A witness is read backwards through the steps: at each, a state before the step and decisions
 whose outcome is the part of the path already fixed (docs/explore.md, "Witnesses"). The option
-levels split each step into the outcomes that enable a user option and those that do not.
+levels (:class:`Levels`) split the steps whose options the final configuration does not show into
+the outcomes that enable a user option and those that do not.
 """
 
 from __future__ import annotations
@@ -33,16 +34,13 @@ class Walk:
     decision_vars: tuple[str, ...]
     model: encode.Model  # the compiled steps walked (their Python form replays an assignment)
     progress: Any = None  # (phase, done, total) callback, also for :meth:`levels`
-    _levels: Optional[list[list[Any]]] = None
+    _levels: Optional[Levels] = None
 
-    def levels(self, within: Any = None) -> list[list[Any]]:
-        """Before each step (and after the last), the states reachable with at most c enabled
-        user options, for c = 0, 1, ...; the last set stands for every larger c. The same steps
-        again, each split into the outcomes that enable a user option and those that do not.
-
-        ``within`` (a set of final configurations): only the states from which one of them is
-        still reachable (computed backwards first). The fewest options of any target inside
-        ``within`` are unchanged, and the sets stay far smaller. Without it: every state."""
+    def levels(self, within: Any = None) -> Levels:
+        """The option levels (:class:`Levels`) of every state, or with ``within`` (a set of
+        final configurations) only of the states from which one of them is still reachable
+        (computed backwards first): the fewest options of any target inside ``within`` are
+        unchanged, and the sets stay far smaller."""
         if within is None and self._levels is not None:
             return self._levels
         bdd = self.bdd
@@ -53,13 +51,14 @@ class Walk:
                 layer = self.layers[k]
                 gone = list(layer.new) + list(self.decision_vars)
                 keep[k] = cudd.and_exists(layer.rel, keep[k + 1], gone)
+        visible = self.visible()
         cur = [keep[0]]
         out = [cur]
         for k, layer in enumerate(self.layers):
             # keep[k + 1] reads no variable the step forgets: it restricts the relation once
             # instead of every image
             rel = layer.rel & keep[k + 1]
-            if layer.inc == bdd.false:
+            if layer.inc == bdd.false or visible[k]:
                 nxt = [cudd.and_exists(m, rel, layer.dead) for m in cur]
             else:
                 stay = rel & ~layer.inc
@@ -77,19 +76,27 @@ class Walk:
             cur = nxt
             if self.progress is not None:
                 self.progress("options", k + 1, len(self.layers))
+        incs = [layer.inc for layer, v in zip(self.layers, visible) if v]
+        got = Levels(bdd, out, visible, _totals(bdd, cur, incs))
         if within is None:
-            self._levels = out
-        return out
+            self._levels = got
+        return got
 
-    def fewest_options(self, target: Any, levels: Optional[list[list[Any]]] = None) -> int:
+    def visible(self) -> tuple[bool, ...]:
+        """Per step: whether the final configuration shows the option it enables (its ``inc``
+        reads projected variables only, which no later step forgets)."""
+        proj = set(self.proj_vars)
+        false = self.bdd.false
+        return tuple(
+            layer.inc != false and set(self.bdd.support(layer.inc)) <= proj
+            for layer in self.layers
+        )
+
+    def fewest_options(self, target: Any, levels: Optional[Levels] = None) -> int:
         """The fewest enabled user options (of the walked steps) of any configuration that
         reaches a projected configuration of ``target`` (``levels``: from :meth:`levels`, with
         ``within`` holding ``target``)."""
-        final = (levels or self.levels())[-1]
-        for c, reach in enumerate(final):
-            if reach & target != self.bdd.false:
-                return c
-        raise ValueError("empty target")
+        return (levels or self.levels()).fewest(target)
 
     def count(self, u: Any = None) -> int:
         """How many projected configurations ``u`` (default: all) holds."""
@@ -103,7 +110,7 @@ class Walk:
         return out
 
     def witness(
-        self, target: Any, fewest: bool = False, levels: Optional[list[list[Any]]] = None
+        self, target: Any, fewest: bool = False, levels: Optional[Levels] = None
     ) -> tuple[dict[str, bool], list[tuple[str, str]], int]:
         """One configuration of ``target`` (a subset of ``final``), a user assignment that
         produces it and that assignment's enabled user options.
@@ -115,28 +122,32 @@ class Walk:
         state: each step keeps within the budget left); otherwise any.
         """
         bdd = self.bdd
-        budget = 0
-        lv: list[list[Any]] = []
+        budget = 0  # the hidden options left (:class:`Levels`)
+        lv: Optional[Levels] = None
         if fewest:
             lv = levels or self.levels()
-            budget = self.fewest_options(target, lv)
-            target = target & lv[-1][min(budget, len(lv[-1]) - 1)]
+            budget = lv.fewest(target)
+            target = target & lv.reach(budget)
         pick = first_assignment(bdd, target & self.final, self.proj_vars)
         if pick is None:
             raise ValueError("empty target")
+        if lv is not None:  # the visible steps' options are those the configuration shows
+            budget -= sum(
+                1 for layer, v in zip(self.layers, lv.visible) if v and holds_under(layer.inc, pick)
+            )
         fixed = bdd.cube(pick)
         decisions: list[tuple[str, str]] = []
         options = 0
         for k in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[k]
-            if fewest:
-                before = lv[k]
-                last = len(before) - 1
-                pre = (fixed & layer.rel & ~layer.inc) & before[min(budget, last)]
+            if lv is not None and lv.visible[k]:
+                pre = (fixed & layer.rel) & lv.hidden(k, budget)
+            elif lv is not None:
+                pre = (fixed & layer.rel & ~layer.inc) & lv.hidden(k, budget)
                 if pre == bdd.false:
                     assert budget > 0, "the option budget ran out"
                     budget -= 1
-                    pre = (fixed & layer.rel & layer.inc) & before[min(budget, last)]
+                    pre = (fixed & layer.rel & layer.inc) & lv.hidden(k, budget)
             else:
                 pre = (fixed & layer.rel) & layer.before  # the cube first: small operands
             if layer.user is not None:
@@ -217,6 +228,64 @@ def holds_under(u: Any, assignment: dict[str, bool]) -> bool:
         if var is None:
             return positive
         u = u.high if assignment[var] else u.low
+
+
+@dataclass
+class Levels:
+    """The fewest enabled user options of a walk's steps, as sets (:meth:`Walk.levels`).
+
+    A *visible* step is one whose option shows in the final configuration (a projected symbol's
+    own step: whether it enabled its option is read off the projection). Those steps are not
+    split; the others, *hidden*, are. ``before[k][c]``, before step k (and after the last one),
+    holds the states reachable with at most c hidden options (the last set of each list stands
+    for every larger c); ``final[b]`` the final configurations reachable with at most b options
+    in all: at most b - j hidden ones where the visible steps enabled j. A state already shows
+    the visible options before it, so ``before[k][b - j]`` among the states showing j is exactly
+    the set of those reachable with at most b options in all: the sets every step used to be
+    split into, with fewer levels to carry (about half of the cone's options are visible).
+    """
+
+    bdd: Any
+    before: list[list[Any]]
+    visible: tuple[bool, ...]
+    final: list[Any]
+
+    def hidden(self, k: int, budget: int) -> Any:
+        """The states before step ``k`` reachable with at most ``budget`` hidden options."""
+        sets = self.before[k]
+        return sets[min(budget, len(sets) - 1)]
+
+    def reach(self, budget: int) -> Any:
+        """The final configurations reachable with at most ``budget`` options in all."""
+        return self.final[min(budget, len(self.final) - 1)]
+
+    def fewest(self, target: Any) -> int:
+        """The fewest options of any configuration reaching one of ``target``."""
+        for c, reach in enumerate(self.final):
+            if reach & target != self.bdd.false:
+                return c
+        raise ValueError("empty target")
+
+
+def _totals(bdd: Any, hidden: list[Any], incs: list[Any]) -> list[Any]:
+    """``Levels.final`` from the final states' hidden levels and the visible steps' options."""
+    shows = [bdd.true]  # shows[j]: the configurations showing exactly j visible options
+    for u in incs:
+        nxt = [bdd.false] * (len(shows) + 1)
+        for j, c in enumerate(shows):
+            nxt[j] = nxt[j] | (c & ~u)
+            nxt[j + 1] = nxt[j + 1] | (c & u)
+        shows = nxt
+    last = len(hidden) - 1
+    out = []
+    for b in range(last + len(shows)):
+        got = bdd.false
+        for j in range(min(b, len(shows) - 1) + 1):
+            got = got | (hidden[min(b - j, last)] & shows[j])
+        out.append(got)
+    while len(out) > 1 and out[-1] == out[-2]:
+        out.pop()
+    return out
 
 
 @dataclass
