@@ -16,7 +16,10 @@ Here each device's decision is written as sets of configurations instead (docs/e
   projection, hence BDDs;
 - ``decide`` picks the lowest rank among the possible (and pinned) candidates; a rank is the
   static tail plus the counts of missing required and wanted features, so each (candidate,
-  missing counts) is a set, and walking them in rank order gives the set where each wins.
+  missing counts) is a set, and walking them in rank order gives the set where each wins. The
+  contexts are disjoint, so one walk ranks every context's candidates, each possible only within
+  the contexts ``candidates_for`` lists it alike under (its sets are built once, not per
+  context).
 
 The result: per device, the set of configurations for each (features gained, DRAM, capacity
 lost), combined over devices into the set behind each total. Frontier witnesses are then decided
@@ -303,6 +306,7 @@ class SymbolicEvaluation:
         return got
 
     def _build_has(self, dt: Any, c: runtime.Candidate) -> Any:
+        """:meth:`_possible`, computed."""
         mode = self.cat.mode(c.mode)
         possible = self.expr(dt.build_for(mode.name, mode))
         if mode.aligns:
