@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import add
 from typing import Any, NamedTuple, Optional
 
 from policy.decide import runtime
@@ -374,34 +375,35 @@ class SymbolicEvaluation:
     # -- every device ------------------------------------------------------------------------
     def totals(self, sets: Sequence[DeviceSets]) -> dict[Totals, Any]:
         """The configurations behind each total over the devices (sums of their outcomes)."""
-        bdd = self.bdd
-        cur: dict[Totals, Any] = {(0, 0, 0): self.walk.final}
-        for ds in sets:
-            nxt: dict[Totals, Any] = {}
-            for t, where in cur.items():
-                for k, part in ds.parts.items():
-                    both = where & part
-                    if both == bdd.false:
-                        continue
-                    s = (t[0] + k[0], t[1] + k[1], t[2] + k[2])
-                    nxt[s] = nxt[s] | both if s in nxt else both
-            cur = nxt
-        return cur
+        return self._summed([ds.parts for ds in sets], (0, 0, 0))
 
     def ok_totals(self, sets: Sequence[DeviceSets]) -> dict[tuple[int, int], Any]:
         """The configurations where every device's decision is ok, by total (DRAM, capacity)."""
+        return self._summed([ds.ok for ds in sets], (0, 0))
+
+    def _summed(self, parts: Sequence[dict[Any, Any]], zero: tuple[int, ...]) -> dict[Any, Any]:
+        """Where each sum of one outcome per device holds. Summed context by context: the
+        contexts are disjoint, and under one a device has a handful of its outcomes (about a
+        tenth of the pairs to intersect), then the contexts' sums are joined."""
         bdd = self.bdd
-        cur: dict[tuple[int, int], Any] = {(0, 0): self.walk.final}
-        for ds in sets:
-            nxt: dict[tuple[int, int], Any] = {}
-            for t, where in cur.items():
-                for k, part in ds.ok.items():
-                    both = where & part
-                    if both != bdd.false:
-                        s = (t[0] + k[0], t[1] + k[1])
+        out: dict[Any, Any] = {}
+        for ctx, _page, _truth in self.contexts():
+            cur = {zero: self.walk.final & ctx}
+            for mine in parts:
+                here = [(k, u & ctx) for k, u in mine.items()]
+                here = [(k, u) for k, u in here if u != bdd.false]
+                nxt: dict[Any, Any] = {}
+                for t, where in cur.items():
+                    for k, part in here:
+                        both = where & part
+                        if both == bdd.false:
+                            continue
+                        s = tuple(map(add, t, k))
                         nxt[s] = nxt[s] | both if s in nxt else both
-            cur = nxt
-        return cur
+                cur = nxt
+            for t, u in cur.items():
+                out[t] = out[t] | u if t in out else u
+        return out
 
     def unreachable(self, ds: DeviceSets) -> tuple[str, ...]:
         final = self.walk.final
