@@ -80,6 +80,19 @@ def test_bdd_values_of_the_whole_tree_equal_option_values(
         assert frozenset(TRI[x] for x in w.seen[name]) == vals, name
 
 
+def test_whole_tree_values_from_two_cones_equal_the_walk_of_every_step(
+    kconf: Any, proj: tuple[str, ...]
+) -> None:
+    every = symbolic.walk(kconf, proj, None, whole_tree=True, values=True)
+    cone = symbolic.walk(kconf, proj, None, values=True)
+    assert len(cone.layers) < len(every.layers)
+    assert set(cone.seen) < set(every.seen)  # some options are only in the second cone
+    assert symbolic.whole_tree_values(kconf, proj, cone) == every.seen
+    assert symbolic.whole_tree_values(kconf, proj) == every.seen
+    # any projection: here the pmem sub-tree's symbols
+    assert symbolic.whole_tree_values(kconf, explore.default_space()) == every.seen
+
+
 def test_whole_tree_and_cone_walks_give_the_same_set(kconf: Any, proj: tuple[str, ...]) -> None:
     cone = symbolic.walk(kconf, proj, explore.default_space())
     whole = symbolic.walk(kconf, proj, explore.default_space(), whole_tree=True)

@@ -169,15 +169,15 @@ def explore_symbolic(
     started = time.perf_counter() if started is None else started
     kconf = kconfig.parse_tree()
     proj = projection_symbols([s.name for s in kconf.unique_defined_syms])
-    # every step, for the values each option takes (dead and always-on options)
-    whole = symbolic.walk(kconf, proj, None, whole_tree=True, values=True, progress=progress)
+    # only the projection's cone (the same projected set): counts, evaluation, witnesses; over
+    # the whole tree's space it also gives its options' values (dead and always-on options)
+    walk = symbolic.walk(kconf, proj, space, whole_tree=False, values=space is None,
+                         progress=progress)
+    seen = symbolic.whole_tree_values(kconf, proj, walk if space is None else None)
     settable = encode.settable_symbols(kconf)
     values = {
-        s: frozenset(("n", "m", "y")[x] for x in whole.seen.get(s, frozenset({0})))
-        for s in settable
+        s: frozenset(("n", "m", "y")[x] for x in seen.get(s, frozenset({0}))) for s in settable
     }
-    # only the projection's cone (the same projected set): counts, evaluation, witnesses
-    walk = symbolic.walk(kconf, proj, space, whole_tree=False)
     sym = SymbolicEvaluation(walk, devices, progress=progress)
     sets = [sym.device(d) for d in sym.devices]
     totals = sym.totals(sets)

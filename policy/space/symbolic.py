@@ -27,7 +27,7 @@ from policy.space.bdd import cudd
 from policy.space.treeread import TRI, Unsupported, Virtual, choice_slot
 from policy.space.walk import Layer, Pair, Walk
 
-__all__ = ["Walk", "walk"]
+__all__ = ["Walk", "walk", "whole_tree_values"]
 
 _N_DECISION = 6  # decision variables shared by every step (a choice of up to 31 entries)
 # the memory CUDD plans its tables and cache for (its default, a share of physical memory,
@@ -326,3 +326,24 @@ def walk(
 ) -> Walk:
     model = encode.compile_model(kconf, projection, space, whole_tree=whole_tree, virtual=virtual)
     return _Walker(kconf, model, virtual, values).run(progress)
+
+
+def whole_tree_values(
+    kconf: Any, projection: Sequence[str], cone: Optional[Walk] = None
+) -> dict[str, frozenset[int]]:
+    """The values (0, 1, 2) each user option takes over the whole tree, as a walk of every step
+    with ``values`` gives them (dead and always-on options), from two smaller walks: the cone of
+    ``projection`` (``cone``, when the caller walked it over the whole tree's space with
+    ``values``) and the cone of the options outside it.
+
+    A walk that has an option's step has every step the option depends on, so the values it sees
+    are the option's values in the tree; the two cones carry far smaller states than every step
+    with the projection (tested equal to that walk)."""
+    if cone is None:
+        cone = walk(kconf, projection, None, values=True)
+    seen = dict(cone.seen)
+    rest = [s for s in encode.settable_symbols(kconf) if s not in seen]
+    if rest:
+        other = walk(kconf, rest, None, values=True)
+        seen.update((s, other.seen[s]) for s in rest if s in other.seen)
+    return seen
