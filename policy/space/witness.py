@@ -66,16 +66,16 @@ class _Trials:
         self.first: dict[str, int] = {}  # the first step defining a symbol
         self.last: dict[str, int] = {}  # the last step defining a symbol or reading its line
         proj = set(model.projection)
-        layout: tuple[str, ...] = ()
-        self.shown: list[tuple[int, ...]] = []  # before each step: the projected slots' places
+        # after each step: the places of the projected slots it defines (a slot's on/off is
+        # then carried to the end, so a trial differs from the kept path there or nowhere)
+        self.shown: list[tuple[int, ...]] = []
         for i, cs in enumerate(model.steps):
-            self.shown.append(tuple(k for k, slot in enumerate(layout) if slot in proj))
-            layout = cs.layout_out
+            mine = set(cs.step.defines) & proj
+            self.shown.append(tuple(k for k, slot in enumerate(cs.layout_out) if slot in mine))
             for name in cs.step.defines:
                 self.first.setdefault(name, i)
             for name in (*cs.step.defines, *cs.step.user):
                 self.last[name] = i
-        self.shown.append(tuple(k for k, slot in enumerate(layout) if slot in proj))
 
     def run(self, want: dict[str, str], dropped: str, path: Path) -> Optional[Path]:
         """The path of ``want`` (``path``'s lines less the line of ``dropped``) when it gives
@@ -94,14 +94,14 @@ class _Trials:
                 if options > kept_options:
                     return None
                 return out + [(st, n + options - kept_options) for st, n in path[i + 1:]]
-            shown = self.shown[i]
-            if any((state[k] > 0) != (kept_state[k] > 0) for k in shown):
-                return None
             if i == len(steps):
                 return None
             chosen = replay_step(steps[i], state, want)
             if chosen is None:
                 return None
             state, options = chosen[0], options + chosen[1]
+            kept_after = path[i + 1][0]
+            if any((state[k] > 0) != (kept_after[k] > 0) for k in self.shown[i]):
+                return None
             out.append((state, options))
         return None
