@@ -166,7 +166,9 @@ class Walk:
                     if u is not None:
                         care |= bdd.support(u)
                 layer.care = frozenset(care)
-            care = set(bdd.support(pre)) | layer.care
+                layer.care_new = frozenset(layer.new) | frozenset(self.decision_vars)
+            care = bdd.support(pre)
+            care.update(layer.care)
             a = first_assignment(bdd, pre, care)
             assert a is not None, "a reachable state has no predecessor"
             if layer.value is not None:
@@ -183,7 +185,7 @@ class Walk:
                     options += 1
                 if holds_under(p, a) and not holds_under(d, a):
                     decisions.append((name, "y"))
-            drop = set(layer.new) | set(self.decision_vars)
+            drop = layer.care_new  # the step's own variables and the decisions
             fixed = bdd.cube({k: v for k, v in a.items() if k not in drop})
         decisions.reverse()
         return ({n: bool(pick[v]) for n, v in zip(self.projection, self.proj_vars)}, decisions,
@@ -303,3 +305,4 @@ class Layer:
     inc: Any = None  # where the step enables a user option (set by the walk)
     dead: tuple[str, ...] = ()  # the variables forgotten after the step
     care: Optional[frozenset[str]] = None  # the variables a witness reads here (computed once)
+    care_new: frozenset[str] = frozenset()  # with ``care``: the step's new and decision variables
