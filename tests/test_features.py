@@ -169,3 +169,44 @@ def test_validate_warns_when_size_is_not_a_multiple_of_the_region_align() -> Non
     assert diags("cxl", "24MiB") == ["region-align"]
     assert diags("nvdimm", "32MiB") == []
     assert diags("e820", "8MiB") == [] and diags("virtio-pmem", "24MiB") == []
+
+
+def test_candidate_verdicts_are_each_features_verdict() -> None:
+    """The verdicts of one candidate read from its memos at once equal each feature's own verdict,
+    for every candidate, kernel and page size, under builds where some expressions are off."""
+    import random
+
+    from policy.decide.cache import DecisionCache
+
+    cat = features.catalog()
+    exprs = sorted({e for f in cat.features for e in (f.build, *(c.build for c in f.runtime))})
+    rng = random.Random(7)
+
+    class Build:
+        def __init__(self, off: set[str]) -> None:
+            self.off = off
+
+        def eval(self, expr: str) -> str:
+            return "n" if expr in self.off else "y"
+
+    builds = [Build(set())] + [Build({e for e in exprs if rng.random() < 0.4}) for _ in range(6)]
+    cache = DecisionCache()
+    aligns = sorted({a.bytes for a in cat.aligns} | {4096, 16384, 32 << 20})
+    checked = blocked = 0
+    for kernel, page in (("6.1", 4096), ("6.12", 4096), ("6.12", 16384)):
+        for dt in cat.device_types:
+            for mode in cat.modes:
+                for map_ in (*mode.maps, None):
+                    for align in aligns:
+                        for pagemap in (False, True):
+                            for b in builds:
+                                got = features.candidate_verdicts(
+                                    cat, b, dt, mode.name, map_, align, pagemap, cache, kernel,
+                                    page)
+                                want = tuple(features.feature_verdict(
+                                    f, b, dt, mode.name, map_, align, pagemap, cache, kernel,
+                                    page) for f in cat.features)
+                                assert got == want, (dt.name, mode.name, map_, align, kernel)
+                                checked += 1
+                                blocked += any(v.blocker for v in got)
+    assert checked > 1000 and blocked  # some builds are the reason a feature is off

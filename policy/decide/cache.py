@@ -109,6 +109,8 @@ class DecisionCache:
     verdicts: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
     # (feature, device type, mode, map, align, pagemap) -> the build-independent verdict parts
     feature_memos: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # (device type, mode, map, align, pagemap, kernel, page) -> every feature's such parts
+    candidate_memos: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
     # every build expression a feature verdict may read, in catalog order (computed once)
     feature_exprs: tuple[str, ...] | None = None
     # (build fingerprint, device type, size, start align, pin, requires, wants, budgets) -> the
@@ -124,6 +126,7 @@ class DecisionCache:
         self.layouts.clear()
         self.verdicts.clear()
         self.feature_memos.clear()
+        self.candidate_memos.clear()
         self.feature_exprs = None
 
 

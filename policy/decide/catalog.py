@@ -7,6 +7,7 @@ them into frozen records and answers "does this candidate give this feature" as 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -35,7 +36,8 @@ from policy.units import format_size
 __all__ = [
     "AlignRule", "Catalog", "DeviceTypeRule", "Evaluates", "Feature", "HotplugRules",
     "ModeRule", "OnlineRule", "RuntimeCond", "Verdict", "build_holds", "catalog", "catalog_for",
-    "enabling_condition", "feature_names", "feature_verdict", "scaled_align", "verdict_page",
+    "candidate_verdicts", "enabling_condition", "feature_names", "feature_verdict", "scaled_align",
+    "verdict_page",
 ]
 
 @functools.lru_cache(maxsize=1)
@@ -147,6 +149,20 @@ class _Memo:
     lacks_feature: Optional[Verdict]
     lacks_cond: Optional[Verdict]
     gives: Optional[Verdict]
+    feature_build: str = "y"  # the feature's own build expression
+
+    def verdict(self, holds: Callable[[str], bool]) -> Verdict:
+        """The verdict under a build, told by ``holds`` which build expressions hold there."""
+        if self.final is not None:
+            return self.final
+        if not holds(self.feature_build):
+            assert self.lacks_feature is not None
+            return self.lacks_feature
+        if not any(holds(e) for e in self.builds):
+            assert self.lacks_cond is not None
+            return self.lacks_cond
+        assert self.gives is not None
+        return self.gives
 
 
 def feature_verdict(
@@ -170,16 +186,33 @@ def feature_verdict(
     device type, mode, map, align, pagemap, kernel and page size); the build is read as before.
     """
     memo = _memoised(feature, device_type, mode, map_, align, pagemap, cache, kernel, page)
-    if memo.final is not None:
-        return memo.final
-    if not build_holds(build, feature.build):
-        assert memo.lacks_feature is not None
-        return memo.lacks_feature
-    if not [e for e in memo.builds if build_holds(build, e)]:
-        assert memo.lacks_cond is not None
-        return memo.lacks_cond
-    assert memo.gives is not None
-    return memo.gives
+    return memo.verdict(functools.partial(build_holds, build))
+
+
+def candidate_verdicts(
+    cat: Catalog,
+    build: Evaluates,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+    cache: DecisionCache,
+    kernel: str = versions.DEFAULT,
+    page: int = BASE_PAGE,
+) -> tuple[Verdict, ...]:
+    """:func:`feature_verdict` of every feature of ``cat`` (in catalog order) for one candidate,
+    with the features' memos looked up once per candidate (``cache`` is ``cat``'s)."""
+    page = verdict_page(kernel, page)
+    key = (device_type.name, mode, map_, align, pagemap, kernel, page)
+    memos = cache.candidate_memos.get(key)
+    if memos is None:
+        memos = cache.candidate_memos[key] = tuple(
+            _memoised(f, device_type, mode, map_, align, pagemap, cache, kernel, page)
+            for f in cat.features
+        )
+    holds = functools.partial(build_holds, build)
+    return tuple(m.verdict(holds) for m in memos)
 
 
 def enabling_condition(
@@ -315,6 +348,7 @@ def _memo(
         ),
         Verdict(feature.name, False, f"build lacks {expr}", feature.source, expr),
         Verdict(feature.name, True, f"{mode} gives it: {feature.reason}", feature.source),
+        feature.build,
     )
 
 

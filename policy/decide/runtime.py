@@ -37,8 +37,8 @@ from policy.decide.catalog import (
     Catalog,
     ModeRule,
     Verdict,
+    candidate_verdicts,
     catalog,
-    feature_verdict,
     verdict_page,
 )
 from policy.decide.layouts import facts_of, kernel_of, layout, scaled_align, with_range
@@ -85,10 +85,8 @@ def _verdicts(cat: Catalog, cache: DecisionCache, b: CachedBuild, dt: Any, mode:
     key = (dt.name, mode, map_, align, pagemap, sig, kernel, page)
     got = cache.verdicts.get(key)
     if got is None:
-        got = cache.verdicts[key] = tuple(
-            feature_verdict(f, b, dt, mode, map_, align, pagemap, cache, kernel, page)
-            for f in cat.features
-        )
+        got = cache.verdicts[key] = candidate_verdicts(cat, b, dt, mode, map_, align, pagemap,
+                                                       cache, kernel, page)
     return got
 
 
