@@ -303,12 +303,7 @@ def _memo(
             f"{c.note or feature.reason}", c.source or feature.source,
         ))
     if not matched:
-        runtime = "; ".join(c.describe() for c in feature.runtime)
-        return _final(
-            Verdict(
-                feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source
-            )
-        )
+        return _not_given(feature, mode)
     sync_ok = [c for c in matched if not (c.sync_only and device_type.async_)]
     if not sync_ok:
         return _final(
@@ -349,6 +344,16 @@ def _memo(
         Verdict(feature.name, False, f"build lacks {expr}", feature.source, expr),
         Verdict(feature.name, True, f"{mode} gives it: {feature.reason}", feature.source),
         feature.build,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _not_given(feature: Feature, mode: str) -> _Memo:
+    """The verdict where no run-time condition of ``feature`` matches: one per feature and mode
+    (most candidates' verdicts are this one)."""
+    runtime = "; ".join(c.describe() for c in feature.runtime)
+    return _final(
+        Verdict(feature.name, False, f"{mode} does not give it (needs {runtime})", feature.source)
     )
 
 
