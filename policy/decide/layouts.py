@@ -95,18 +95,26 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     ``facts``: ``facts_of(device, dt)``, when the caller lays out many candidates of one
     device."""
     page = b.build.page_size
+    kernel = kernel_of(b)
+    # what only some layout kinds read is given to the others as one fixed value, so that
+    # builds differing in it share their layouts: the compat align, the start range and the
+    # zero-size refusal are of the layouts placed at a start, the memmap dedup of pfn's (and
+    # dax_hmem's), the region's pagemap of raw's
+    placed = mode.layout in ("pfn", "kmem")
     compat = (
         costs.PPC64_HASH_COMPAT_ALIGN
-        if b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN")
+        if placed and b.holds("ARCH_HAS_MEMREMAP_COMPAT_ALIGN")
         else costs.SUBSECTION_SIZE
     )
-    kernel = kernel_of(b)
-    dedup_arch = b.holds(kernel.dedup_gate)  # the gate's name is per kernel version
+    # the gate's name is per kernel version
+    dedup_arch = mode.layout == "pfn" and b.holds(kernel.dedup_gate)
+    pagemap = pagemap and mode.layout == "raw"
+    ranged = ranged and placed
     facts = facts or facts_of(device, dt)
     exists = bool(getattr(device, "exists", False))
     key = (facts, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
-           cand.align, page, compat, dedup_arch, pagemap, exists, kernel.zero_size_refused,
-           ranged)
+           cand.align, page, compat, dedup_arch, pagemap, exists,
+           placed and kernel.zero_size_refused, ranged)
     got = cache.layouts.get(key)
     if got is None:
         got = _compute(facts, dt, mode, cand, page, compat, dedup_arch, pagemap, exists, kernel,

@@ -1,0 +1,71 @@
+"""The decision memos (:mod:`policy.decide.cache`) give what computing afresh gives: a memo key
+that leaves out something a result reads would hand one build's result to another."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+from policy import resources
+from policy.decide import runtime
+from policy.decide.cache import cache_for
+from policy.decide.catalog import catalog
+from policy.kconfig import versions
+from policy.profiles import profile as profiles
+
+
+@dataclasses.dataclass(frozen=True)
+class _Build:
+    """Every expression "y" but those in ``off``."""
+
+    kernel: str
+    page_size: int
+    off: frozenset[str]
+    name: str = "b"
+    arch: str = "x86_64"
+
+    def eval(self, expr: str) -> str:
+        return "n" if expr in self.off else "y"
+
+    def enabled(self, sym: str) -> bool:
+        return sym not in self.off
+
+    def why_expr_off(self, expr: str) -> tuple[Any, ...]:
+        return ()
+
+
+def _builds() -> list[_Build]:
+    """Builds differing in what the layouts and verdicts read of a build: the kernel, the page
+    size, ZONE_DEVICE (the pagemap), the compat align and the memmap dedup gate."""
+    out = []
+    for kernel, page in (("6.1", 4096), ("6.12", 4096), ("6.12", 16384)):
+        gate = versions.get(kernel).dedup_gate
+        syms = ("ZONE_DEVICE", "ARCH_HAS_MEMREMAP_COMPAT_ALIGN", gate)
+        for bits in itertools.product((False, True), repeat=len(syms)):
+            off = frozenset(s for s, on in zip(syms, bits) if not on)
+            out.append(_Build(kernel, page, off))
+    return out
+
+
+def _devices() -> list[Any]:
+    """The shipped profiles' devices at a known start (without one, a layout is laid out over
+    every start, dozens of times: too slow here) and one without."""
+    devices = list(profiles.load_profiles([resources.profiles_dir()]).devices)
+    assert all(d.start is None for d in devices)
+    return [dataclasses.replace(d, start=d.start_align or 0) for d in devices] + devices[-1:]
+
+
+def test_candidates_from_memos_shared_by_builds_are_those_of_each_build_alone() -> None:
+    cat = catalog()
+    cache = cache_for(cat)
+    builds, devices = _builds(), _devices()
+    cache.clear()
+    shared = {b: [runtime.candidates_for(d, b, cat, ranged)
+                  for d in devices for ranged in (True, False)] for b in builds}
+    for b in builds:
+        cache.clear()  # only this build's results in the memos
+        alone = [runtime.candidates_for(d, b, cat, ranged)
+                 for d in devices for ranged in (True, False)]
+        assert shared[b] == alone, b
+    cache.clear()
+    assert len(builds) == 24 and len({tuple(map(tuple, r)) for r in shared.values()}) > 12
