@@ -54,11 +54,12 @@ class RangedLayout(costs.Layout):
 
 @dataclasses.dataclass(frozen=True)
 class Facts:
-    """The device facts a layout reads, resolved: start, region align, ways, who creates it."""
+    """The device facts a layout reads, resolved: start, region align, ways, who creates it
+    (whether the start is known only decides whether a layout is also laid out over every start
+    the facts allow: :func:`layout`)."""
 
     size: int
     start: int  # the start laid out: the known start, else ``start_align`` (or 0)
-    start_known: bool
     start_align: int  # the start's known alignment (0: nothing known)
     region_align: int  # ndctl sizes namespaces in multiples of this (0: no sizing)
     ways: int
@@ -77,7 +78,6 @@ def facts_of(device: Any, dt: DeviceTypeRule) -> Facts:
     return Facts(
         size=int(device.size),
         start=int(start) if start is not None else start_align,
-        start_known=start is not None,
         start_align=start_align,
         region_align=effective_region_align(dt.region_align, fact_align, ways),
         ways=int(ways or 1),
@@ -97,9 +97,9 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     page = b.build.page_size
     kernel = kernel_of(b)
     # what only some layout kinds read is given to the others as one fixed value, so that
-    # builds differing in it share their layouts: the compat align, the start range and the
-    # zero-size refusal are of the layouts placed at a start, the memmap dedup of pfn's (and
-    # dax_hmem's), the region's pagemap of raw's
+    # builds differing in it share their layouts: the compat align and the zero-size refusal
+    # are of the layouts placed at a start, the memmap dedup of pfn's (and dax_hmem's), the
+    # region's pagemap of raw's
     placed = mode.layout in ("pfn", "kmem")
     compat = (
         costs.PPC64_HASH_COMPAT_ALIGN
@@ -109,7 +109,8 @@ def layout(device: Any, dt: DeviceTypeRule, mode: ModeRule, cand: Candidate, b: 
     # the gate's name is per kernel version
     dedup_arch = mode.layout == "pfn" and b.holds(kernel.dedup_gate)
     pagemap = pagemap and mode.layout == "raw"
-    ranged = ranged and placed
+    # the start range: of the layouts placed at a start, and only where the start is not known
+    ranged = ranged and placed and getattr(device, "start", None) is None
     facts = facts or facts_of(device, dt)
     exists = bool(getattr(device, "exists", False))
     key = (facts, dt.region_align, dt.whole_device, mode.layout, cand.mode, cand.map,
@@ -161,7 +162,8 @@ def with_range(lay: costs.Layout, rng: StartRange, note: str, index: int) -> Ran
 
 def start_range(facts: Facts, mode: ModeRule, cand: Candidate, compat: int,
                 at: Any) -> StartRange | None:
-    """The layout over every start the facts allow, when it depends on the start; else None.
+    """The layout over every start the facts allow (the start is not known), when it depends
+    on the start; else None.
 
     A pfn layout depends on ``start mod A`` (``A = max(align, memremap_compat_align())``: data
     offset and end truncation, drivers/nvdimm/pfn_devs.c nd_pfn_init) and, for map=dev and
@@ -170,7 +172,7 @@ def start_range(facts: Facts, mode: ModeRule, cand: Candidate, compat: int,
     starts are the multiples of what is known (start_align, else the region align, at least
     the 2 MiB the kernel needs) below ``L = max(A, 128 MiB)``.
     """
-    if facts.start_known or mode.layout not in ("pfn", "kmem") or cand.map is None:
+    if mode.layout not in ("pfn", "kmem") or cand.map is None:
         return None
     a = max(cand.align, compat)
     span = max(a, costs.SECTION_SIZE) if (cand.map == "dev" or mode.layout == "kmem") else a
