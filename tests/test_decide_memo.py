@@ -69,3 +69,26 @@ def test_candidates_from_memos_shared_by_builds_are_those_of_each_build_alone() 
         assert shared[b] == alone, b
     cache.clear()
     assert len(builds) == 24 and len({tuple(map(tuple, r)) for r in shared.values()}) > 12
+
+
+def test_a_device_with_and_without_a_known_start_share_memos_rightly() -> None:
+    """Laid out at the same start, a device whose start is known and one whose start is only
+    assumed share the layouts at that start; only the latter's are also laid out over every
+    start (the range a report shows)."""
+    cat = catalog()
+    cache = cache_for(cat)
+    unknown = _devices()[-1]
+    known = dataclasses.replace(unknown, start=unknown.start_align or 0)
+    calls = [(d, b, ranged) for b in _builds()[::5] for d in (known, unknown)
+             for ranged in (False, True)]
+    cache.clear()
+    shared = [runtime.candidates_for(d, b, cat, ranged) for d, b, ranged in calls]
+    ranges = 0
+    for (d, b, ranged), got in zip(calls, shared):
+        cache.clear()
+        assert got == runtime.candidates_for(d, b, cat, ranged), (d.start, b, ranged)
+        ranged_here = any(getattr(r.layout, "start_range", None) for r in got)
+        assert not ranged_here or (d is unknown and ranged)
+        ranges += ranged_here
+    cache.clear()
+    assert ranges
