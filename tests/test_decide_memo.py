@@ -92,3 +92,26 @@ def test_a_device_with_and_without_a_known_start_share_memos_rightly() -> None:
         ranges += ranged_here
     cache.clear()
     assert ranges
+
+
+def test_candidates_without_features_are_those_with_them_but_the_verdicts() -> None:
+    """``candidates_for(features=False)`` (the symbolic evaluation's) lists the same candidates,
+    possible or not, with the same layouts, budgets and rank after the feature counts."""
+    cat = catalog()
+    devices = _devices()
+    devices += [dataclasses.replace(d, budget_dram=1 << 20) for d in devices[:3]]
+    checked = missing = 0
+    for b in _builds()[::3]:
+        for d in devices:
+            full = runtime.candidates_for(d, b, cat)
+            bare = runtime.candidates_for(d, b, cat, features=False)
+            assert len(full) == len(bare)
+            for f, r in zip(full, bare):
+                assert r == dataclasses.replace(f, features=(), missing_required=(),
+                                                missing_wanted=())
+                if f.possible:
+                    assert r.rank(cat)[2] == f.rank(cat)[2]
+                    assert r.rank(cat)[4:] == f.rank(cat)[4:]
+                    checked += 1
+                    missing += bool(f.missing_wanted or f.missing_required)
+    assert checked > 100 and missing

@@ -168,10 +168,15 @@ def _over_budget(device: Any, lay: Any) -> tuple[str, ...]:
 
 
 def candidates_for(
-    device: Any, build: Build, cat: Optional[Catalog] = None, ranged: bool = True
+    device: Any, build: Build, cat: Optional[Catalog] = None, ranged: bool = True,
+    features: bool = True,
 ) -> list[CandidateResult]:
     """Every candidate for ``device`` under ``build``, possible or not, before ranking (with
-    ``ranged``, each layout with its start range: :func:`policy.decide.layouts.layout`)."""
+    ``ranged``, each layout with its start range: :func:`policy.decide.layouts.layout`).
+
+    Without ``features``, the candidates without their feature verdicts (no features, none
+    missing): for a caller that reads what each gives elsewhere, the symbolic evaluation
+    (:mod:`policy.space.symbolic_eval`), which reads the rest."""
     cat = cat or catalog()
     cache = cache_for(cat)
     b = cached(build)
@@ -233,16 +238,20 @@ def candidates_for(
                     out.append(impossible(cand, lay.refused.render(), (), mode.proposal,
                                           lay.refused))
                     continue
-                if sig is None:
-                    sig = _feature_signature(cat, b, cache)
-                verdicts = _verdicts(cat, cache, b, dt, mode.name, m, align, pagemap, sig,
-                                     kernel.name)
-                on = {v.feature for v in verdicts if v.enabled}
+                verdicts: tuple[Verdict, ...] = ()
+                required: tuple[str, ...] = ()
+                wanted: tuple[str, ...] = ()
+                if features:
+                    if sig is None:
+                        sig = _feature_signature(cat, b, cache)
+                    verdicts = _verdicts(cat, cache, b, dt, mode.name, m, align, pagemap, sig,
+                                         kernel.name)
+                    on = {v.feature for v in verdicts if v.enabled}
+                    required = tuple(f for f in device.requires if f not in on)
+                    wanted = tuple(f for f in device.wants if f not in on)
                 got = CandidateResult(
                     candidate=cand, possible=True, why_impossible="", chain=(), layout=lay,
-                    features=verdicts,
-                    missing_required=tuple(f for f in device.requires if f not in on),
-                    missing_wanted=tuple(f for f in device.wants if f not in on),
+                    features=verdicts, missing_required=required, missing_wanted=wanted,
                     over_budget=_over_budget(device, lay), proposal=mode.proposal,
                 )
                 if mode.layout == "kmem":

@@ -285,7 +285,8 @@ class SymbolicEvaluation:
         out: dict[_Listed, Any] = {}
         for (ctx, page, truth), build in zip(self.contexts(), self._context_builds()):
             pagemap = bool(dt.pagemap and truth["ZONE_DEVICE"])
-            results = runtime.candidates_for(at_start, build, self.cat)
+            # what each gives is read off the catalog's conditions (_gives), not the verdicts
+            results = runtime.candidates_for(at_start, build, self.cat, features=False)
             for index, r in enumerate(results):
                 if not r.possible:
                     continue  # refused by its layout, or a mode this device type cannot host
