@@ -325,3 +325,20 @@ def test_fsdax_pmd_faults_still_need_fs_dax_pmd() -> None:
 def test_requiring_pmd_and_pud_faults_cannot_be_met_by_one_devdax() -> None:
     d = decide(dev(requires=("pmd_faults", "pud_faults")), B["amd64"])
     assert not d.ok
+
+
+def test_candidates_copied_with_changes_are_dataclasses_replace() -> None:
+    """A decision's losers and system-ram's memmap_on_memory candidates are copies of a
+    candidate with a field or two changed: equal to ``dataclasses.replace``, the original kept."""
+    import dataclasses
+
+    from policy.decide import runtime
+
+    results = runtime.candidates_for(dev(), B["amd64"])
+    assert any(r.possible for r in results)
+    for r in results:
+        before = dataclasses.replace(r)
+        got = runtime._replaced(r, lost="x", over_budget=("y",))
+        assert got == dataclasses.replace(r, lost="x", over_budget=("y",)) != r
+        assert r == before and r.lost != "x"
+        assert runtime._with_lost(r, "z") == dataclasses.replace(r, lost="z")

@@ -26,7 +26,6 @@ with a finding (exit 1) naming the chain to the root cause.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -134,10 +133,8 @@ def _memmap_on_memory(cat: Catalog, b: CachedBuild,
 
 def _kmem_candidates(cat: Catalog, b: CachedBuild, device: Any, dt: Any, mode: ModeRule,
                      base: CandidateResult) -> list[CandidateResult]:
-    """The DRAM-memmap system-ram candidate ``base`` with who onlines it, and beside it the
+    """The DRAM-memmap system-ram candidate ``base`` (with who onlines it), and beside it the
     memmap_on_memory one (where the catalog says the kernel has it): possible, or why not."""
-    online = onlining(cat, b, device)
-    base = dataclasses.replace(base, onlining=online)
     kernel = kernel_of(b).name
     base_lay = base.layout
     if not cat.hotplug.memmap_on_memory_in(kernel) or base_lay is None:
@@ -149,11 +146,11 @@ def _kmem_candidates(cat: Catalog, b: CachedBuild, device: Any, dt: Any, mode: M
             # the device asks for it by default: the DRAM memmap is the kernel's silent fallback
             note = hotplug.fallback_note(why, dt.kmem_memmap_on_memory_source)
             lay = dataclasses.replace(base_lay, warnings=base_lay.warnings + (note,))
-            base = dataclasses.replace(base, layout=lay)
+            base = _replaced(base, layout=lay)
         return [base, impossible(cand, f"memmap on the device: {why}", chain, mode.proposal)]
     lay = hotplug.on_memory_layout(base_lay, costs.MEMORY_BLOCK_SIZE, per_block)
-    return [base, dataclasses.replace(base, candidate=cand, layout=lay,
-                                      over_budget=_over_budget(device, lay))]
+    return [base, _replaced(base, candidate=cand, layout=lay,
+                            over_budget=_over_budget(device, lay))]
 
 
 def _over_budget(device: Any, lay: Any) -> tuple[str, ...]:
@@ -186,6 +183,7 @@ def candidates_for(
     page = b.build.page_size
     kernel = kernel_of(b)
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
+    online: Optional[hotplug.Onlining] = None  # who onlines system-ram (first needed)
     facts = facts_of(device, dt)  # what every candidate's layout reads of the device
     for mode in cat.modes:
         default = Candidate(mode=mode.name, map=None, align=page)
@@ -249,12 +247,16 @@ def candidates_for(
                     on = {v.feature for v in verdicts if v.enabled}
                     required = tuple(f for f in device.requires if f not in on)
                     wanted = tuple(f for f in device.wants if f not in on)
+                kmem = mode.layout == "kmem"
+                if kmem and online is None:
+                    online = onlining(cat, b, device)
                 got = CandidateResult(
                     candidate=cand, possible=True, why_impossible="", chain=(), layout=lay,
                     features=verdicts, missing_required=required, missing_wanted=wanted,
                     over_budget=_over_budget(device, lay), proposal=mode.proposal,
+                    onlining=online if kmem else None,
                 )
-                if mode.layout == "kmem":
+                if kmem:
                     out.extend(_kmem_candidates(cat, b, device, dt, mode, got))
                 else:
                     out.append(got)
@@ -366,6 +368,7 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
         ))
     final: list[CandidateResult] = []
     runner_up: Optional[CandidateResult] = None
+    runner_up_rank: tuple[int, ...] = ()
     for r in results:
         if r is best:
             continue
@@ -375,8 +378,9 @@ def decide(device: Any, build: Build, cat: Optional[Catalog] = None) -> Decision
             final.append(_with_lost(r, f"the profile pins {pin.mode}"))
         else:
             lost = _with_lost(r, lost_reason(r, winner))
-            if runner_up is None or r.rank(cat) < runner_up.rank(cat):
-                runner_up = lost
+            rank = r.rank(cat)
+            if runner_up is None or rank < runner_up_rank:
+                runner_up, runner_up_rank = lost, rank
             final.append(lost)
     reason = findings[0].message if findings else win_reason(
         winner, device, runner_up, pin is not None
@@ -433,7 +437,12 @@ def _conflicts(device: Any, cat: Catalog) -> list[Finding]:
 
 
 def _with_lost(r: CandidateResult, why: str) -> CandidateResult:
-    # dataclasses.replace(r, lost=why), without re-running __init__ over every field
-    out = copy.copy(r)
-    object.__setattr__(out, "lost", why)
+    return _replaced(r, lost=why)
+
+
+def _replaced(r: CandidateResult, **changes: Any) -> CandidateResult:
+    """``dataclasses.replace(r, **changes)`` without re-running ``__init__`` over every field
+    (nor copy.copy's generic protocol): a decision copies thousands of candidates."""
+    out = object.__new__(CandidateResult)
+    out.__dict__.update(r.__dict__, **changes)
     return out
