@@ -11,7 +11,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -122,6 +121,8 @@ def _unchanged(path: Path, text: str) -> bool:
 
 def _backup(path: Path, directory: Path) -> None:
     """``PATH.old`` := the current ``PATH``, by link + rename (never by writing ``PATH.old``)."""
+    import secrets  # only here: ~3 ms of every start (random, hmac) otherwise
+
     old = Path(str(path) + ".old")
     tmp = directory / f".{path.name}.old.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
