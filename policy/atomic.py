@@ -11,9 +11,7 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +120,9 @@ def _unchanged(path: Path, text: str) -> bool:
 
 def _backup(path: Path, directory: Path) -> None:
     """``PATH.old`` := the current ``PATH``, by link + rename (never by writing ``PATH.old``)."""
+    import secrets  # only here and below: tempfile, secrets (random, shutil) cost ~4 ms of
+    import tempfile  # every start, and most commands write nothing
+
     old = Path(str(path) + ".old")
     tmp = directory / f".{path.name}.old.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -157,6 +158,8 @@ def write_atomic(path: Path, text: str, *, backup: bool = False) -> bool:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"{path}: cannot write: directory {directory} does not exist")
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as err:

@@ -9,7 +9,6 @@ evaluation: the values of its expressions and the why-off chains of those that a
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +84,8 @@ class CachedBuild:
         """
         got = self._fingerprint
         if got is None:
+            import hashlib  # only here: the memo of repeated decisions (matrix, fleet)
+
             kernel = getattr(self.build, "kernel", "")  # version rules (e.g. 6.12's refusals)
             h = hashlib.sha256(f"{kernel}\0{self.arch}\0{self.page_size}".encode())
             for sym, val in sorted(self.build.values.items()):
