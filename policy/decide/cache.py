@@ -103,8 +103,10 @@ def cached(build: Any) -> CachedBuild:
 class DecisionCache:
     """The memo tables of one catalog's decisions (see the module docstring)."""
 
-    # (size, start, region align, whole device, layout kind, mode, map, align, page size,
-    #  compat align, dedup arch, pagemap, zero-size refused by the kernel version) -> costs.Layout
+    # (device facts, region align, whole device, layout kind, mode, map, align, page size,
+    #  exists, and what the kind reads of the build and the call: compat align, dedup arch,
+    #  pagemap, zero-size refused by the kernel version, start range) -> costs.Layout
+    #  (policy.decide.layouts.layout)
     layouts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # (device type, mode, map, align, pagemap, holds of each feature expression) -> verdicts
     verdicts: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
