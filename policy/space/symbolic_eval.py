@@ -9,7 +9,8 @@ Here each device's decision is written as sets of configurations instead (docs/e
   takes a handful of values; under each, :func:`policy.decide.runtime.candidates_for` lists the
   device's
   candidates with their layouts, refusals, budgets and rank tails -- the real code, run on a build
-  that answers every other expression "y" so that every candidate appears;
+  that answers every other expression "y" so that every candidate appears (without the feature
+  verdicts: what a candidate gives is the next item's sets);
 - a candidate is possible where its mode's build expression and (for modes with aligns) its
   align's build expression hold; it gives a feature where
   :func:`policy.decide.catalog.enabling_condition` says so. Both are monotone expressions over the
