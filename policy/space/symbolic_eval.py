@@ -387,18 +387,18 @@ class SymbolicEvaluation:
         """Where each sum of one outcome per device holds. Summed context by context: the
         contexts are disjoint, and under one a device has a handful of its outcomes (about a
         tenth of the pairs to intersect), then the contexts' sums are joined."""
-        bdd = self.bdd
+        false = self.bdd.false
         out: dict[Any, Any] = {}
         for ctx, _page, _truth in self.contexts():
             cur = {zero: self.walk.final & ctx}
             for mine in parts:
                 here = [(k, u & ctx) for k, u in mine.items()]
-                here = [(k, u) for k, u in here if u != bdd.false]
+                here = [(k, u) for k, u in here if u != false]
                 nxt: dict[Any, Any] = {}
                 for t, where in cur.items():
                     for k, part in here:
                         both = where & part
-                        if both == bdd.false:
+                        if both == false:
                             continue
                         s = tuple(map(add, t, k))
                         nxt[s] = nxt[s] | both if s in nxt else both

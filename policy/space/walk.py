@@ -122,6 +122,7 @@ class Walk:
         state: each step keeps within the budget left); otherwise any.
         """
         bdd = self.bdd
+        false = bdd.false
         budget = 0  # the hidden options left (:class:`Levels`)
         lv: Optional[Levels] = None
         if fewest:
@@ -144,7 +145,7 @@ class Walk:
                 pre = (fixed & layer.rel) & lv.hidden(k, budget)
             elif lv is not None:
                 pre = (fixed & layer.rel & ~layer.inc) & lv.hidden(k, budget)
-                if pre == bdd.false:
+                if pre == false:
                     assert budget > 0, "the option budget ran out"
                     budget -= 1
                     pre = (fixed & layer.rel & layer.inc) & lv.hidden(k, budget)
@@ -152,13 +153,13 @@ class Walk:
                 pre = (fixed & layer.rel) & layer.before  # the cube first: small operands
             if layer.user is not None:
                 quiet = pre & ~layer.user
-                if quiet != bdd.false:
+                if quiet != false:
                     pre = quiet
             elif layer.entries:
                 quiet = pre
                 for _n, p, d, _on in layer.entries:
                     quiet = quiet & (~p | d)
-                if quiet != bdd.false:
+                if quiet != false:
                     pre = quiet
             if layer.care is None:
                 care = set(layer.new) | set(self.decision_vars)
@@ -200,7 +201,8 @@ def first_assignment(bdd: Any, u: Any, care_vars: Iterable[str]) -> Optional[dic
     satisfying path exactly when, under the complement edges taken so far, it is not the
     constant false, so the first cube follows the low branch wherever that holds. Care
     variables absent from the cube are False, as in dd's first minterm."""
-    if u == bdd.false:
+    false, true = bdd.false, bdd.true  # each read of the property wraps a new node
+    if u == false:
         return None
     cube: dict[str, bool] = {}
     positive = True  # whether the edges taken so far complement the function an even number
@@ -208,7 +210,7 @@ def first_assignment(bdd: Any, u: Any, care_vars: Iterable[str]) -> Optional[dic
         if u.negated:
             positive = not positive
         low = u.low
-        if low != (bdd.false if positive else bdd.true):
+        if low != (false if positive else true):
             cube[u.var] = False
             u = low
         else:
