@@ -8,7 +8,9 @@ and each decision well under 1 ms: the decisions are timed again in this process
 (``policy.decide.cache.DecisionCache``) cleared before each run, and per decision reported.
 The issue's "within 2x of ``--version``" was written when ``--version`` imported click and
 importlib.metadata (~70 ms); it now answers before importing either (~1.05x ``python -c pass``),
-so that ratio is printed, not judged.
+so that ratio is printed, not judged. Each target is judged as measured and scaled to the quiet
+machine by the floor of the same run (``timing.at_quiet``: the shared machine's speed varies by
+2x and more); the exit status follows the scaled figures.
 
     .venv/bin/python bench/matrix.py [--runs N] [--pin CPU]
 """
@@ -19,7 +21,7 @@ import statistics
 import sys
 import time
 
-from timing import PMEMPOLICY, PYTHON, ROOT, machine, measure, options, prepare, verdict
+from timing import PMEMPOLICY, PYTHON, ROOT, machine, measure, options, prepare, verdicts
 
 sys.path.insert(0, str(ROOT))
 
@@ -75,8 +77,8 @@ def main() -> int:
     n, cold, warm = decisions(args.runs)
     print(f"{n} decisions per matrix (in process, CPU): {cold:.3f} ms each from a cleared memo, "
           f"{warm:.4f} ms each from the memo")
-    ok = verdict("pmempolicy matrix, CPU", matrix.cpu_median, LIMIT_S, " s")
-    ok = verdict("one decision, CPU", cold, LIMIT_DECISION_MS, " ms") and ok
+    ok = verdicts("pmempolicy matrix, CPU", matrix.cpu_median, floor, LIMIT_S, " s")
+    ok = verdicts("one decision, CPU", cold, floor, LIMIT_DECISION_MS, " ms", 3) and ok
     return 0 if ok else 1
 
 
