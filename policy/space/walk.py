@@ -82,6 +82,26 @@ class Walk:
             self._levels = got
         return got
 
+    def _prepare(self, layer: Layer) -> None:
+        """What a witness reads of ``layer`` at every target, computed once: the variables it
+        assigns, the relation split by whether the step enables an option, and the outcomes
+        without a line in ``.config`` (the default, preferred)."""
+        bdd = self.bdd
+        care = set(layer.new) | set(self.decision_vars)
+        for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
+            if u is not None:
+                care |= bdd.support(u)
+        layer.care_new = frozenset(layer.new) | frozenset(self.decision_vars)
+        if layer.inc is not None:
+            layer.stay, layer.spend = layer.rel & ~layer.inc, layer.rel & layer.inc
+        if layer.user is not None:
+            layer.quiet = ~layer.user
+        elif layer.entries:
+            layer.quiet = bdd.true
+            for _n, p, d, _on in layer.entries:
+                layer.quiet = layer.quiet & (~p | d)
+        layer.care = frozenset(care)
+
     def visible(self) -> tuple[bool, ...]:
         """Per step: whether the final configuration shows the option it enables (its ``inc``
         reads projected variables only, which no later step forgets)."""
@@ -141,33 +161,23 @@ class Walk:
         options = 0
         for k in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[k]
+            if layer.care is None:
+                self._prepare(layer)
+            assert layer.care is not None
             if lv is not None and lv.visible[k]:
                 pre = (fixed & layer.rel) & lv.hidden(k, budget)
             elif lv is not None:
-                pre = (fixed & layer.rel & ~layer.inc) & lv.hidden(k, budget)
+                pre = (fixed & layer.stay) & lv.hidden(k, budget)
                 if pre == false:
                     assert budget > 0, "the option budget ran out"
                     budget -= 1
-                    pre = (fixed & layer.rel & layer.inc) & lv.hidden(k, budget)
+                    pre = (fixed & layer.spend) & lv.hidden(k, budget)
             else:
                 pre = (fixed & layer.rel) & layer.before  # the cube first: small operands
-            if layer.user is not None:
-                quiet = pre & ~layer.user
+            if layer.quiet is not None:
+                quiet = pre & layer.quiet
                 if quiet != false:
                     pre = quiet
-            elif layer.entries:
-                quiet = pre
-                for _n, p, d, _on in layer.entries:
-                    quiet = quiet & (~p | d)
-                if quiet != false:
-                    pre = quiet
-            if layer.care is None:
-                care = set(layer.new) | set(self.decision_vars)
-                for u in [layer.user] + [x for e in layer.entries for x in e[1:]]:
-                    if u is not None:
-                        care |= bdd.support(u)
-                layer.care = frozenset(care)
-                layer.care_new = frozenset(layer.new) | frozenset(self.decision_vars)
             care = bdd.support(pre)
             care.update(layer.care)
             a = first_assignment(bdd, pre, care)
@@ -307,4 +317,10 @@ class Layer:
     inc: Any = None  # where the step enables a user option (set by the walk)
     dead: tuple[str, ...] = ()  # the variables forgotten after the step
     care: Optional[frozenset[str]] = None  # the variables a witness reads here (computed once)
-    care_new: frozenset[str] = frozenset()  # with ``care``: the step's new and decision variables
+    # with ``care`` (:meth:`Walk._prepare`, again when ``care`` is reset to None): the step's new
+    # and decision variables, the relation where it enables no option and where it does, and
+    # where it uses no line of ``.config``
+    care_new: frozenset[str] = frozenset()
+    stay: Any = None
+    spend: Any = None
+    quiet: Any = None
