@@ -11,7 +11,7 @@ the outcomes that enable a user option and those that do not.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from policy.space import encode
@@ -77,7 +77,7 @@ class Walk:
             if self.progress is not None:
                 self.progress("options", k + 1, len(self.layers))
         incs = [layer.inc for layer, v in zip(self.layers, visible) if v]
-        got = Levels(bdd, out, visible, _totals(bdd, cur, incs))
+        got = Levels(bdd, out, visible, _shows(bdd, incs))
         if within is None:
             self._levels = got
         return got
@@ -252,7 +252,7 @@ class Levels:
     own step: whether it enabled its option is read off the projection). Those steps are not
     split; the others, *hidden*, are. ``before[k][c]``, before step k (and after the last one),
     holds the states reachable with at most c hidden options (the last set of each list stands
-    for every larger c); ``final[b]`` the final configurations reachable with at most b options
+    for every larger c); ``reach(b)`` the final configurations reachable with at most b options
     in all: at most b - j hidden ones where the visible steps enabled j. A state already shows
     the visible options before it, so ``before[k][b - j]`` among the states showing j is exactly
     the set of those reachable with at most b options in all: the sets every step used to be
@@ -262,7 +262,13 @@ class Levels:
     bdd: Any
     before: list[list[Any]]
     visible: tuple[bool, ...]
-    final: list[Any]
+    shows: list[Any]  # shows[j]: the final configurations showing exactly j visible options
+    _reach: dict[int, Any] = field(default_factory=dict)  # ``reach``'s sets, computed on demand
+
+    @property
+    def most(self) -> int:
+        """The most options any configuration takes: ``reach`` is the same from there on."""
+        return len(self.before[-1]) - 1 + len(self.shows) - 1
 
     def hidden(self, k: int, budget: int) -> Any:
         """The states before step ``k`` reachable with at most ``budget`` hidden options."""
@@ -270,36 +276,38 @@ class Levels:
         return sets[min(budget, len(sets) - 1)]
 
     def reach(self, budget: int) -> Any:
-        """The final configurations reachable with at most ``budget`` options in all."""
-        return self.final[min(budget, len(self.final) - 1)]
+        """The final configurations reachable with at most ``budget`` options in all (computed
+        when first asked: the fewest options of the targets are usually far below ``most``)."""
+        b = min(budget, self.most)
+        got = self._reach.get(b)
+        if got is None:
+            hidden = self.before[-1]
+            last = len(hidden) - 1
+            got = self.bdd.false
+            for j in range(min(b, len(self.shows) - 1) + 1):
+                got = got | (hidden[min(b - j, last)] & self.shows[j])
+            self._reach[b] = got
+        return got
 
     def fewest(self, target: Any) -> int:
         """The fewest options of any configuration reaching one of ``target``."""
-        for c, reach in enumerate(self.final):
-            if reach & target != self.bdd.false:
-                return c
+        false = self.bdd.false
+        for b in range(self.most + 1):
+            if self.reach(b) & target != false:
+                return b
         raise ValueError("empty target")
 
 
-def _totals(bdd: Any, hidden: list[Any], incs: list[Any]) -> list[Any]:
-    """``Levels.final`` from the final states' hidden levels and the visible steps' options."""
-    shows = [bdd.true]  # shows[j]: the configurations showing exactly j visible options
+def _shows(bdd: Any, incs: list[Any]) -> list[Any]:
+    """``Levels.shows``: where exactly j of the visible steps' options ``incs`` are on."""
+    shows = [bdd.true]
     for u in incs:
         nxt = [bdd.false] * (len(shows) + 1)
         for j, c in enumerate(shows):
             nxt[j] = nxt[j] | (c & ~u)
             nxt[j + 1] = nxt[j + 1] | (c & u)
         shows = nxt
-    last = len(hidden) - 1
-    out = []
-    for b in range(last + len(shows)):
-        got = bdd.false
-        for j in range(min(b, len(shows) - 1) + 1):
-            got = got | (hidden[min(b - j, last)] & shows[j])
-        out.append(got)
-    while len(out) > 1 and out[-1] == out[-2]:
-        out.pop()
-    return out
+    return shows
 
 
 @dataclass
