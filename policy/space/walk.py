@@ -58,17 +58,18 @@ class Walk:
             # keep[k + 1] reads no variable the step forgets: it restricts the relation once
             # instead of every image
             rel = layer.rel & keep[k + 1]
+            image = _Images(layer.dead)
             if layer.inc == bdd.false or visible[k]:
-                nxt = [cudd.and_exists(m, rel, layer.dead) for m in cur]
+                nxt = [image(m, rel, 0) for m in cur]
             else:
                 stay = rel & ~layer.inc
                 inc = rel & layer.inc
                 last = len(cur) - 1
                 nxt = []
                 for c in range(len(cur) + 1):
-                    got = cudd.and_exists(cur[min(c, last)], stay, layer.dead)
+                    got = image(cur[min(c, last)], stay, 0)
                     if c:
-                        got = got | cudd.and_exists(cur[min(c - 1, last)], inc, layer.dead)
+                        got = got | image(cur[min(c - 1, last)], inc, 1)
                     nxt.append(got)
                 while len(nxt) > 1 and nxt[-1] == nxt[-2]:
                     nxt.pop()
@@ -201,6 +202,21 @@ class Walk:
         decisions.reverse()
         return ({n: bool(pick[v]) for n, v in zip(self.projection, self.proj_vars)}, decisions,
                 options)
+
+
+class _Images:
+    """The images of one step's level sets, each set imaged once per part of the relation
+    (neighbouring levels are often equal: about a quarter of them)."""
+
+    def __init__(self, dead: tuple[str, ...]) -> None:
+        self.dead = dead
+        self.done: dict[tuple[Any, int], Any] = {}
+
+    def __call__(self, m: Any, part: Any, which: int) -> Any:
+        got = self.done.get((m, which))
+        if got is None:
+            got = self.done[(m, which)] = cudd.and_exists(m, part, self.dead)
+        return got
 
 
 def first_assignment(bdd: Any, u: Any, care_vars: Iterable[str]) -> Optional[dict[str, bool]]:
