@@ -5,7 +5,9 @@ catalog, so results are kept by value: layouts by everything ``costs`` reads, a 
 feature verdicts by the catalog conditions that hold under the build, the build-independent part
 of each verdict by feature and candidate. Keys are names and numbers, never ``id()`` of a
 temporary object. :class:`CachedBuild` keeps one build's Kconfig expression results for one
-evaluation: the values of its expressions and the why-off chains of those that are off.
+evaluation: the values of its expressions, the why-off chains of those that are off, and per
+device type what the build decides of the candidates before any device fact is read
+(:mod:`policy.decide.plan`).
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ class CachedBuild:
         self._cache: dict[str, str] = {}
         self._chains: dict[str, tuple[ChainStep, ...]] = {}
         self._fingerprint: str | None = None
+        # device type name -> (the catalog, its policy.decide.plan.Plan under this build)
+        self.plans: dict[str, tuple[object, Any]] = {}
 
     @property
     def name(self) -> str:

@@ -40,7 +40,8 @@ from policy.decide.catalog import (
     catalog,
     verdict_page,
 )
-from policy.decide.layouts import facts_of, kernel_of, layout, scaled_align, with_range
+from policy.decide.layouts import facts_of, kernel_of, layout, with_range
+from policy.decide.plan import plan_for
 from policy.decide.reasons import conflict, feature_chain, lost_reason, win_reason
 from policy.decide.records import (  # noqa: F401 - re-exported: the engine's records
     ALIGN_ORDER,
@@ -55,7 +56,6 @@ from policy.decide.records import (  # noqa: F401 - re-exported: the engine's re
     dram_blocks,
     impossible,
 )
-from policy.kconfig import versions
 from policy.units import format_size, ndctl_size
 
 __all__ = [
@@ -178,56 +178,16 @@ def candidates_for(
     cache = cache_for(cat)
     b = cached(build)
     dt = cat.device_type(str(device.type))
-    pagemap = dt.pagemap and b.holds("ZONE_DEVICE")
+    plan = plan_for(cat, b, dt)
+    pagemap = plan.pagemap
     out: list[CandidateResult] = []
-    page = b.build.page_size
     kernel = kernel_of(b)
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
     online: Optional[hotplug.Onlining] = None  # who onlines system-ram (first needed)
     facts = facts_of(device, dt)  # what every candidate's layout reads of the device
-    for mode in cat.modes:
-        default = Candidate(mode=mode.name, map=None, align=page)
-        if mode.name in dt.modes and not dt.exists_in(kernel.name):
-            out.append(impossible(
-                default, f"a {dt.name} device exists only on {dt.span()}, not on Linux "
-                f"{kernel.name} ({dt.reason})", (), mode.proposal,
-            ))
-            continue
-        if mode.name not in dt.modes:
-            out.append(impossible(
-                default, f"a {dt.name} device cannot host {mode.name} ({dt.reason})", (),
-                mode.proposal,
-            ))
-            continue
-        expr = dt.build_for(mode.name, mode)
-        if not b.holds(expr):
-            chain = b.chain(expr)
-            root = f": {chain[-1].render()}" if chain else ""
-            out.append(impossible(default, f"{mode.name} needs {expr}{root}", chain, mode.proposal))
-            continue
-        maps: tuple[Optional[str], ...] = (
-            ("mem",) if dt.whole_device and mode.maps else (mode.maps or (None,))
-        )
-        aligns: list[int] = []
-        if mode.aligns:
-            for rule in cat.aligns:
-                if not versions.holds_in(kernel.name, rule.since, rule.until):
-                    continue
-                nbytes = scaled_align(rule.bytes, page, kernel)
-                if dt.fixed_align and nbytes != scaled_align(dt.fixed_align, page, kernel):
-                    continue  # the region has one align (dax/cxl.c: 2 MiB)
-                if b.holds(rule.build):
-                    aligns.append(nbytes)
-                    continue
-                chain = b.chain(rule.build)
-                for m in maps:
-                    out.append(impossible(
-                        Candidate(mode=mode.name, map=m, align=nbytes),
-                        f"align {ndctl_size(nbytes)} needs {rule.build} ({rule.reason})",
-                        chain, mode.proposal,
-                    ))
-        else:
-            aligns = [page]
+    for step in plan.modes:
+        mode, maps, aligns = step.mode, step.maps, step.aligns
+        out.extend(step.ruled_out)
         for m in maps:
             for align in aligns:
                 cand = Candidate(mode=mode.name, map=m, align=align)
