@@ -207,8 +207,9 @@ def candidate_verdicts(
     key = (device_type.name, mode, map_, align, pagemap, kernel, page)
     memos = cache.candidate_memos.get(key)
     if memos is None:
+        table = cache.feature_memos
         memos = cache.candidate_memos[key] = tuple(
-            _memoised(f, device_type, mode, map_, align, pagemap, cache, kernel, page)
+            _memoised_in(table, f, device_type, mode, map_, align, pagemap, kernel, page)
             for f in cat.features
         )
     holds = functools.partial(build_holds, build)
@@ -258,7 +259,23 @@ def _memoised(
 
     Keyed by the records' values, so a cache never mixes up two catalogs' rules."""
     memos = (cache or cache_for(catalog())).feature_memos
-    page = verdict_page(kernel, page)
+    return _memoised_in(memos, feature, device_type, mode, map_, align, pagemap, kernel,
+                        verdict_page(kernel, page))
+
+
+def _memoised_in(
+    memos: dict[tuple[Any, ...], Any],
+    feature: Feature,
+    device_type: DeviceTypeRule,
+    mode: str,
+    map_: Optional[str],
+    align: int,
+    pagemap: bool,
+    kernel: str,
+    page: int,
+) -> _Memo:
+    """:func:`_memoised` in the table ``memos``, for a ``page`` that already is the
+    :func:`verdict_page` (a candidate's features look it up once for all of them)."""
     key = (feature, device_type, mode, map_, align, pagemap, kernel, page)
     got = memos.get(key)
     if got is None:

@@ -77,10 +77,10 @@ def _feature_signature(cat: Catalog, b: CachedBuild, cache: DecisionCache) -> tu
 
 def _verdicts(cat: Catalog, cache: DecisionCache, b: CachedBuild, dt: Any, mode: str,
               map_: Optional[str], align: int, pagemap: bool,
-              sig: tuple[bool, ...], kernel: str) -> tuple[Verdict, ...]:
+              sig: tuple[bool, ...], kernel: str, page: int) -> tuple[Verdict, ...]:
     """Every feature's verdict for one candidate: they depend on the build only through ``sig``
-    (and on the kernel version and page size, which select and scale the conditions)."""
-    page = verdict_page(kernel, b.build.page_size)
+    (and on the kernel version and page size, which select and scale the conditions: ``page``
+    is the build's :func:`~policy.decide.catalog.verdict_page`)."""
     key = (dt.name, mode, map_, align, pagemap, sig, kernel, page)
     got = cache.verdicts.get(key)
     if got is None:
@@ -182,6 +182,7 @@ def candidates_for(
     pagemap = plan.pagemap
     out: list[CandidateResult] = []
     kernel = kernel_of(b)
+    vpage = verdict_page(kernel.name, b.build.page_size)  # the page size the verdicts read
     sig: Optional[tuple[bool, ...]] = None  # the feature conditions under ``b`` (first needed)
     online: Optional[hotplug.Onlining] = None  # who onlines system-ram (first needed)
     facts = facts_of(device, dt)  # what every candidate's layout reads of the device
@@ -203,7 +204,7 @@ def candidates_for(
                     if sig is None:
                         sig = _feature_signature(cat, b, cache)
                     verdicts = _verdicts(cat, cache, b, dt, mode.name, m, align, pagemap, sig,
-                                         kernel.name)
+                                         kernel.name, vpage)
                     on = {v.feature for v in verdicts if v.enabled}
                     required = tuple(f for f in device.requires if f not in on)
                     wanted = tuple(f for f in device.wants if f not in on)
