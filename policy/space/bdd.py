@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -21,3 +22,15 @@ def _import_cudd() -> Any:
 
 
 cudd = _import_cudd()
+
+
+def exactly(bdd: Any, items: Sequence[Any]) -> list[Any]:
+    """``out[k]``: where exactly k of the sets ``items`` hold (k = 0 .. len(items))."""
+    count = [bdd.true]
+    for u in items:
+        nxt = [bdd.false] * (len(count) + 1)
+        for k, c in enumerate(count):
+            nxt[k] = nxt[k] | (c & ~u)
+            nxt[k + 1] = nxt[k + 1] | (c & u)
+        count = nxt
+    return count

@@ -39,6 +39,7 @@ from policy.decide import runtime
 from policy.decide.cache import CachedBuild, cache_for, cached
 from policy.decide.catalog import Catalog, catalog_for, enabling_condition, verdict_page
 from policy.decide.layouts import kernel_of
+from policy.space.bdd import exactly
 from policy.space.enumerate import PAGE_BITS, RUNTIME_SYMBOLS, monotone_source
 from policy.space.symbolic import Walk
 
@@ -202,15 +203,10 @@ class SymbolicEvaluation:
         key = (kind, *items)
         got = self._counts.get(key)
         if got is None:
-            bdd = self.bdd
-            count = [bdd.true]
-            for u in items:
-                nxt = [bdd.false] * (len(count) + 1)
-                for k, c in enumerate(count):
-                    nxt[k] = nxt[k] | (c & ~u)
-                    nxt[k + 1] = nxt[k + 1] | (c & u)
-                count = nxt
-            got = self._counts[key] = [(k, u) for k, u in enumerate(count) if u != bdd.false]
+            false = self.bdd.false
+            got = self._counts[key] = [
+                (k, u) for k, u in enumerate(exactly(self.bdd, items)) if u != false
+            ]
         return got
 
     def _gives(self, dt: Any, c: runtime.Candidate, pagemap: bool, page: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from policy.space import encode
-from policy.space.bdd import cudd
+from policy.space.bdd import cudd, exactly
 
 Pair = tuple[Any, Any]  # (v >= m, v = y) as two BDD nodes
 
@@ -78,7 +78,7 @@ class Walk:
             if self.progress is not None:
                 self.progress("options", k + 1, len(self.layers))
         incs = [layer.inc for layer, v in zip(self.layers, visible) if v]
-        got = Levels(bdd, out, visible, _shows(bdd, incs))
+        got = Levels(bdd, out, visible, exactly(bdd, incs))
         if within is None:
             self._levels = got
         return got
@@ -312,18 +312,6 @@ class Levels:
             if self.reach(b) & target != false:
                 return b
         raise ValueError("empty target")
-
-
-def _shows(bdd: Any, incs: list[Any]) -> list[Any]:
-    """``Levels.shows``: where exactly j of the visible steps' options ``incs`` are on."""
-    shows = [bdd.true]
-    for u in incs:
-        nxt = [bdd.false] * (len(shows) + 1)
-        for j, c in enumerate(shows):
-            nxt[j] = nxt[j] | (c & ~u)
-            nxt[j + 1] = nxt[j + 1] | (c & u)
-        shows = nxt
-    return shows
 
 
 @dataclass
